@@ -1,0 +1,183 @@
+"""The contract between the HTTP front ends (ingress on 8080, admin on 9070) and the node.
+
+The HTTP layer parses paths, headers and bodies, enforces Restate's request rules and shapes
+responses; everything durable happens behind these two protocols, implemented by the node.
+Tests of the HTTP layer may implement them with fakes (our own narrow seam).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from perdure._pb import protocol_pb2 as pb
+
+ServiceKind = Literal["service", "virtual_object", "workflow"]
+HandlerKind = Literal["exclusive", "shared", "workflow"]
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerInfo:
+    """What the ingress needs to know about one registered handler."""
+
+    service: str
+    handler: str
+    service_kind: ServiceKind
+    handler_kind: HandlerKind | None  # None for plain Service handlers
+    input_present: bool  # False: the handler takes no input (a body is ignored)
+    input_required: bool
+    accept: str  # accepted request content type, may hold wildcards ("*/*", "application/*")
+    output_present: bool
+    output_content_type: str | None
+    set_content_type_if_empty: bool
+    public: bool  # False: ingress_private, callable only from other handlers
+
+
+@dataclass(frozen=True, slots=True)
+class InvokeRequest:
+    service: str
+    handler: str
+    key: str | None  # VO / workflow key, None for a Service
+    body: bytes
+    headers: tuple[tuple[str, str], ...]  # lower-cased names, hop/idempotency headers removed
+    idempotency_key: str | None
+    send: bool  # True: one-way (answer 202 once accepted)
+    delay_ms: int | None = None  # delayed send
+
+
+@dataclass(frozen=True, slots=True)
+class ById:
+    invocation_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ByIdempotencyKey:
+    service: str
+    key: str | None
+    handler: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class ByWorkflow:
+    name: str
+    key: str
+
+
+InvocationRef = ById | ByIdempotencyKey | ByWorkflow
+
+
+@dataclass(frozen=True, slots=True)
+class Completed:
+    """The invocation finished: `result` holds its value, its terminal failure, or void."""
+
+    invocation_id: str
+    result: pb.Result
+    content_type: str | None = None  # output content type of the handler that produced it
+    idempotency_expires_ms: int | None = None  # set when served from a stored completion
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    invocation_id: str
+    previously: bool  # True: an earlier request already created it ("PreviouslyAccepted")
+    execution_time_ms: int | None = None  # delayed sends only
+
+
+@dataclass(frozen=True, slots=True)
+class NotReady:
+    """The invocation exists but has not completed yet (HTTP 470)."""
+
+    invocation_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """The request was refused; `code` is the HTTP status (404, 409, 503, ...)."""
+
+    code: int
+    message: str
+    invocation_id: str | None = None
+
+
+Outcome = Completed | Accepted | NotReady | Rejected
+
+
+class IngressBackend(Protocol):
+    """Durable side of the ingress.
+
+    Guarantees: `invoke` returns `Accepted` only once the invocation is durable (survives kill -9);
+    for a call it returns `Completed` once the result is durable. Requests with the same
+    idempotency key and target address the same invocation and get its stored response.
+    """
+
+    def service_exists(self, service: str) -> bool: ...
+
+    def handler(self, service: str, handler: str) -> HandlerInfo | None: ...
+
+    async def invoke(self, request: InvokeRequest) -> Outcome: ...
+
+    async def attach(self, ref: InvocationRef) -> Outcome:
+        """Wait for the invocation's result (Completed), or Rejected(404) if unknown."""
+        ...
+
+    async def output(self, ref: InvocationRef) -> Outcome:
+        """Completed if done, NotReady if still running, Rejected(404) if unknown."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentInfo:
+    id: str  # "dp_..."
+    uri: str
+    manifest: pb.Manifest
+    created_at_ms: int
+    additional_headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceInfo:
+    """The current revision of a registered service."""
+
+    spec: pb.ServiceSpec
+    revision: int
+    deployment_id: str
+    public: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterResult:
+    created: bool  # True -> 201, False -> 200 (unchanged, or overwritten with force)
+    deployment: DeploymentInfo
+
+
+class AdminError(Exception):
+    """A refused admin request; `code` is the HTTP status to answer with."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class AdminBackend(Protocol):
+    """Durable side of the admin API. Raises AdminError for refusals."""
+
+    async def register_deployment(
+        self, uri: str, additional_headers: dict[str, str], force: bool, dry_run: bool
+    ) -> RegisterResult:
+        """Discover `uri` over gRPC and register its services (durable when it returns).
+
+        Refuses (AdminError 400/409) a registration that changes an existing service
+        incompatibly (service type, removed handlers, handler kind) unless `force`.
+        An unreachable deployment or a failed discovery is AdminError 400 naming the cause.
+        """
+        ...
+
+    def deployments(self) -> list[DeploymentInfo]: ...
+
+    def deployment(self, deployment_id: str) -> DeploymentInfo | None: ...
+
+    def services(self) -> list[ServiceInfo]: ...
+
+    def service(self, name: str) -> ServiceInfo | None: ...

@@ -1,0 +1,59 @@
+"""Our log contract. Everything that changes a partition is appended here first.
+
+Guarantees every implementation keeps (checked by tests/log/test_conformance.py):
+
+* `append(record)` returns the record's position (LSN) only once the record is committed and
+  durable: on a majority of the group, fsync'd (for durable implementations). Positions are
+  strictly increasing in commit order; records appended by one caller commit in call order.
+* `read(from_lsn)` yields every committed record with position >= from_lsn, in order, exactly
+  once per reader, then waits for more (a tail). It never yields an uncommitted record.
+* A record whose `append` raised `log.Error` may or may not have been committed (for example
+  across a leader change); callers make records idempotent (ids inside the record).
+* `trim(up_to)` lets the log forget records with position <= up_to; readers must not ask for
+  them again (after a trim, the state of the reader comes from a snapshot).
+* `is_leader()` says whether appends through this member can succeed now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class Error(Exception):
+    """An append or read failed; see the message for the cause and whether to retry."""
+
+
+class NotLeader(Error):
+    """This member does not lead the group; retry on the leader (or later)."""
+
+
+class Closed(Error):
+    """The log was closed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    lsn: int
+    record: bytes
+
+
+class Log(Protocol):
+    async def start(self) -> None:
+        """Open the log (replaying anything durable) and join the group."""
+        ...
+
+    async def append(self, record: bytes) -> int: ...
+
+    def read(self, from_lsn: int) -> AsyncIterator[Entry]: ...
+
+    async def trim(self, up_to: int) -> None: ...
+
+    def is_leader(self) -> bool: ...
+
+    async def wait_leader(self, timeout: float) -> bool:
+        """Wait until this member leads (True) or the timeout passes (False)."""
+        ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,108 @@
+from perdure._pb import protocol_pb2 as _protocol_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class InvokeMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    INVOKE_MODE_UNSPECIFIED: _ClassVar[InvokeMode]
+    CALL: _ClassVar[InvokeMode]
+    SEND: _ClassVar[InvokeMode]
+INVOKE_MODE_UNSPECIFIED: InvokeMode
+CALL: InvokeMode
+SEND: InvokeMode
+
+class Envelope(_message.Message):
+    __slots__ = ("timestamp_ms", "invoke", "invoker_effect", "attach", "register_deployment", "pause_invocation")
+    TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
+    INVOKE_FIELD_NUMBER: _ClassVar[int]
+    INVOKER_EFFECT_FIELD_NUMBER: _ClassVar[int]
+    ATTACH_FIELD_NUMBER: _ClassVar[int]
+    REGISTER_DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
+    PAUSE_INVOCATION_FIELD_NUMBER: _ClassVar[int]
+    timestamp_ms: int
+    invoke: Invoke
+    invoker_effect: InvokerEffect
+    attach: Attach
+    register_deployment: RegisterDeployment
+    pause_invocation: PauseInvocation
+    def __init__(self, timestamp_ms: _Optional[int] = ..., invoke: _Optional[_Union[Invoke, _Mapping]] = ..., invoker_effect: _Optional[_Union[InvokerEffect, _Mapping]] = ..., attach: _Optional[_Union[Attach, _Mapping]] = ..., register_deployment: _Optional[_Union[RegisterDeployment, _Mapping]] = ..., pause_invocation: _Optional[_Union[PauseInvocation, _Mapping]] = ...) -> None: ...
+
+class Reply(_message.Message):
+    __slots__ = ("request_id",)
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: int
+    def __init__(self, request_id: _Optional[int] = ...) -> None: ...
+
+class Invoke(_message.Message):
+    __slots__ = ("invocation_id", "service", "handler", "key", "input", "headers", "idempotency_key", "mode", "reply", "execution_time_ms", "idempotency_retention_ms")
+    INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    HANDLER_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    INPUT_FIELD_NUMBER: _ClassVar[int]
+    HEADERS_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    REPLY_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_RETENTION_MS_FIELD_NUMBER: _ClassVar[int]
+    invocation_id: str
+    service: str
+    handler: str
+    key: str
+    input: bytes
+    headers: _containers.RepeatedCompositeFieldContainer[_protocol_pb2.Header]
+    idempotency_key: str
+    mode: InvokeMode
+    reply: Reply
+    execution_time_ms: int
+    idempotency_retention_ms: int
+    def __init__(self, invocation_id: _Optional[str] = ..., service: _Optional[str] = ..., handler: _Optional[str] = ..., key: _Optional[str] = ..., input: _Optional[bytes] = ..., headers: _Optional[_Iterable[_Union[_protocol_pb2.Header, _Mapping]]] = ..., idempotency_key: _Optional[str] = ..., mode: _Optional[_Union[InvokeMode, str]] = ..., reply: _Optional[_Union[Reply, _Mapping]] = ..., execution_time_ms: _Optional[int] = ..., idempotency_retention_ms: _Optional[int] = ...) -> None: ...
+
+class InvokerEffect(_message.Message):
+    __slots__ = ("invocation_id", "attempt", "deployment_id", "commands")
+    INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    DEPLOYMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    COMMANDS_FIELD_NUMBER: _ClassVar[int]
+    invocation_id: str
+    attempt: int
+    deployment_id: str
+    commands: _containers.RepeatedCompositeFieldContainer[_protocol_pb2.Command]
+    def __init__(self, invocation_id: _Optional[str] = ..., attempt: _Optional[int] = ..., deployment_id: _Optional[str] = ..., commands: _Optional[_Iterable[_Union[_protocol_pb2.Command, _Mapping]]] = ...) -> None: ...
+
+class Attach(_message.Message):
+    __slots__ = ("invocation_id", "reply")
+    INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    REPLY_FIELD_NUMBER: _ClassVar[int]
+    invocation_id: str
+    reply: Reply
+    def __init__(self, invocation_id: _Optional[str] = ..., reply: _Optional[_Union[Reply, _Mapping]] = ...) -> None: ...
+
+class PauseInvocation(_message.Message):
+    __slots__ = ("invocation_id", "last_failure")
+    INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    LAST_FAILURE_FIELD_NUMBER: _ClassVar[int]
+    invocation_id: str
+    last_failure: _protocol_pb2.Failure
+    def __init__(self, invocation_id: _Optional[str] = ..., last_failure: _Optional[_Union[_protocol_pb2.Failure, _Mapping]] = ...) -> None: ...
+
+class RegisterDeployment(_message.Message):
+    __slots__ = ("deployment_id", "uri", "manifest", "additional_headers", "force")
+    DEPLOYMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    URI_FIELD_NUMBER: _ClassVar[int]
+    MANIFEST_FIELD_NUMBER: _ClassVar[int]
+    ADDITIONAL_HEADERS_FIELD_NUMBER: _ClassVar[int]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
+    deployment_id: str
+    uri: str
+    manifest: _protocol_pb2.Manifest
+    additional_headers: _containers.RepeatedCompositeFieldContainer[_protocol_pb2.Header]
+    force: bool
+    def __init__(self, deployment_id: _Optional[str] = ..., uri: _Optional[str] = ..., manifest: _Optional[_Union[_protocol_pb2.Manifest, _Mapping]] = ..., additional_headers: _Optional[_Iterable[_Union[_protocol_pb2.Header, _Mapping]]] = ..., force: _Optional[bool] = ...) -> None: ...
