@@ -18,20 +18,22 @@ CALL: InvokeMode
 SEND: InvokeMode
 
 class Envelope(_message.Message):
-    __slots__ = ("timestamp_ms", "invoke", "invoker_effect", "attach", "register_deployment", "pause_invocation")
+    __slots__ = ("timestamp_ms", "invoke", "invoker_effect", "attach", "register_deployment", "pause_invocation", "announce_leader")
     TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
     INVOKE_FIELD_NUMBER: _ClassVar[int]
     INVOKER_EFFECT_FIELD_NUMBER: _ClassVar[int]
     ATTACH_FIELD_NUMBER: _ClassVar[int]
     REGISTER_DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
     PAUSE_INVOCATION_FIELD_NUMBER: _ClassVar[int]
+    ANNOUNCE_LEADER_FIELD_NUMBER: _ClassVar[int]
     timestamp_ms: int
     invoke: Invoke
     invoker_effect: InvokerEffect
     attach: Attach
     register_deployment: RegisterDeployment
     pause_invocation: PauseInvocation
-    def __init__(self, timestamp_ms: _Optional[int] = ..., invoke: _Optional[_Union[Invoke, _Mapping]] = ..., invoker_effect: _Optional[_Union[InvokerEffect, _Mapping]] = ..., attach: _Optional[_Union[Attach, _Mapping]] = ..., register_deployment: _Optional[_Union[RegisterDeployment, _Mapping]] = ..., pause_invocation: _Optional[_Union[PauseInvocation, _Mapping]] = ...) -> None: ...
+    announce_leader: AnnounceLeader
+    def __init__(self, timestamp_ms: _Optional[int] = ..., invoke: _Optional[_Union[Invoke, _Mapping]] = ..., invoker_effect: _Optional[_Union[InvokerEffect, _Mapping]] = ..., attach: _Optional[_Union[Attach, _Mapping]] = ..., register_deployment: _Optional[_Union[RegisterDeployment, _Mapping]] = ..., pause_invocation: _Optional[_Union[PauseInvocation, _Mapping]] = ..., announce_leader: _Optional[_Union[AnnounceLeader, _Mapping]] = ...) -> None: ...
 
 class Reply(_message.Message):
     __slots__ = ("request_id",)
@@ -106,3 +108,11 @@ class RegisterDeployment(_message.Message):
     additional_headers: _containers.RepeatedCompositeFieldContainer[_protocol_pb2.Header]
     force: bool
     def __init__(self, deployment_id: _Optional[str] = ..., uri: _Optional[str] = ..., manifest: _Optional[_Union[_protocol_pb2.Manifest, _Mapping]] = ..., additional_headers: _Optional[_Iterable[_Union[_protocol_pb2.Header, _Mapping]]] = ..., force: _Optional[bool] = ...) -> None: ...
+
+class AnnounceLeader(_message.Message):
+    __slots__ = ("leader_id", "epoch")
+    LEADER_ID_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    leader_id: str
+    epoch: int
+    def __init__(self, leader_id: _Optional[str] = ..., epoch: _Optional[int] = ...) -> None: ...

@@ -1,0 +1,261 @@
+"""The node's side of the ingress and admin contracts (ingress.api): turns requests into log
+records and the partition's replies into outcomes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from ingress import api
+from log.api import Error as LogError
+from node import discovery
+from node.processor import PartitionProcessor
+from node.proposer import Proposer
+from partition import actions as act
+from partition import ids, tables
+from partition.pb import records_pb2 as rec
+from partition.pb import storage_pb2 as st
+from partition.schema import Schema
+from partition.store import Store
+from perdure._pb import protocol_pb2 as pb
+
+log = logging.getLogger(__name__)
+
+_SERVICE_KIND: dict[int, api.ServiceKind] = {
+    pb.SERVICE: "service",
+    pb.VIRTUAL_OBJECT: "virtual_object",
+    pb.WORKFLOW: "workflow",
+}
+_HANDLER_KIND: dict[int, api.HandlerKind] = {
+    pb.EXCLUSIVE: "exclusive",
+    pb.SHARED: "shared",
+    pb.WORKFLOW_RUN: "workflow",
+}
+UNAVAILABLE = (
+    "the request could not be made durable ({}); it may or may not have been accepted: "
+    "retry with an Idempotency-Key to be safe"
+)
+
+
+def handler_info(row: st.ServiceRow, h: pb.HandlerSpec) -> api.HandlerInfo:
+    private = h.options.ingress_private if h.options.HasField("ingress_private") else False
+    private = private or (
+        row.spec.options.HasField("ingress_private") and row.spec.options.ingress_private
+    )
+    return api.HandlerInfo(
+        service=row.spec.name,
+        handler=h.name,
+        service_kind=_SERVICE_KIND.get(row.spec.ty, "service"),
+        handler_kind=_HANDLER_KIND.get(h.ty),
+        input_present=h.input.present,
+        input_required=h.input.required,
+        accept=h.input.content_type or "*/*",
+        output_present=h.output.present,
+        output_content_type=h.output.content_type or None,
+        set_content_type_if_empty=h.output.set_content_type_if_empty,
+        public=not private,
+    )
+
+
+def _outcome(reply: act.Reply) -> api.Outcome:
+    match reply:
+        case act.ReplyCompleted():
+            return api.Completed(
+                reply.invocation_id,
+                reply.result,
+                reply.content_type or None,
+                reply.expires_at_ms or None,
+            )
+        case act.ReplyAccepted():
+            return api.Accepted(reply.invocation_id, reply.previously)
+        case act.ReplyRejected():
+            return api.Rejected(reply.code, reply.message, reply.invocation_id)
+
+
+class Backend:
+    """Implements ingress.api.IngressBackend and ingress.api.AdminBackend."""
+
+    def __init__(
+        self, proposer: Proposer, store: Store, schema: Schema, processor: PartitionProcessor
+    ) -> None:
+        self._proposer = proposer
+        self._store = store
+        self._schema = schema
+        self._processor = processor
+        self._handlers: dict[tuple[str, str], api.HandlerInfo] = {}
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Rebuild the handler cache after the schema changed."""
+        self._handlers = {
+            (row.spec.name, h.name): handler_info(row, h)
+            for row in self._schema.services.values()
+            for h in row.spec.handlers
+        }
+
+    # ------------------------------------------------------------------ ingress
+
+    def service_exists(self, service: str) -> bool:
+        return service in self._schema.services
+
+    def handler(self, service: str, handler: str) -> api.HandlerInfo | None:
+        return self._handlers.get((service, handler))
+
+    async def invoke(self, request: api.InvokeRequest) -> api.Outcome:
+        info = self.handler(request.service, request.handler)
+        if info is None:
+            return api.Rejected(404, f"handler {request.service}/{request.handler} not found")
+        if request.delay_ms:
+            return api.Rejected(501, "delayed sends are not supported by this server yet")
+        key = request.key or ""
+        if request.idempotency_key:
+            invocation_id = ids.deterministic_invocation_id(
+                request.service, key, request.handler, request.idempotency_key
+            )
+        elif info.handler_kind == "workflow":
+            invocation_id = ids.deterministic_invocation_id(
+                request.service, key, request.handler, None
+            )
+        else:
+            invocation_id = ids.random_invocation_id(request.key)
+        request_id, fut = self._proposer.new_request()
+        invoke = rec.Invoke(
+            invocation_id=invocation_id,
+            service=request.service,
+            handler=request.handler,
+            key=key,
+            input=request.body,
+            idempotency_key=request.idempotency_key or "",
+            mode=rec.SEND if request.send else rec.CALL,
+            reply=rec.Reply(request_id=request_id),
+        )
+        invoke.headers.extend(pb.Header(key=k, value=v) for k, v in request.headers)
+        return await self._ask(rec.Envelope(invoke=invoke), request_id, fut)
+
+    async def attach(self, ref: api.InvocationRef) -> api.Outcome:
+        invocation_id = self._resolve(ref)
+        if isinstance(invocation_id, api.Rejected):
+            return invocation_id
+        request_id, fut = self._proposer.new_request()
+        envelope = rec.Envelope(
+            attach=rec.Attach(invocation_id=invocation_id, reply=rec.Reply(request_id=request_id))
+        )
+        return await self._ask(envelope, request_id, fut)
+
+    async def output(self, ref: api.InvocationRef) -> api.Outcome:
+        invocation_id = self._resolve(ref)
+        if isinstance(invocation_id, api.Rejected):
+            return invocation_id
+        status = tables.get_status(self._store, invocation_id)
+        if status is None:
+            return api.Rejected(404, "invocation not found", invocation_id)
+        if status.phase != st.COMPLETED:
+            return api.NotReady(invocation_id)
+        return api.Completed(
+            invocation_id,
+            status.result,
+            status.output_content_type or None,
+            status.expires_at_ms or None,
+        )
+
+    def _resolve(self, ref: api.InvocationRef) -> str | api.Rejected:
+        match ref:
+            case api.ById(invocation_id=invocation_id):
+                try:
+                    ids.parse_invocation_id(invocation_id)
+                except ids.Error as exc:
+                    return api.Rejected(400, str(exc))
+                return invocation_id
+            case api.ByIdempotencyKey():
+                return ids.deterministic_invocation_id(
+                    ref.service, ref.key or "", ref.handler, ref.idempotency_key
+                )
+            case api.ByWorkflow(name=name, key=key):
+                row = self._schema.services.get(name)
+                run = [h for h in (row.spec.handlers if row else []) if h.ty == pb.WORKFLOW_RUN]
+                if row is None or row.spec.ty != pb.WORKFLOW or not run:
+                    return api.Rejected(404, f"workflow {name} not found")
+                return ids.deterministic_invocation_id(name, key, run[0].name, None)
+
+    async def _ask(
+        self, envelope: rec.Envelope, request_id: int, fut: asyncio.Future[act.Reply]
+    ) -> api.Outcome:
+        try:
+            reply = await self._proposer.propose_and_wait(envelope, request_id, fut)
+        except LogError as exc:
+            log.warning("ingress request not journaled: %s", exc)
+            return api.Rejected(503, UNAVAILABLE.format(exc))
+        return _outcome(reply)
+
+    # ------------------------------------------------------------------ admin
+
+    async def register_deployment(
+        self, uri: str, additional_headers: dict[str, str], force: bool, dry_run: bool
+    ) -> api.RegisterResult:
+        manifest = await discovery.discover(uri, additional_headers)
+        deployment_id = ids.deployment_id(uri)
+        existing = self._schema.deployments.get(deployment_id)
+        if existing is not None and existing.manifest == manifest:
+            return api.RegisterResult(False, self._deployment_info(existing))
+        if existing is not None and not force:
+            raise api.AdminError(
+                409,
+                f"a deployment is already registered at {uri} with different services; "
+                "register it again with force=true to overwrite it",
+            )
+        problems = discovery.breaking_changes(self._schema, manifest)
+        if problems and not force:
+            raise api.AdminError(
+                409,
+                "the new deployment makes breaking changes: "
+                + "; ".join(problems)
+                + ". Register with force=true to accept them.",
+            )
+        row = st.DeploymentRow(id=deployment_id, uri=uri)
+        row.manifest.CopyFrom(manifest)
+        row.additional_headers.extend(
+            pb.Header(key=k, value=v) for k, v in additional_headers.items()
+        )
+        if not dry_run:
+            register = rec.RegisterDeployment(
+                deployment_id=deployment_id, uri=uri, manifest=manifest, force=force
+            )
+            register.additional_headers.extend(row.additional_headers)
+            try:
+                lsn = await self._proposer.propose(rec.Envelope(register_deployment=register))
+            except LogError as exc:
+                raise api.AdminError(503, f"could not store the deployment: {exc}") from exc
+            await self._processor.wait_applied(lsn)
+            row = self._schema.deployments.get(deployment_id, row)
+        return api.RegisterResult(existing is None, self._deployment_info(row))
+
+    def _deployment_info(self, row: st.DeploymentRow) -> api.DeploymentInfo:
+        return api.DeploymentInfo(
+            id=row.id,
+            uri=row.uri,
+            manifest=row.manifest,
+            created_at_ms=row.created_at_ms,
+            additional_headers={h.key: h.value for h in row.additional_headers},
+        )
+
+    def deployments(self) -> list[api.DeploymentInfo]:
+        return [self._deployment_info(d) for d in self._schema.deployments.values()]
+
+    def deployment(self, deployment_id: str) -> api.DeploymentInfo | None:
+        row = self._schema.deployments.get(deployment_id)
+        return None if row is None else self._deployment_info(row)
+
+    def services(self) -> list[api.ServiceInfo]:
+        return [self._service_info(row) for row in self._schema.services.values()]
+
+    def service(self, name: str) -> api.ServiceInfo | None:
+        row = self._schema.services.get(name)
+        return None if row is None else self._service_info(row)
+
+    def _service_info(self, row: st.ServiceRow) -> api.ServiceInfo:
+        public = not (
+            row.spec.options.HasField("ingress_private") and row.spec.options.ingress_private
+        )
+        return api.ServiceInfo(
+            spec=row.spec, revision=row.revision, deployment_id=row.deployment_id, public=public
+        )

@@ -1,0 +1,303 @@
+"""The invoker: runs attempts of invocations on service deployments.
+
+Theory of operation
+-------------------
+The leader asks the invoker to `invoke(id)` (an `Invoke` action). The invoker reads the
+invocation, its durable journal and (for keyed handlers) its state from the store and sends a
+`Start` on one of a few long-lived gRPC streams to the pinned deployment; many invocations share
+a stream and all messages produced in one loop turn travel as one batch (node.streams).
+
+What the deployment sends back is proposed to the log as one `InvokerEffect` per invocation per
+received batch; the partition applies it and answers with `Ack` (commands durable: forwarded to
+the deployment) or `Ended` (the invocation completed: forget it).
+
+An attempt fails on an `AttemptError`, a protocol violation or a lost stream. The invocation is
+then retried with a new attempt, after the retry policy's delay and only once every effect the
+failed attempt proposed has been applied, so the next `Start` carries the whole journal. When
+the attempts are exhausted the invocation is paused (or killed, if its policy says so).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from dataclasses import dataclass, field
+
+from log.api import Error as LogError
+from node import metrics
+from node.proposer import Proposer
+from node.retry import RetryPolicy, policy_for
+from node.streams import Connection, Stream
+from partition import ids, tables
+from partition.pb import records_pb2 as rec
+from partition.pb import storage_pb2 as st
+from partition.schema import Schema
+from partition.store import Store
+from perdure._pb import protocol_pb2 as pb
+
+log = logging.getLogger(__name__)
+
+LOST_STREAM = "lost the connection to the deployment"
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    streams_per_deployment: int = 2
+    default_retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+@dataclass(slots=True)
+class Attempt:
+    invocation_id: str
+    number: int = 0
+    failures: int = 0
+    running: bool = False
+    stream: Stream | None = None
+    deployment_id: str = ""
+    saw_output: bool = False
+    pending: set[asyncio.Future[int]] = field(default_factory=set)
+    commands: list[pb.Command] = field(default_factory=list)
+    retry: asyncio.TimerHandle | None = None
+
+
+class Invoker:
+    def __init__(self, store: Store, proposer: Proposer, schema: Schema, options: Options) -> None:
+        self._store = store
+        self._proposer = proposer
+        self._schema = schema
+        self._options = options
+        self._attempts: dict[str, Attempt] = {}
+        self._connections: dict[str, Connection] = {}
+        self._dirty: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    # ------------------------------------------------------------------ leader actions
+
+    def invoke(self, invocation_id: str) -> None:
+        att = self._attempts.setdefault(invocation_id, Attempt(invocation_id))
+        if att.running or att.retry is not None or self._closed:
+            return
+        status = tables.get_status(self._store, invocation_id)
+        if status is None or status.phase != st.INVOKED:
+            self._attempts.pop(invocation_id, None)
+            return
+        deployment_id = status.deployment_id or self._current_deployment(status.service)
+        conn = self._connection(deployment_id)
+        if conn is None:
+            self._fail(att, pb.Failure(code=503, message=f"no deployment serves {status.service}"))
+            return
+        att.number += 1
+        att.running = True
+        att.saw_output = False
+        att.deployment_id = deployment_id
+        att.stream = conn.stream_for(invocation_id)
+        start = pb.Start(
+            service=status.service,
+            handler=status.handler,
+            key=status.key,
+            input=status.input,
+            idempotency_key=status.idempotency_key,
+            random_seed=ids.random_seed(invocation_id),
+            retry_count=att.failures,
+        )
+        start.headers.extend(status.headers)
+        start.journal.extend(tables.journal_entries(self._store, invocation_id))
+        if status.service_type in (pb.VIRTUAL_OBJECT, pb.WORKFLOW):
+            start.state.extend(tables.state_entries(self._store, status.service, status.key))
+        metrics.INVOKER_ATTEMPTS.inc()
+        att.stream.send(
+            pb.ServerMessage(invocation_id=invocation_id, attempt=att.number, start=start)
+        )
+
+    def ack(self, invocation_id: str, up_to_index: int) -> None:
+        att = self._attempts.get(invocation_id)
+        if att is not None and att.running and att.stream is not None:
+            att.stream.send(
+                pb.ServerMessage(
+                    invocation_id=invocation_id,
+                    attempt=att.number,
+                    ack=pb.Ack(up_to_index=up_to_index),
+                )
+            )
+
+    def ended(self, invocation_id: str) -> None:
+        att = self._attempts.pop(invocation_id, None)
+        if att is not None and att.retry is not None:
+            att.retry.cancel()
+
+    def in_flight(self) -> int:
+        return sum(1 for a in self._attempts.values() if a.running)
+
+    async def close(self) -> None:
+        self._closed = True
+        for att in self._attempts.values():
+            if att.retry is not None:
+                att.retry.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        for conn in self._connections.values():
+            await conn.close()
+        self._connections.clear()
+
+    # ------------------------------------------------------------------ from the streams
+
+    def on_batch(self, stream: Stream, batch: pb.DeploymentBatch) -> None:
+        for msg in batch.messages:
+            att = self._attempts.get(msg.invocation_id)
+            if att is None or not att.running or msg.attempt != att.number:
+                continue  # a superseded attempt, or an invocation that already ended
+            kind = msg.WhichOneof("kind")
+            if kind == "command":
+                att.commands.append(msg.command)
+                self._dirty.add(att.invocation_id)
+                if msg.command.entry.WhichOneof("command") == "output":
+                    att.saw_output = True
+            elif kind == "end":
+                att.running = False
+                if not att.saw_output:
+                    self._fail(
+                        att, pb.Failure(code=571, message="the attempt ended without output")
+                    )
+            elif kind == "error":
+                err = msg.error
+                message = err.message
+                if err.HasField("related_index"):
+                    message += f" (journal index {err.related_index} {err.related_name!r})".replace(
+                        " ''", ""
+                    )
+                delay = err.retry_after_ms if err.HasField("retry_after_ms") else None
+                self._fail(att, pb.Failure(code=err.code or 500, message=message), delay)
+            elif kind == "suspend":
+                self._fail(att, pb.Failure(code=573, message="suspension is not supported yet"))
+        self._propose_effects()
+
+    def on_stream_lost(self, stream: Stream) -> None:
+        for att in list(self._attempts.values()):
+            if att.running and att.stream is stream:
+                self._fail(att, pb.Failure(code=503, message=LOST_STREAM))
+        self._propose_effects()
+
+    # ------------------------------------------------------------------ internals
+
+    def _propose_effects(self) -> None:
+        for invocation_id in self._dirty:
+            att = self._attempts.get(invocation_id)
+            if att is None or not att.commands:
+                continue
+            effect = rec.InvokerEffect(
+                invocation_id=invocation_id, attempt=att.number, deployment_id=att.deployment_id
+            )
+            effect.commands.extend(att.commands)
+            att.commands = []
+            fut = asyncio.ensure_future(self._proposer.propose(rec.Envelope(invoker_effect=effect)))
+            att.pending.add(fut)
+            fut.add_done_callback(functools.partial(self._effect_done, att))
+        self._dirty.clear()
+
+    def _effect_done(self, att: Attempt, fut: asyncio.Future[int]) -> None:
+        att.pending.discard(fut)
+        if fut.cancelled():
+            return
+        exc = fut.exception()
+        if exc is not None and att.running:
+            log.warning("invocation %s: could not journal its effects: %s", att.invocation_id, exc)
+            reason = str(exc) if isinstance(exc, LogError) else repr(exc)
+            self._fail(att, pb.Failure(code=503, message=f"log append failed: {reason}"))
+
+    def _fail(self, att: Attempt, failure: pb.Failure, retry_after_ms: int | None = None) -> None:
+        if att.running and att.stream is not None:
+            att.stream.send(
+                pb.ServerMessage(
+                    invocation_id=att.invocation_id,
+                    attempt=att.number,
+                    abort=pb.Abort(reason=failure.message),
+                )
+            )
+        att.running = False
+        att.failures += 1
+        metrics.INVOKER_FAILURES.inc()
+        policy = self._policy(att.invocation_id)
+        log.info(
+            "invocation %s attempt %d failed (%d/%d): [%d] %s",
+            att.invocation_id,
+            att.number,
+            att.failures,
+            policy.max_attempts,
+            failure.code,
+            failure.message,
+        )
+        if att.failures >= policy.max_attempts:
+            self._give_up(att, failure, policy)
+            return
+        delay_ms = retry_after_ms if retry_after_ms is not None else policy.delay_ms(att.failures)
+        loop = asyncio.get_running_loop()
+        att.retry = loop.call_later(delay_ms / 1000, self._retry, att)
+
+    def _retry(self, att: Attempt) -> None:
+        att.retry = None
+        if self._attempts.get(att.invocation_id) is not att:
+            return
+        if att.pending:
+            task = asyncio.ensure_future(self._retry_after_pending(att))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return
+        self.invoke(att.invocation_id)
+
+    async def _retry_after_pending(self, att: Attempt) -> None:
+        await asyncio.wait(list(att.pending))
+        if self._attempts.get(att.invocation_id) is att:
+            self.invoke(att.invocation_id)
+
+    def _give_up(self, att: Attempt, failure: pb.Failure, policy: RetryPolicy) -> None:
+        self._attempts.pop(att.invocation_id, None)
+        if policy.on_max_attempts == "kill":
+            status = tables.get_status(self._store, att.invocation_id)
+            if status is None:
+                return
+            effect = rec.InvokerEffect(invocation_id=att.invocation_id, attempt=att.number)
+            command = effect.commands.add(index=status.journal_length + 1)
+            command.entry.output.result.failure.CopyFrom(failure)
+            envelope = rec.Envelope(invoker_effect=effect)
+        else:
+            metrics.INVOKER_PAUSES.inc()
+            envelope = rec.Envelope(
+                pause_invocation=rec.PauseInvocation(
+                    invocation_id=att.invocation_id, last_failure=failure
+                )
+            )
+        task = asyncio.ensure_future(self._propose_quietly(envelope))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _propose_quietly(self, envelope: rec.Envelope) -> None:
+        try:
+            await self._proposer.propose(envelope)
+        except LogError as exc:
+            log.error("could not record the end of retries: %s", exc)
+
+    def _policy(self, invocation_id: str) -> RetryPolicy:
+        status = tables.get_status(self._store, invocation_id)
+        if status is None:
+            return self._options.default_retry
+        return policy_for(self._schema, status.service, status.handler, self._options.default_retry)
+
+    def _current_deployment(self, service: str) -> str:
+        row = self._schema.services.get(service)
+        return row.deployment_id if row is not None else ""
+
+    def _connection(self, deployment_id: str) -> Connection | None:
+        conn = self._connections.get(deployment_id)
+        if conn is not None:
+            return conn
+        row = self._schema.deployments.get(deployment_id)
+        if row is None:
+            return None
+        headers = [(h.key, h.value) for h in row.additional_headers]
+        conn = Connection(
+            deployment_id, row.uri, headers, self._options.streams_per_deployment, self
+        )
+        self._connections[deployment_id] = conn
+        return conn

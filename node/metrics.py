@@ -1,0 +1,20 @@
+"""The node's Prometheus metrics (names prefixed `perdure_`, units in the name)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+INGRESS_REQUESTS = Counter(
+    "perdure_ingress_requests_total", "Ingress requests answered, by HTTP status", ["status"]
+)
+INVOKER_ATTEMPTS = Counter("perdure_invoker_attempts_total", "Invocation attempts started")
+INVOKER_FAILURES = Counter("perdure_invoker_attempt_failures_total", "Invocation attempts failed")
+INVOKER_PAUSES = Counter("perdure_invoker_pauses_total", "Invocations paused after retries")
+INVOCATIONS_IN_FLIGHT = Gauge("perdure_invoker_in_flight_invocations", "Attempts running now")
+PARTITION_APPLIED = Counter("perdure_partition_records_applied_total", "Log records applied")
+PARTITION_APPLY_SECONDS = Histogram(
+    "perdure_partition_apply_duration_seconds",
+    "Time to apply one log record",
+    buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05),
+)
+APPLIED_LSN = Gauge("perdure_partition_applied_lsn", "Last applied log position")

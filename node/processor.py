@@ -1,0 +1,104 @@
+"""The partition processor: tails the log, applies each record in one store write (with the
+applied position), and, while this member leads, carries out the resulting actions.
+
+This is the one place where committed log records enter the node's state. Actions of records
+that precede this member's own `AnnounceLeader` describe the past (they were carried out, or
+are superseded) and are skipped; when the announcement is applied, the leader resumes every
+invocation the store says is running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from log.api import Log
+from node import metrics
+from node.invoker import Invoker
+from node.proposer import Proposer
+from partition import actions as act
+from partition import tables
+from partition.state_machine import StateMachine
+from partition.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class PartitionProcessor:
+    def __init__(
+        self,
+        log_: Log,
+        store: Store,
+        state_machine: StateMachine,
+        invoker: Invoker,
+        proposer: Proposer,
+        leader_id: str,
+        epoch: int,
+        on_schema_changed: Callable[[], None],
+    ) -> None:
+        self._log = log_
+        self._store = store
+        self._sm = state_machine
+        self._invoker = invoker
+        self._proposer = proposer
+        self._leader_id = leader_id
+        self._epoch = epoch
+        self._on_schema_changed = on_schema_changed
+        self.active = False
+        self.applied_lsn = store.applied_lsn()
+        self._applied_changed = asyncio.Event()
+
+    async def run(self) -> None:
+        start = 0 if self.applied_lsn is None else self.applied_lsn + 1
+        async for entry in self._log.read(start):
+            t0 = time.perf_counter()
+            txn = self._store.transaction()
+            actions = self._sm.apply(txn, entry.record)
+            txn.commit(entry.lsn)
+            self.applied_lsn = entry.lsn
+            for action in actions:
+                self._carry_out(action)
+            metrics.PARTITION_APPLY_SECONDS.observe(time.perf_counter() - t0)
+            metrics.PARTITION_APPLIED.inc()
+            metrics.APPLIED_LSN.set(entry.lsn)
+            self._applied_changed.set()
+            self._applied_changed = asyncio.Event()
+
+    async def wait_applied(self, lsn: int, timeout: float = 30.0) -> None:
+        """Return once the record at `lsn` has been applied."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self.applied_lsn is None or self.applied_lsn < lsn:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise TimeoutError(f"log position {lsn} was not applied within {timeout} s")
+            await asyncio.wait_for(self._applied_changed.wait(), remaining)
+
+    def _carry_out(self, action: act.Action) -> None:
+        match action:
+            case act.ReplyCompleted() | act.ReplyAccepted() | act.ReplyRejected():
+                self._proposer.deliver(action)
+            case act.SchemaChanged():
+                self._on_schema_changed()
+            case act.LeaderAnnounced(leader_id=leader_id, epoch=epoch):
+                self._on_leader_announced(leader_id, epoch)
+            case act.Invoke(invocation_id=invocation_id):
+                if self.active:
+                    self._invoker.invoke(invocation_id)
+            case act.Ack(invocation_id=invocation_id, up_to_index=index):
+                if self.active:
+                    self._invoker.ack(invocation_id, index)
+            case act.Ended(invocation_id=invocation_id):
+                self._invoker.ended(invocation_id)
+
+    def _on_leader_announced(self, leader_id: str, epoch: int) -> None:
+        mine = leader_id == self._leader_id and epoch == self._epoch
+        if mine and not self.active:
+            self.active = True
+            running = tables.active_invocations(self._store)
+            log.info("leading the partition; resuming %d running invocations", len(running))
+            for invocation_id in running:
+                self._invoker.invoke(invocation_id)
+        elif not mine:
+            self.active = False

@@ -1,0 +1,82 @@
+"""What applying a record asks the leader to do. Data only: every replica computes the same
+actions; only the leader carries them out (node.leader)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from perdure._pb import protocol_pb2 as pb
+
+
+@dataclass(frozen=True, slots=True)
+class Invoke:
+    """Start (or restart) an attempt of this invocation on its deployment."""
+
+    invocation_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """Commands 1..up_to_index of the invocation are durable; tell the running attempt."""
+
+    invocation_id: str
+    up_to_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """The invocation no longer runs (completed or paused): drop any attempt state."""
+
+    invocation_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyCompleted:
+    request_id: int
+    invocation_id: str
+    result: pb.Result
+    content_type: str
+    expires_at_ms: int  # 0 when the result was not served from a stored completion
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyAccepted:
+    request_id: int
+    invocation_id: str
+    previously: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyRejected:
+    request_id: int
+    invocation_id: str
+    code: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaChanged:
+    """Deployments or services changed: refresh what the ingress and invoker see."""
+
+
+Reply = ReplyCompleted | ReplyAccepted | ReplyRejected
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderAnnounced:
+    """A member announced its leadership; if it is us, start carrying out actions."""
+
+    leader_id: str
+    epoch: int
+
+
+Action = (
+    Invoke
+    | Ack
+    | Ended
+    | ReplyCompleted
+    | ReplyAccepted
+    | ReplyRejected
+    | SchemaChanged
+    | LeaderAnnounced
+)

@@ -1,0 +1,84 @@
+"""Identifiers: invocation ids encode their partition key, as Restate's do.
+
+`inv_1` + base62(partition key u64 || uuid u128). The partition key is a hash of the Virtual
+Object / workflow key (or of the idempotency key); an invocation with an idempotency key, and a
+workflow's `run`, get a uuid derived from what identifies them, so a repeated request maps to
+the same invocation id without any lookup table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_INDEX = {c: i for i, c in enumerate(_ALPHABET)}
+_ID_BYTES = 24
+
+
+class Error(ValueError):
+    """A malformed identifier (the caller's input is wrong)."""
+
+
+def _b62(data: bytes) -> str:
+    n = int.from_bytes(data, "big")
+    out = []
+    while n:
+        n, r = divmod(n, 62)
+        out.append(_ALPHABET[r])
+    return "".join(reversed(out)) or "0"
+
+
+def _unb62(text: str, size: int) -> bytes:
+    n = 0
+    for c in text:
+        i = _INDEX.get(c)
+        if i is None:
+            raise Error(f"invalid character {c!r} in id")
+        n = n * 62 + i
+    try:
+        return n.to_bytes(size, "big")
+    except OverflowError as exc:
+        raise Error("id is too long") from exc
+
+
+def partition_key(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+
+
+def invocation_id(pkey: int, inv_uuid: bytes) -> str:
+    return "inv_1" + _b62(pkey.to_bytes(8, "big") + inv_uuid)
+
+
+def random_invocation_id(key_hint: str | None = None) -> str:
+    pkey = partition_key(key_hint) if key_hint else int.from_bytes(os.urandom(8), "big")
+    return invocation_id(pkey, uuid.uuid4().bytes)
+
+
+def deterministic_invocation_id(
+    service: str, key: str | None, handler: str, idempotency_key: str | None
+) -> str:
+    """The id of an idempotent invocation, or of a workflow run (idempotency_key None)."""
+    ident = "\x00".join((service, key or "", handler, idempotency_key or ""))
+    digest = hashlib.blake2b(ident.encode(), digest_size=16).digest()
+    pkey = partition_key(key if key is not None else (idempotency_key or service))
+    return invocation_id(pkey, digest)
+
+
+def parse_invocation_id(text: str) -> tuple[int, bytes]:
+    """(partition key, uuid bytes); raises Error when `text` is not an invocation id."""
+    if not text.startswith("inv_1") or len(text) < 10:
+        raise Error(f"{text!r} is not an invocation id (expected 'inv_1...')")
+    raw = _unb62(text[5:], _ID_BYTES)
+    return int.from_bytes(raw[:8], "big"), raw[8:]
+
+
+def random_seed(invocation_id: str) -> int:
+    return int.from_bytes(hashlib.blake2b(invocation_id.encode(), digest_size=8).digest(), "big")
+
+
+def deployment_id(uri: str) -> str:
+    """One deployment per endpoint: re-registering a URI (with `force`) keeps its id."""
+    digest = hashlib.blake2b(uri.encode(), digest_size=16).digest()
+    return "dp_1" + _b62(digest)

@@ -1,0 +1,69 @@
+"""The key-prefix registry of the partition store: every table's rows start with its own byte.
+
+Variable-length parts are separated by 0x00 (service names, keys and state names are UTF-8
+strings; a 0x00 inside them is escaped so a prefix never matches a neighbouring key).
+"""
+
+from __future__ import annotations
+
+import struct
+
+META = b"\x00"
+STATUS = b"s"
+JOURNAL = b"j"
+STATE = b"k"
+LOCK = b"l"
+INBOX = b"i"
+DEPLOYMENT = b"d"
+SERVICE = b"v"
+ACTIVE = b"a"  # index of invocations in phase INVOKED, for a new leader to resume
+
+_SEP = b"\x00"
+
+
+def _part(text: str) -> bytes:
+    return text.encode().replace(b"\x01", b"\x01\x02").replace(b"\x00", b"\x01\x01") + _SEP
+
+
+def status(invocation_id: str) -> bytes:
+    return STATUS + invocation_id.encode()
+
+
+def journal_prefix(invocation_id: str) -> bytes:
+    return JOURNAL + _part(invocation_id)
+
+
+def journal(invocation_id: str, index: int) -> bytes:
+    return journal_prefix(invocation_id) + struct.pack(">I", index)
+
+
+def state_prefix(service: str, key: str) -> bytes:
+    return STATE + _part(service) + _part(key)
+
+
+def state(service: str, key: str, name: str) -> bytes:
+    return state_prefix(service, key) + name.encode()
+
+
+def state_name(service: str, key: str, row_key: bytes) -> str:
+    return row_key[len(state_prefix(service, key)) :].decode()
+
+
+def lock(service: str, key: str) -> bytes:
+    return LOCK + _part(service) + _part(key)
+
+
+def inbox(service: str, key: str, seq: int) -> bytes:
+    return INBOX + _part(service) + _part(key) + struct.pack(">Q", seq)
+
+
+def deployment(deployment_id: str) -> bytes:
+    return DEPLOYMENT + deployment_id.encode()
+
+
+def service(name: str) -> bytes:
+    return SERVICE + name.encode()
+
+
+def active(invocation_id: str) -> bytes:
+    return ACTIVE + invocation_id.encode()

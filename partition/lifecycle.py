@@ -1,0 +1,111 @@
+"""Transitions shared by several commands: admitting an invocation (run now or queue behind its
+key), completing it, and handing a Virtual Object key to the next queued invocation.
+
+Theory of operation: an exclusive handler (VO exclusive, workflow run) holds its key's lock from
+admission to completion; later exclusive invocations on the key wait in the key's FIFO inbox.
+Shared handlers and plain Services never take the lock.
+"""
+
+from __future__ import annotations
+
+from partition import actions as act
+from partition import tables
+from partition.context import Apply
+from partition.pb import storage_pb2 as st
+from perdure._pb import protocol_pb2 as pb
+
+
+def holds_key(status: st.InvocationStatus) -> bool:
+    return status.handler_type in (pb.EXCLUSIVE, pb.WORKFLOW_RUN)
+
+
+def admit(ctx: Apply, invocation_id: str, status: st.InvocationStatus) -> None:
+    """Run the new invocation now, or queue it behind the key's current holder."""
+    if holds_key(status):
+        lock = tables.get_lock(ctx.txn, status.service, status.key)
+        if lock.invocation_id or lock.inbox_head != lock.inbox_tail:
+            tables.push_inbox(ctx.txn, status.service, status.key, lock, invocation_id)
+            tables.put_lock(ctx.txn, status.service, status.key, lock)
+            status.phase = st.INBOXED
+            tables.put_status(ctx.txn, invocation_id, status)
+            return
+        lock.invocation_id = invocation_id
+        tables.put_lock(ctx.txn, status.service, status.key, lock)
+    status.phase = st.INVOKED
+    tables.put_status(ctx.txn, invocation_id, status)
+    ctx.actions.append(act.Invoke(invocation_id))
+
+
+def retention_ms(ctx: Apply, status: st.InvocationStatus) -> int:
+    found = ctx.schema.handler(status.service, status.handler)
+    if status.handler_type == pb.WORKFLOW_RUN:
+        default = ctx.options.default_workflow_retention_ms
+        if found is not None:
+            row, h = found
+            for opts in (h.options, row.spec.options):
+                if opts.HasField("workflow_retention_ms"):
+                    return opts.workflow_retention_ms
+        return default
+    if found is not None:
+        row, h = found
+        for opts in (h.options, row.spec.options):
+            if opts.HasField("idempotency_retention_ms"):
+                return opts.idempotency_retention_ms
+    return ctx.options.default_idempotency_retention_ms
+
+
+def complete(
+    ctx: Apply, invocation_id: str, status: st.InvocationStatus, result: pb.Result
+) -> None:
+    """Store the result, answer everyone waiting for it, and free the key."""
+    if result.HasField("failure") and result.failure.code == 0:
+        result.failure.code = 500
+    status.phase = st.COMPLETED
+    status.result.CopyFrom(result)
+    status.completed_at_ms = ctx.now_ms
+    status.modified_at_ms = ctx.now_ms
+    status.expires_at_ms = ctx.now_ms + retention_ms(ctx, status)
+    status.output_content_type = ctx.schema.output_content_type(status.service, status.handler)
+    status.input = b""
+    tables.delete_journal(ctx.txn, invocation_id)
+    for request_id in status.waiting_requests:
+        ctx.actions.append(
+            act.ReplyCompleted(request_id, invocation_id, result, status.output_content_type, 0)
+        )
+    del status.waiting_requests[:]
+    tables.put_status(ctx.txn, invocation_id, status)
+    ctx.actions.append(act.Ended(invocation_id))
+    if holds_key(status):
+        release_key(ctx, invocation_id, status)
+
+
+def release_key(ctx: Apply, invocation_id: str, status: st.InvocationStatus) -> None:
+    lock = tables.get_lock(ctx.txn, status.service, status.key)
+    if lock.invocation_id != invocation_id:
+        return
+    lock.invocation_id = ""
+    while (next_id := tables.pop_inbox(ctx.txn, status.service, status.key, lock)) is not None:
+        queued = tables.get_status(ctx.txn, next_id)
+        if queued is None or queued.phase != st.INBOXED:
+            continue
+        lock.invocation_id = next_id
+        queued.phase = st.INVOKED
+        queued.modified_at_ms = ctx.now_ms
+        tables.put_status(ctx.txn, next_id, queued)
+        ctx.actions.append(act.Invoke(next_id))
+        break
+    tables.put_lock(ctx.txn, status.service, status.key, lock)
+
+
+def reply_stored(
+    ctx: Apply, request_id: int, invocation_id: str, status: st.InvocationStatus
+) -> None:
+    ctx.actions.append(
+        act.ReplyCompleted(
+            request_id,
+            invocation_id,
+            status.result,
+            status.output_content_type,
+            status.expires_at_ms,
+        )
+    )

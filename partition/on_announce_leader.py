@@ -1,0 +1,11 @@
+"""AnnounceLeader: marks where a new leader's term of actions begins."""
+
+from __future__ import annotations
+
+from partition import actions as act
+from partition.context import Apply
+from partition.pb import records_pb2 as rec
+
+
+def apply(ctx: Apply, cmd: rec.AnnounceLeader) -> None:
+    ctx.actions.append(act.LeaderAnnounced(cmd.leader_id, cmd.epoch))

@@ -1,0 +1,39 @@
+"""The registry of deployments and services, as applied from the log (a cache of two tables)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from partition import tables
+from partition.pb import storage_pb2 as st
+from perdure._pb import protocol_pb2 as pb
+
+
+@dataclass(slots=True)
+class Schema:
+    deployments: dict[str, st.DeploymentRow] = field(default_factory=dict)
+    services: dict[str, st.ServiceRow] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, reader: tables.ScanReader) -> Schema:
+        schema = cls()
+        for d in tables.all_deployments(reader):
+            schema.deployments[d.id] = d
+        for s in tables.all_services(reader):
+            schema.services[s.spec.name] = s
+        return schema
+
+    def handler(self, service: str, handler: str) -> tuple[st.ServiceRow, pb.HandlerSpec] | None:
+        row = self.services.get(service)
+        if row is None:
+            return None
+        for h in row.spec.handlers:
+            if h.name == handler:
+                return row, h
+        return None
+
+    def output_content_type(self, service: str, handler: str) -> str:
+        found = self.handler(service, handler)
+        if found is None or not found[1].output.present:
+            return ""
+        return found[1].output.content_type

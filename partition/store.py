@@ -1,0 +1,121 @@
+"""The partition store: RocksDB as a materialised view of the partition log.
+
+Writes go through a `Transaction`: an overlay that sees its own writes, committed as ONE RocksDB
+WriteBatch together with the applied log position, so a restart resumes right after the last
+applied record and a record is never applied twice. Writes are not synced: durability comes
+from the (fsync'd) log, and after a crash the log is replayed from the stored applied position
+(rocksdict holds the GIL during a synced write, see research/feasibility.md section 3).
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+from rocksdict import Options, Rdict, ReadOptions, WriteBatch, WriteOptions
+
+from partition import keys
+
+_APPLIED = keys.META + b"applied"
+
+
+def _next_prefix(prefix: bytes) -> bytes:
+    """Smallest key greater than every key that starts with `prefix`."""
+    buf = bytearray(prefix)
+    while buf and buf[-1] == 0xFF:
+        buf.pop()
+    if not buf:
+        return b"\xff" * (len(prefix) + 1)
+    buf[-1] += 1
+    return bytes(buf)
+
+
+class Store:
+    """One RocksDB database holding every table of a partition, told apart by key prefix."""
+
+    def __init__(self, path: Path | str) -> None:
+        opts = Options(raw_mode=True)
+        opts.create_if_missing(True)
+        self._db = Rdict(str(path), opts)
+        self._write_opts = WriteOptions()
+        self._write_opts.sync = False
+
+    def get(self, key: bytes) -> bytes | None:
+        value = self._db.get(key)
+        return None if value is None else bytes(value)
+
+    def scan(self, prefix: bytes) -> list[tuple[bytes, bytes]]:
+        """Rows whose key starts with `prefix`, in key order."""
+        ro = ReadOptions()
+        ro.set_iterate_upper_bound(_next_prefix(prefix))
+        return [(bytes(k), bytes(v)) for k, v in self._db.items(from_key=prefix, read_opt=ro)]  # type: ignore[arg-type]
+
+    def applied_lsn(self) -> int | None:
+        """The position of the last applied record, None before the first one."""
+        raw = self.get(_APPLIED)
+        return None if raw is None else int(struct.unpack(">Q", raw)[0])
+
+    def transaction(self) -> Transaction:
+        return Transaction(self)
+
+    def write(self, batch: WriteBatch) -> None:
+        self._db.write(batch, self._write_opts)
+
+    def checkpoint_size_bytes(self) -> int:
+        raw = self._db.property_int_value("rocksdb.total-sst-files-size")
+        return int(raw or 0)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class Transaction:
+    """Reads see this transaction's own writes; `commit` writes them atomically."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._puts: dict[bytes, bytes | None] = {}  # None = deleted
+        self._cleared: list[bytes] = []  # deleted prefixes, before later puts
+        self._batch = WriteBatch(raw_mode=True)
+
+    def get(self, key: bytes) -> bytes | None:
+        if key in self._puts:
+            return self._puts[key]
+        if any(key.startswith(p) for p in self._cleared):
+            return None
+        return self._store.get(key)
+
+    def put(self, key: bytes, value: bytes) -> None:
+        self._puts[key] = value
+        self._batch.put(key, value)
+
+    def delete(self, key: bytes) -> None:
+        self._puts[key] = None
+        self._batch.delete(key)
+
+    def delete_prefix(self, prefix: bytes) -> None:
+        for k in [k for k in self._puts if k.startswith(prefix)]:
+            del self._puts[k]
+        self._cleared.append(prefix)
+        self._batch.delete_range(prefix, _next_prefix(prefix))
+
+    def scan(self, prefix: bytes) -> list[tuple[bytes, bytes]]:
+        rows: dict[bytes, bytes] = {}
+        if not any(prefix.startswith(p) for p in self._cleared):
+            for k, v in self._store.scan(prefix):
+                if not any(k.startswith(p) for p in self._cleared):
+                    rows[k] = v
+        for k, value in self._puts.items():
+            if k.startswith(prefix):
+                if value is None:
+                    rows.pop(k, None)
+                else:
+                    rows[k] = value
+        return sorted(rows.items())
+
+    def commit(self, applied_lsn: int) -> None:
+        self._batch.put(_APPLIED, struct.pack(">Q", applied_lsn))
+        self._store.write(self._batch)
+        self._puts.clear()
+        self._cleared.clear()
+        self._batch = WriteBatch(raw_mode=True)

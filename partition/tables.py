@@ -1,0 +1,154 @@
+"""Narrow typed views of the partition store's tables.
+
+Each table reads and writes through a `Reader` (the store, or a transaction that sees its own
+writes) and knows its key layout (partition.keys) and row message (partition.pb.storage_pb2).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from partition import keys
+from partition.pb import storage_pb2 as st
+from perdure._pb import protocol_pb2 as pb
+
+
+class Reader(Protocol):
+    def get(self, key: bytes) -> bytes | None: ...
+
+
+class ScanReader(Reader, Protocol):
+    def scan(self, prefix: bytes) -> list[tuple[bytes, bytes]]: ...
+
+
+class Writer(ScanReader, Protocol):
+    def put(self, key: bytes, value: bytes) -> None: ...
+
+    def delete(self, key: bytes) -> None: ...
+
+    def delete_prefix(self, prefix: bytes) -> None: ...
+
+
+def get_status(r: Reader, invocation_id: str) -> st.InvocationStatus | None:
+    raw = r.get(keys.status(invocation_id))
+    if raw is None:
+        return None
+    status = st.InvocationStatus()
+    status.ParseFromString(raw)
+    return status
+
+
+def put_status(w: Writer, invocation_id: str, status: st.InvocationStatus) -> None:
+    w.put(keys.status(invocation_id), status.SerializeToString())
+    if status.phase == st.INVOKED:
+        w.put(keys.active(invocation_id), b"")
+    else:
+        w.delete(keys.active(invocation_id))
+
+
+def active_invocations(r: ScanReader) -> list[str]:
+    """Invocations in phase INVOKED (to resume after a restart or a leader change)."""
+    return [k[len(keys.ACTIVE) :].decode() for k, _ in r.scan(keys.ACTIVE)]
+
+
+def journal_entries(r: ScanReader, invocation_id: str) -> list[pb.JournalEntry]:
+    out = []
+    for _, raw in r.scan(keys.journal_prefix(invocation_id)):
+        entry = pb.JournalEntry()
+        entry.ParseFromString(raw)
+        out.append(entry)
+    return out
+
+
+def put_journal_entry(w: Writer, invocation_id: str, index: int, entry: pb.JournalEntry) -> None:
+    w.put(keys.journal(invocation_id, index), entry.SerializeToString())
+
+
+def delete_journal(w: Writer, invocation_id: str) -> None:
+    w.delete_prefix(keys.journal_prefix(invocation_id))
+
+
+def state_entries(r: ScanReader, service: str, key: str) -> list[pb.StateEntry]:
+    prefix = keys.state_prefix(service, key)
+    return [
+        pb.StateEntry(key=row_key[len(prefix) :].decode(), value=value)
+        for row_key, value in r.scan(prefix)
+    ]
+
+
+def set_state(w: Writer, service: str, key: str, name: str, value: bytes) -> None:
+    w.put(keys.state(service, key, name), value)
+
+
+def clear_state(w: Writer, service: str, key: str, name: str) -> None:
+    w.delete(keys.state(service, key, name))
+
+
+def clear_all_state(w: Writer, service: str, key: str) -> None:
+    w.delete_prefix(keys.state_prefix(service, key))
+
+
+def get_lock(r: Reader, service: str, key: str) -> st.KeyLock:
+    lock = st.KeyLock()
+    raw = r.get(keys.lock(service, key))
+    if raw is not None:
+        lock.ParseFromString(raw)
+    return lock
+
+
+def put_lock(w: Writer, service: str, key: str, lock: st.KeyLock) -> None:
+    if not lock.invocation_id and lock.inbox_head == lock.inbox_tail:
+        w.delete(keys.lock(service, key))
+    else:
+        w.put(keys.lock(service, key), lock.SerializeToString())
+
+
+def push_inbox(w: Writer, service: str, key: str, lock: st.KeyLock, invocation_id: str) -> None:
+    w.put(keys.inbox(service, key, lock.inbox_tail), invocation_id.encode())
+    lock.inbox_tail += 1
+
+
+def pop_inbox(w: Writer, service: str, key: str, lock: st.KeyLock) -> str | None:
+    while lock.inbox_head < lock.inbox_tail:
+        row = keys.inbox(service, key, lock.inbox_head)
+        raw = w.get(row)
+        w.delete(row)
+        lock.inbox_head += 1
+        if raw is not None:
+            return raw.decode()
+    return None
+
+
+def get_deployment(r: Reader, deployment_id: str) -> st.DeploymentRow | None:
+    raw = r.get(keys.deployment(deployment_id))
+    if raw is None:
+        return None
+    row = st.DeploymentRow()
+    row.ParseFromString(raw)
+    return row
+
+
+def put_deployment(w: Writer, row: st.DeploymentRow) -> None:
+    w.put(keys.deployment(row.id), row.SerializeToString())
+
+
+def all_deployments(r: ScanReader) -> list[st.DeploymentRow]:
+    out = []
+    for _, raw in r.scan(keys.DEPLOYMENT):
+        row = st.DeploymentRow()
+        row.ParseFromString(raw)
+        out.append(row)
+    return out
+
+
+def put_service(w: Writer, row: st.ServiceRow) -> None:
+    w.put(keys.service(row.spec.name), row.SerializeToString())
+
+
+def all_services(r: ScanReader) -> list[st.ServiceRow]:
+    out = []
+    for _, raw in r.scan(keys.SERVICE):
+        row = st.ServiceRow()
+        row.ParseFromString(raw)
+        out.append(row)
+    return out
