@@ -1,0 +1,5 @@
+import sys
+
+from node.main import main
+
+sys.exit(main())

@@ -1,0 +1,106 @@
+"""Node configuration: defaults, then a TOML file, then `PERDURE_*` environment variables, then
+command-line flags (later wins). `perdure-server --dump-config` prints the result as TOML."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+
+class Error(ValueError):
+    """The configuration is invalid; the message names the setting and what is expected."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeOptions:
+    node_name: str = "perdure-1"
+    data_dir: str = ".perdure-data"
+    bind_host: str = "127.0.0.1"
+    ingress_port: int = 8080
+    admin_port: int = 9070
+    raft_port: int = 5123
+    max_body_bytes: int = 32 * 1024 * 1024
+    fsync: bool = True
+    streams_per_deployment: int = 2
+    log_level: str = "info"
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+
+def _convert(name: str, value: Any, kind: type) -> Any:
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in ("1", "true", "yes", "on"):
+            return True
+        if str(value).lower() in ("0", "false", "no", "off"):
+            return False
+        raise Error(f"setting {name}: expected true or false, got {value!r}")
+    if kind is int:
+        try:
+            return int(value)
+        except (TypeError, ValueError) as exc:
+            raise Error(f"setting {name}: expected an integer, got {value!r}") from exc
+    return str(value)
+
+
+_KINDS = {"node_name": str, "data_dir": str, "bind_host": str, "log_level": str, "fsync": bool}
+
+
+def _kind(name: str) -> type:
+    return _KINDS.get(name, int)
+
+
+def load(
+    argv: list[str] | None = None, env: dict[str, str] | None = None
+) -> tuple[NodeOptions, bool]:
+    """The effective options, and whether `--dump-config` was asked for."""
+    env = dict(os.environ) if env is None else env
+    parser = argparse.ArgumentParser(prog="perdure-server", description="Run a Perdure node.")
+    parser.add_argument("--config-file", help="TOML file with node settings")
+    parser.add_argument("--dump-config", action="store_true", help="print the effective config")
+    for f in fields(NodeOptions):
+        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, default=None)
+    args = parser.parse_args(argv)
+    opts = NodeOptions()
+    settings: dict[str, Any] = {}
+    config_file = args.config_file or env.get("PERDURE_CONFIG_FILE")
+    if config_file:
+        try:
+            with open(config_file, "rb") as fh:
+                doc = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise Error(f"cannot read config file {config_file}: {exc}") from exc
+        for k, v in doc.items():
+            settings[k.replace("-", "_")] = v
+    for f in fields(NodeOptions):
+        if (value := env.get("PERDURE_" + f.name.upper())) is not None:
+            settings[f.name] = value
+        if (value := getattr(args, f.name)) is not None:
+            settings[f.name] = value
+    known = {f.name for f in fields(NodeOptions)}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise Error(f"unknown settings {unknown}; known: {sorted(known)}")
+    opts = replace(opts, **{k: _convert(k, v, _kind(k)) for k, v in settings.items()})
+    return opts, bool(args.dump_config)
+
+
+def dump(opts: NodeOptions) -> str:
+    lines = []
+    for f in fields(NodeOptions):
+        value = getattr(opts, f.name)
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, int):
+            text = str(value)
+        else:
+            text = '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+        lines.append(f"{f.name.replace('_', '-')} = {text}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,220 @@
+"""Run a node and a service deployment as child processes on 127.0.0.1.
+
+Used by `make run`, the end-to-end tests and the benchmark. Every process started here is
+stopped by PID (SIGTERM, then SIGKILL after a bound) by the one that started it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def http(
+    method: str,
+    url: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 30.0,
+) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP request with the standard library: (status, lower-cased headers, body)."""
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, {k.lower(): v for k, v in err.headers.items()}, err.read()
+
+
+def wait_until(predicate: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():  # type: ignore[operator]
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+
+
+@dataclass
+class Process:
+    name: str
+    args: list[str]
+    env: dict[str, str]
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        out = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child for its lifetime
+        self.proc = subprocess.Popen(
+            self.args, env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT
+        )
+        out.close()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid if self.proc else -1
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill9(self) -> None:
+        if self.proc is not None and self.alive():
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.proc is None or not self.alive():
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill9()
+
+    def output(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "sdk"), env.get("PYTHONPATH", "")])
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class LocalNode:
+    data_dir: Path
+    ingress_port: int = field(default_factory=free_port)
+    admin_port: int = field(default_factory=free_port)
+    raft_port: int = field(default_factory=free_port)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    process: Process | None = None
+
+    @property
+    def ingress_url(self) -> str:
+        return f"http://127.0.0.1:{self.ingress_port}"
+
+    @property
+    def admin_url(self) -> str:
+        return f"http://127.0.0.1:{self.admin_port}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        args = [
+            sys.executable,
+            "-m",
+            "node",
+            "--data-dir",
+            str(self.data_dir),
+            "--ingress-port",
+            str(self.ingress_port),
+            "--admin-port",
+            str(self.admin_port),
+            "--raft-port",
+            str(self.raft_port),
+        ]
+        self.process = Process(
+            "node", args, _env(self.extra_env), self.data_dir.parent / f"{self.data_dir.name}.log"
+        )
+        self.process.start()
+        self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float) -> None:
+        def ready() -> bool:
+            if self.process is not None and not self.process.alive():
+                raise RuntimeError("perdure node exited:\n" + self.process.output()[-4000:])
+            status, _, _ = http("GET", self.ingress_url + "/restate/health", timeout=1)
+            return status == 200
+
+        wait_until(ready, timeout, "the node's ingress to answer /restate/health")
+
+    def register(self, uri: str, force: bool = False) -> dict[str, object]:
+        body = json.dumps({"uri": uri, "force": force}).encode()
+        status, _, out = http(
+            "POST",
+            self.admin_url + "/deployments",
+            body,
+            {"content-type": "application/json"},
+        )
+        if status not in (200, 201):
+            raise RuntimeError(f"registering {uri} failed: {status} {out!r}")
+        result: dict[str, object] = json.loads(out)
+        return result
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+    def kill9(self) -> None:
+        if self.process is not None:
+            self.process.kill9()
+
+
+@dataclass
+class LocalDeployment:
+    """A deployment process serving `module:app` (default: the example services)."""
+
+    log_path: Path
+    app: str = "examples.services:app"
+    port: int = field(default_factory=free_port)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    process: Process | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        args = [
+            sys.executable,
+            "-m",
+            "perdure",
+            "serve",
+            self.app,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        ]
+        self.process = Process("deployment", args, _env(self.extra_env), self.log_path)
+        self.process.start()
+
+        def listening() -> bool:
+            if self.process is not None and not self.process.alive():
+                raise RuntimeError("deployment exited:\n" + self.process.output()[-4000:])
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                return True
+
+        wait_until(listening, timeout, f"the deployment to listen on port {self.port}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+    def kill9(self) -> None:
+        if self.process is not None:
+            self.process.kill9()

@@ -1,0 +1,55 @@
+"""`perdure-server`: run one node until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from node import config
+from node.server import Node
+
+
+async def _serve(options: config.NodeOptions) -> None:
+    node = Node(options)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        endpoints = await node.start()
+        print(
+            f"perdure ready: ingress {endpoints.ingress_url} admin {endpoints.admin_url}",
+            flush=True,
+        )
+        await stop.wait()
+    finally:
+        await node.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        options, dump = config.load(argv)
+    except config.Error as exc:
+        print(f"perdure-server: {exc}", file=sys.stderr)
+        return 2
+    if dump:
+        sys.stdout.write(config.dump(options))
+        return 0
+    logging.basicConfig(
+        level=options.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    asyncio.run(_serve(options))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
