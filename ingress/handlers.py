@@ -1,0 +1,292 @@
+"""Restate's HTTP ingress on top of an `IngressBackend`: routing, request rules, responses.
+
+    ingress = IngressHandler(backend)
+    server = HttpServer(ingress, HttpServerOptions(port=8080, name="ingress"),
+                        error_response=ingress_error)
+
+Rules enforced before anything reaches the backend (each with Restate's status code):
+GET/POST only (405), unknown service or handler (404), private service (400), `?delay=` only
+on sends (400), no `Idempotency-Key` on a workflow's run handler (400), request content-type
+against the handler's `accept` (415), required input missing (400), and a malformed JSON body
+when the handler takes JSON (400; Restate lets the handler fail with 500 instead).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import assert_never
+
+import orjson
+
+from ingress.api import (
+    Accepted,
+    ById,
+    ByIdempotencyKey,
+    ByWorkflow,
+    Completed,
+    IngressBackend,
+    InvocationRef,
+    InvokeRequest,
+    Rejected,
+)
+from ingress.durations import parse_delay_ms
+from ingress.http_types import JSON_CONTENT_TYPE, Request, Response
+from ingress.paths import (
+    Awakeable,
+    Health,
+    Invoke,
+    Lookup,
+    LookupByBody,
+    OpenApi,
+    PathError,
+    bad_invocation_id,
+    parse_route,
+    valid_invocation_id,
+)
+from ingress.responses import (
+    accepted,
+    id_headers,
+    ingress_error,
+    method_not_allowed,
+    render_outcome,
+)
+
+# Not forwarded to the handler: hop-by-hop headers, and those the ingress itself consumes.
+_DROPPED_HEADERS = frozenset(
+    {
+        "connection",
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "idempotency-key",
+        "idempotency-expires",
+        "keep-alive",
+        "upgrade",
+        "te",
+        "trailer",
+        "proxy-connection",
+        "expect",
+    }
+)
+_INVOKE_METHODS = ("GET", "POST")
+
+
+class IngressHandler:
+    """The ingress request handler (an `ingress.http.Handler`)."""
+
+    def __init__(self, backend: IngressBackend) -> None:
+        self._backend = backend
+
+    async def __call__(self, request: Request) -> Response:
+        route = parse_route(request.path, self._backend)
+        if isinstance(route, Invoke):
+            return await self._invoke(request, route)
+        if isinstance(route, PathError):
+            return ingress_error(route.status, route.message)
+        if isinstance(route, Lookup):
+            if request.method not in ("GET", "HEAD"):
+                return method_not_allowed("GET")
+            return await self._lookup(route.ref, route.action)
+        if isinstance(route, LookupByBody):
+            if request.method != "POST":
+                return method_not_allowed("POST")
+            return await self._lookup_by_body(request, route)
+        if isinstance(route, Health):
+            return Response(200)
+        if isinstance(route, OpenApi):
+            return ingress_error(404, "not found; the OpenAPI documents are on the admin API")
+        if isinstance(route, Awakeable):
+            if request.method != "POST":
+                return method_not_allowed("POST")
+            return ingress_error(
+                501,
+                f"{route.action} of awakeables over HTTP is not implemented yet; "
+                "complete the awakeable from a handler instead",
+            )
+        assert_never(route)
+
+    async def _invoke(self, request: Request, route: Invoke) -> Response:
+        if request.method not in _INVOKE_METHODS:
+            return method_not_allowed(*_INVOKE_METHODS)
+        target = route.target
+        if not target.public:
+            return ingress_error(400, "the invoked service is not public")
+        headers = request.headers
+        delay_ms: int | None = None
+        delay = request.query.get("delay")
+        if delay is not None:
+            if not route.send:
+                return ingress_error(
+                    400,
+                    "cannot use the delay query parameter with calls. The delay is supported "
+                    "only with sends (append /send to the path)",
+                )
+            try:
+                delay_ms = parse_delay_ms(delay)
+            except ValueError as exc:
+                return ingress_error(400, f"bad delay query parameter: {exc}")
+        idempotency_key = headers.get("idempotency-key")
+        if idempotency_key is not None:
+            if target.handler_kind == "workflow":
+                return ingress_error(
+                    400,
+                    "cannot use the idempotency key with workflow handlers. The handler "
+                    "invocation will already be idempotent by the workflow key itself.",
+                )
+            if not idempotency_key:
+                return ingress_error(400, "the idempotency-key header is empty")
+        body = request.body
+        if target.input_present:
+            if body:
+                refused = _check_input(target.accept, headers.get("content-type"), body)
+                if refused is not None:
+                    return refused
+            elif target.input_required:
+                return ingress_error(
+                    400,
+                    f"the handler {target.service}/{target.handler} requires an input "
+                    f"({target.accept}), but the request has no body",
+                )
+        else:
+            body = b""
+        invoke = InvokeRequest(
+            service=target.service,
+            handler=target.handler,
+            key=route.key,
+            body=body,
+            headers=_forwarded_headers(headers, request.path),
+            idempotency_key=idempotency_key,
+            send=route.send,
+            delay_ms=delay_ms,
+        )
+        outcome = await self._backend.invoke(invoke)
+        if route.send and isinstance(outcome, Completed):
+            # A send repeated (same idempotency key) after the invocation finished.
+            return accepted(Accepted(outcome.invocation_id, previously=True))
+        return render_outcome(
+            outcome,
+            output_content_type=target.output_content_type,
+            set_content_type_if_empty=target.set_content_type_if_empty,
+        )
+
+    async def _lookup(self, ref: InvocationRef, action: str) -> Response:
+        if action == "attach":
+            outcome = await self._backend.attach(ref)
+        else:
+            outcome = await self._backend.output(ref)
+        if isinstance(ref, ByIdempotencyKey):
+            info = self._backend.handler(ref.service, ref.handler)
+            if info is not None:
+                return render_outcome(
+                    outcome,
+                    output_content_type=info.output_content_type,
+                    set_content_type_if_empty=info.set_content_type_if_empty,
+                )
+        return render_outcome(outcome)
+
+    async def _lookup_by_body(self, request: Request, route: LookupByBody) -> Response:
+        ref = _parse_target(request.body)
+        if isinstance(ref, Response):
+            return ref
+        if route.action != "lookup":
+            return await self._lookup(ref, route.action)
+        outcome = await self._backend.output(ref)
+        if isinstance(outcome, Rejected):
+            return render_outcome(outcome)
+        invocation_id = outcome.invocation_id
+        return Response(
+            200,
+            orjson.dumps({"invocationId": invocation_id}),
+            (JSON_CONTENT_TYPE, *id_headers(invocation_id)),
+        )
+
+
+def _forwarded_headers(headers: Mapping[str, str], path: str) -> tuple[tuple[str, str], ...]:
+    kept = tuple((k, v) for k, v in headers.items() if k not in _DROPPED_HEADERS)
+    return (*kept, ("x-restate-ingress-path", path))
+
+
+def _check_input(accept: str, content_type: str | None, body: bytes) -> Response | None:
+    media_type = _media_type(content_type) if content_type else None
+    if not _accepts(accept, media_type):
+        return ingress_error(
+            415,
+            f"the request content-type '{content_type or '(none)'}' is not accepted by this "
+            f"handler, which accepts '{accept}'; set the content-type header accordingly",
+        )
+    if media_type is not None and _is_json(media_type) and _accepts_json(accept):
+        try:
+            orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            return ingress_error(400, f"the request body is not valid JSON: {exc}")
+    return None
+
+
+def _media_type(content_type: str) -> str:
+    return content_type.partition(";")[0].strip().lower()
+
+
+def _is_json(media_type: str) -> bool:
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+@lru_cache(maxsize=512)
+def _accepts(accept: str, media_type: str | None) -> bool:
+    for pattern in (_media_type(p) for p in accept.split(",")):
+        if pattern in ("*/*", "*", ""):
+            return True
+        if media_type is None:
+            continue
+        if pattern.endswith("/*"):
+            if media_type.startswith(pattern[:-1]):
+                return True
+        elif pattern == media_type:
+            return True
+    return False
+
+
+@lru_cache(maxsize=512)
+def _accepts_json(accept: str) -> bool:
+    return any(_is_json(_media_type(p)) for p in accept.split(","))
+
+
+def _parse_target(body: bytes) -> InvocationRef | Response:
+    """The JSON body of `POST /restate/attach|output|lookup`."""
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return ingress_error(400, "the request body is not valid JSON")
+    if not isinstance(doc, dict):
+        return ingress_error(400, "the request body must be a JSON object with a 'target' field")
+    target = doc.get("target")
+    try:
+        if target == "invocation":
+            invocation_id = _field(doc, "invocationId")
+            if not valid_invocation_id(invocation_id):
+                bad = bad_invocation_id(invocation_id)
+                return ingress_error(bad.status, bad.message)
+            return ById(invocation_id)
+        if target == "idempotentInvocation":
+            key = doc.get("key")
+            if key is not None and not isinstance(key, str):
+                raise ValueError("'key' must be a string")
+            return ByIdempotencyKey(
+                _field(doc, "service"), key, _field(doc, "handler"), _field(doc, "idempotencyKey")
+            )
+        if target == "workflow":
+            return ByWorkflow(_field(doc, "workflowName"), _field(doc, "workflowKey"))
+    except ValueError as exc:
+        return ingress_error(400, f"bad request body: {exc}")
+    return ingress_error(
+        400,
+        "bad request body: 'target' must be one of 'invocation', 'idempotentInvocation', "
+        "'workflow'",
+    )
+
+
+def _field(doc: dict[str, object], name: str) -> str:
+    value = doc.get(name)
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"the field '{name}' is required and must be a non-empty string")
+    return value
