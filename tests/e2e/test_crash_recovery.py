@@ -40,7 +40,6 @@ async def test_kill9_server_mid_flight_loses_nothing_acknowledged(cluster: Clust
     # Kill while invocations are running: wait until some, but not all, steps have happened.
     wait_until(lambda: len(cluster.lines("writer.lines")) >= 20, 30, "some steps to run")
     cluster.node.kill9()
-    lines_at_kill = len(cluster.lines("writer.lines"))
     cluster.node.start()
 
     def all_done() -> bool:
@@ -57,7 +56,6 @@ async def test_kill9_server_mid_flight_loses_nothing_acknowledged(cluster: Clust
     # A step may run twice only if it was running at the kill: at most one per invocation.
     per_invocation = Counter(line.split(":")[0] for line in repeated)
     assert all(c == 1 for c in per_invocation.values()), repeated
-    assert lines_at_kill < 150 or not repeated
 
 
 def test_kill9_deployment_mid_invocation_resumes_by_replay(cluster: Cluster) -> None:
