@@ -38,6 +38,7 @@ proto: $(STAMP)
 	PYTHON=$(PY) scripts/gen_proto.sh
 
 bench: $(STAMP)
+	@command -v wrk >/dev/null || (apt-get install -y -q wrk >/dev/null 2>&1 || sudo apt-get install -y -q wrk)
 	$(PY) -m bench
 
 clean:
