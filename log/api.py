@@ -10,7 +10,9 @@ Guarantees every implementation keeps (checked by tests/log/test_conformance.py)
 * A record whose `append` raised `log.Error` may or may not have been committed (for example
   across a leader change); callers make records idempotent (ids inside the record).
 * `trim(up_to)` lets the log forget records with position <= up_to; readers must not ask for
-  them again (after a trim, the state of the reader comes from a snapshot).
+  them again (after a trim, the state of the reader comes from a snapshot). A reader that does
+  (or that falls behind a trim) gets `Trimmed`.
+* After `close()`, `append` raises `Closed` and open readers raise `Closed`.
 * `is_leader()` says whether appends through this member can succeed now.
 """
 
@@ -31,6 +33,10 @@ class NotLeader(Error):
 
 class Closed(Error):
     """The log was closed."""
+
+
+class Trimmed(Error):
+    """A reader asked for records `trim` already let the log forget; rebuild from a snapshot."""
 
 
 @dataclass(frozen=True, slots=True)

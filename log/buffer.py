@@ -1,0 +1,102 @@
+"""The committed records a log member holds in memory, and the tails that read them.
+
+Owned by the event-loop thread: every method must be called from it. Guarantees:
+
+* Entries are kept in strictly increasing LSN order (checked on every `extend`).
+* `read(from_lsn)` yields each kept entry with lsn >= from_lsn exactly once, in order, then waits
+  for `extend` to add more. It raises `Trimmed` if it would have to yield a record `trim` dropped,
+  and the closing error once `close` was called.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from bisect import bisect_left
+from collections.abc import AsyncIterator, Iterable
+
+from log.api import Entry, Error, Trimmed
+from log.invariant import require
+
+
+def _lsn(entry: Entry) -> int:
+    return entry.lsn
+
+
+class CommittedBuffer:
+    def __init__(self) -> None:
+        self._entries: list[Entry] = []
+        self._dropped = 0  # entries forgotten by trim; absolute position of _entries[0]
+        self._trimmed_to = -1  # lsn of the last forgotten entry
+        self._waiter: asyncio.Future[None] | None = None
+        self._error: Error | None = None
+
+    @property
+    def last_lsn(self) -> int:
+        """LSN of the newest committed entry, or -1 if there is none."""
+        if self._entries:
+            return self._entries[-1].lsn
+        return self._trimmed_to
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def extend(self, entries: Iterable[Entry]) -> None:
+        """Add committed entries (LSNs must keep increasing) and wake every waiting tail."""
+        last = self.last_lsn
+        added = False
+        for entry in entries:
+            require(entry.lsn > last, f"log positions must increase: {entry.lsn} after {last}")
+            self._entries.append(entry)
+            last = entry.lsn
+            added = True
+        if added:
+            self._wake()
+
+    def trim(self, up_to: int) -> None:
+        """Forget entries with lsn <= up_to (only ones that exist: later entries are kept)."""
+        cut = bisect_left(self._entries, up_to + 1, key=_lsn)
+        if cut == 0:
+            return
+        self._trimmed_to = self._entries[cut - 1].lsn
+        del self._entries[:cut]
+        self._dropped += cut
+
+    def close(self, error: Error) -> None:
+        """Make every open and future tail raise `error` (the first close wins)."""
+        if self._error is None:
+            self._error = error
+        self._wake()
+
+    async def read(self, from_lsn: int) -> AsyncIterator[Entry]:
+        if from_lsn <= self._trimmed_to:
+            raise Trimmed(
+                f"records up to log position {self._trimmed_to} were trimmed, and the reader "
+                f"asked to start at {from_lsn}; restore the reader's state from a snapshot "
+                f"taken at or after {self._trimmed_to} and read from the position after it"
+            )
+        pos = self._dropped + bisect_left(self._entries, from_lsn, key=_lsn)
+        while True:
+            if self._error is not None:
+                raise self._error
+            index = pos - self._dropped
+            if index < 0:
+                raise Trimmed(
+                    f"the reader fell behind a trim: records up to log position "
+                    f"{self._trimmed_to} were forgotten before it read them; restore its state "
+                    f"from a snapshot"
+                )
+            if index < len(self._entries):
+                pos += 1
+                yield self._entries[index]
+                continue
+            await self._wait()
+
+    async def _wait(self) -> None:
+        if self._waiter is None:
+            self._waiter = asyncio.get_running_loop().create_future()
+        await asyncio.shield(self._waiter)
+
+    def _wake(self) -> None:
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)

@@ -1,0 +1,549 @@
+"""`RaftLog`: the log contract (log/api.py) on pysyncobj 0.3.17, replicated and durable.
+
+What "durable" means here. With `fsync=True` (the default) an append returns its LSN only after
+its batch is (1) committed by Raft: stored on a majority of the group (this member alone when
+there are no partners) and (2) `fdatasync`ed to the journal file on every member that counted
+towards that majority, and on this member. A record whose append returned therefore survives
+process crashes and power loss of any minority, and a restart of every member; on restart it is
+read back (at the same LSN) by `read`. Term and vote are fsynced (file, rename, directory) before
+pysyncobj acts on them. With `fsync=False`, the same holds for process crashes only (page cache).
+See log/journal.py for the file format and the exact sync points.
+
+How it is built:
+
+* Group commit (log/group_commit.py): concurrent appends are collected for at most
+  `group_commit_window` seconds (or `max_batch_bytes`), serialized once as a protobuf `Batch` and
+  submitted as ONE replicated pysyncobj command carrying only that `bytes` blob.
+* LSNs are `raft_index << 20 | offset_in_batch` (log/lsn.py): strictly increasing, equal on every
+  member, stable across restarts.
+* pysyncobj runs on its own tick thread (`autoTickPeriod` = `tick_period`), which also does every
+  journal write and sync. Why not drive pysyncobj from the event loop
+  (research/feas/raft_asyncio.py, ~25 % faster in the e2e prototype without fsync)? Its journal
+  calls are synchronous and it sends the acknowledgement right after them, so a sync could not leave
+  the loop thread without rewriting pysyncobj's follower path; a 0.2-4 ms (rarely 100+ ms) fdatasync
+  on the loop would stall every request. On the tick thread, `os.fdatasync` releases the GIL and the
+  loop keeps accepting and batching while a sync is in flight. The price is one thread handoff per
+  burst of events (log/bridge.py, the only place where anything crosses from that thread to
+  asyncio).
+* Members reject appends with `NotLeader` unless they lead (no forwarding to the leader).
+* Pinned timers from research/feasibility.md 7.1: elections in 0.15-0.3 s, heartbeats every 30 ms,
+  `appendEntriesUseBatch=False` (each batch is sent at once, and it avoids pysyncobj's
+  overlapping-AppendEntries truncation), 1 MiB socket and AppendEntries buffers, log compaction off.
+
+Caveats (not done yet):
+
+* pysyncobj keeps the whole log in RAM (its entry list) and so does our read buffer until `trim`;
+  `trim` only drops our buffer. Journal compaction and snapshots come later; until then memory
+  and the journal file grow with the log, and a restart replays the whole journal (readers skip
+  what they already applied). Our journal has no 4 GiB limit (pysyncobj's FileJournal has);
+  a single Raft entry must stay under 4 GiB.
+* Membership is static (`partners`); no dynamic changes, no learners.
+* After a leader change, an append may fail with `NotLeader`/`Error` and yet be committed; records
+  must carry their own ids (see log/api.py). An append whose caller is cancelled may still commit.
+* pysyncobj's wire format is pickle: anyone who can reach the raft port can run code. The port
+  binds to `bind_address` (default: `self_address`, so loopback in tests); never expose it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import itertools
+import logging
+import os
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import assert_never
+
+from google.protobuf.message import DecodeError
+from pysyncobj import SyncObjConf
+
+from log.api import Closed, Entry, Error, NotLeader
+from log.bridge import (
+    Bridge,
+    Committed,
+    Event,
+    JournalFailed,
+    Ready,
+    RoleChanged,
+    Stopped,
+    SubmitDone,
+    Undecodable,
+)
+from log.buffer import CommittedBuffer
+from log.group_commit import GroupCommit, PendingBatch
+from log.journal import DurableJournal, JournalError
+from log.lsn import MAX_RECORDS_PER_BATCH, make_lsn
+from log.pb.log_pb2 import Batch
+from log.replica import (
+    FAILURE_NAMES,
+    LEADERSHIP_FAILURES,
+    SUCCESS,
+    BindError,
+    Replica,
+    journal_path,
+    release_wakeup_pipe,
+    start_replica,
+)
+
+logger = logging.getLogger(__name__)
+
+_NEVER = 10**12  # pysyncobj wants numbers; this is "never" for compaction
+
+
+def _check_address(name: str, address: str) -> None:
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(
+            f"{name} must look like 'host:port' (e.g. '127.0.0.1:4501'), got {address!r}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RaftOptions:
+    """How one member of a Raft group runs. Times are in seconds."""
+
+    self_address: str
+    """'host:port' other members use to reach this one (its id in the group)."""
+    data_dir: Path
+    """Directory of the journal and Raft metadata (one member per directory; locked)."""
+    partners: tuple[str, ...] = ()
+    """Addresses of the other members; empty = a single-member group."""
+    bind_address: str | None = None
+    """'host:port' to listen on; default `self_address` (never bind pickle ports publicly)."""
+    group_commit_window: float = 0.001
+    max_batch_bytes: int = 256 * 1024
+    max_record_bytes: int = 64 * 1024 * 1024
+    fsync: bool = True
+    tick_period: float = 0.001
+    raft_min_timeout: float = 0.15
+    raft_max_timeout: float = 0.3
+    append_entries_period: float = 0.03
+    connection_timeout: float = 0.5
+    connection_retry_time: float = 0.2
+    leader_fallback_timeout: float = 1.0
+    """A leader that heard from no majority for this long steps down."""
+    socket_buffer_bytes: int = 1024 * 1024
+    commands_queue_size: int = 100_000
+    start_timeout: float = 10.0
+    """`start()` fails if the member is not ready (and, alone, leading) by then."""
+
+    def __post_init__(self) -> None:
+        _check_address("self_address", self.self_address)
+        for partner in self.partners:
+            _check_address("each partner", partner)
+        if self.self_address in self.partners:
+            raise ValueError(f"partners must not include self_address {self.self_address!r}")
+        if self.bind_address is not None:
+            _check_address("bind_address", self.bind_address)
+        positive = ("group_commit_window", "tick_period", "append_entries_period", "start_timeout")
+        for name in positive:
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
+        if not 0 < self.max_batch_bytes <= self.max_record_bytes < 2**32 - 1024:
+            raise ValueError("need 0 < max_batch_bytes <= max_record_bytes < 4 GiB")
+        if not self.raft_min_timeout > 3 * self.append_entries_period:
+            raise ValueError("raft_min_timeout must exceed 3 heartbeats (append_entries_period)")
+        if not self.raft_max_timeout > self.raft_min_timeout:
+            raise ValueError("raft_max_timeout must be greater than raft_min_timeout")
+        if not self.connection_timeout >= self.raft_max_timeout:
+            raise ValueError("connection_timeout must be >= raft_max_timeout")
+        if not self.leader_fallback_timeout > self.append_entries_period:
+            raise ValueError("leader_fallback_timeout must exceed append_entries_period")
+
+
+def _syncobj_conf(
+    options: RaftOptions,
+    on_ready: Callable[[], None],
+    on_state_changed: Callable[[int, int], None],
+) -> SyncObjConf:
+    return SyncObjConf(
+        autoTick=True,
+        autoTickPeriod=options.tick_period,
+        appendEntriesUseBatch=False,
+        appendEntriesPeriod=options.append_entries_period,
+        raftMinTimeout=options.raft_min_timeout,
+        raftMaxTimeout=options.raft_max_timeout,
+        connectionTimeout=options.connection_timeout,
+        connectionRetryTime=options.connection_retry_time,
+        leaderFallbackTimeout=options.leader_fallback_timeout,
+        appendEntriesBatchSizeBytes=options.socket_buffer_bytes,
+        sendBufferSize=options.socket_buffer_bytes,
+        recvBufferSize=options.socket_buffer_bytes,
+        commandsQueueSize=options.commands_queue_size,
+        logCompactionMinEntries=_NEVER,
+        logCompactionMinTime=_NEVER,
+        journalFile=journal_path(options.data_dir),
+        bindAddress=options.bind_address or options.self_address,
+        maxBindRetries=1,
+        onReady=on_ready,
+        onStateChanged=on_state_changed,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RaftStats:
+    batches_committed: int
+    records_committed: int
+    journal_syncs: int
+
+
+class _Phase(enum.Enum):
+    NEW = "new"
+    STARTING = "starting"
+    RUNNING = "running"
+    CLOSED = "closed"
+
+
+@dataclass(slots=True)
+class _Signal:
+    """Wakes every coroutine waiting for 'something changed' (ready, role, close)."""
+
+    _waiter: asyncio.Future[None] | None = field(default=None)
+
+    async def wait(self) -> None:
+        if self._waiter is None:
+            self._waiter = asyncio.get_running_loop().create_future()
+        await asyncio.shield(self._waiter)
+
+    def wake(self) -> None:
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+
+class RaftLog:
+    """One member of a Raft group holding one log. See the module docstring for guarantees."""
+
+    def __init__(
+        self, options: RaftOptions, *, sync_file: Callable[[int], None] = os.fdatasync
+    ) -> None:
+        """`sync_file(fd)` performs each journal data sync (a seam for tests and metrics; it must
+        really sync)."""
+        self._options = options
+        self._sync_file = sync_file
+        self._phase = _Phase.NEW
+        self._buffer = CommittedBuffer()
+        self._group_commit = GroupCommit(
+            window=options.group_commit_window,
+            max_bytes=options.max_batch_bytes,
+            max_records=MAX_RECORDS_PER_BATCH,
+            submit=self._submit,
+        )
+        self._inflight: dict[int, PendingBatch] = {}
+        self._tickets = itertools.count(1)
+        self._bridge: Bridge | None = None
+        self._journal: DurableJournal | None = None
+        self._replica: Replica | None = None
+        self._ready = False
+        self._stopped = asyncio.Event()
+        self._changed = _Signal()
+        self._fatal: Error | None = None
+        self._batches_committed = 0
+        self._records_committed = 0
+
+    # --- the Log contract -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the journal, start the member and return once it is ready: it replayed its journal
+        (every replayed record is readable) and caught up with the group; a single member also
+        leads. Raises `Error` if the directory is in use, the port cannot be bound, or the member
+        is not ready within `start_timeout`."""
+        if self._phase is not _Phase.NEW:
+            raise Error(f"start() was already called on this RaftLog ({self._phase.value})")
+        self._phase = _Phase.STARTING
+        options = self._options
+        bridge = self._bridge = Bridge(asyncio.get_running_loop(), self._handle)
+        try:
+            journal = await asyncio.to_thread(
+                DurableJournal, options.data_dir, fsync=options.fsync, sync_file=self._sync_file
+            )
+        except JournalError:
+            self._phase = _Phase.CLOSED
+            raise
+        journal.set_listeners(
+            on_failure=lambda error: bridge.post(JournalFailed(error)),
+            on_closed=lambda: bridge.post(Stopped()),
+        )
+        self._journal = journal
+        conf = _syncobj_conf(
+            options,
+            on_ready=lambda: bridge.post(Ready()),
+            on_state_changed=lambda old, new: bridge.post(RoleChanged(old, new)),
+        )
+        try:
+            self._replica = start_replica(
+                self_address=options.self_address,
+                partners=options.partners,
+                conf=conf,
+                journal=journal,
+                on_committed=self._on_committed,
+            )
+        except BindError as e:
+            self._phase = _Phase.CLOSED
+            journal.close()
+            raise Error(
+                f"could not listen on raft address {conf.bindAddress} ({e}): the port is probably "
+                f"in use; stop whatever holds it or configure another port"
+            ) from e
+        await self._wait_ready()
+
+    async def append(self, record: bytes) -> int:
+        """Append `record`; return its LSN once it is committed and durable (module docstring).
+
+        Raises `NotLeader` if this member does not lead (retry on the leader), `Closed` after
+        `close()`, `Error` for a record over `max_record_bytes` or a failed submit (the message
+        says which; the record may or may not be committed)."""
+        self._check_running()
+        if len(record) > self._options.max_record_bytes:
+            raise Error(
+                f"record of {len(record)} bytes exceeds max_record_bytes "
+                f"({self._options.max_record_bytes}); split it or store it elsewhere"
+            )
+        if not self.is_leader():
+            raise self._not_leader()
+        return await self._group_commit.add(bytes(record))
+
+    def read(self, from_lsn: int) -> AsyncIterator[Entry]:
+        return self._buffer.read(from_lsn)
+
+    async def trim(self, up_to: int) -> None:
+        """Forget records with LSN <= up_to from the read buffer (the journal keeps them for now:
+        after a restart they are read again)."""
+        self._check_running()
+        self._buffer.trim(up_to)
+
+    def is_leader(self) -> bool:
+        replica = self._replica
+        return (
+            self._phase is _Phase.RUNNING
+            and self._fatal is None
+            and replica is not None
+            and bool(replica._isLeader())
+        )
+
+    async def wait_leader(self, timeout: float) -> bool:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self.is_leader():
+            remaining = deadline - loop.time()
+            if remaining <= 0 or self._phase is _Phase.CLOSED:
+                return False
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except TimeoutError:
+                return self.is_leader()
+        return True
+
+    async def close(self) -> None:
+        """Fail pending appends with `Closed`, stop pysyncobj's thread, release port and files.
+        Idempotent. Appends already submitted may still have been committed."""
+        if self._phase is _Phase.CLOSED:
+            return
+        self._phase = _Phase.CLOSED
+        closed = Closed("the log was closed")
+        self._group_commit.fail_pending(closed)
+        self._fail_inflight(
+            Closed(
+                "the log was closed before this append's outcome was known; "
+                "it may or may not be committed"
+            )
+        )
+        self._buffer.close(closed)
+        self._changed.wake()
+        await self._stop_replica()
+
+    # --- extras ---------------------------------------------------------------------------------
+
+    @property
+    def stats(self) -> RaftStats:
+        journal = self._journal
+        return RaftStats(
+            batches_committed=self._batches_committed,
+            records_committed=self._records_committed,
+            journal_syncs=journal.sync_count if journal is not None else 0,
+        )
+
+    # --- internals (event-loop thread unless noted) -----------------------------------------------
+
+    async def _wait_ready(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._options.start_timeout
+        while not (self._ready and (self._options.partners or self._leads())):
+            if self._phase is _Phase.CLOSED:
+                raise self._fatal or Closed("the log was closed while starting")
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                await self.close()
+                raise Error(self._not_ready_message())
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except TimeoutError:
+                continue
+        self._phase = _Phase.RUNNING
+
+    def _leads(self) -> bool:
+        replica = self._replica
+        return replica is not None and bool(replica._isLeader())
+
+    def _not_ready_message(self) -> str:
+        options = self._options
+        if not options.partners:
+            return (
+                f"raft member {options.self_address} did not elect itself and replay its journal "
+                f"within {options.start_timeout} s; the journal may be very large (raise "
+                f"start_timeout) or the machine overloaded"
+            )
+        return (
+            f"raft member {options.self_address} did not catch up with a leader within "
+            f"{options.start_timeout} s: a majority of {(options.self_address, *options.partners)} "
+            f"must be running and reachable; check the addresses and start the partners"
+        )
+
+    def _check_running(self) -> None:
+        if self._phase is _Phase.RUNNING:
+            if self._fatal is not None:
+                raise self._fatal
+            return
+        if self._phase is _Phase.CLOSED:
+            raise self._fatal or Closed("the log was closed; appends and trims are refused")
+        raise Error("the log is not started; call and await start() first")
+
+    def _not_leader(self) -> NotLeader:
+        replica = self._replica
+        leader = replica._getLeader() if replica is not None else None
+        where = "no leader is known"
+        if leader is not None:
+            where = f"the last known leader is {leader.address}"
+        return NotLeader(
+            f"raft member {self._options.self_address} does not lead its group ({where}); "
+            f"append on the leader, or wait_leader() and retry"
+        )
+
+    def _submit(self, batch: PendingBatch) -> None:
+        """GroupCommit hands over one batch: submit it as one replicated command."""
+        replica = self._replica
+        if self._fatal is not None:
+            batch.fail(self._fatal)
+            return
+        if self._phase is not _Phase.RUNNING or replica is None:
+            batch.fail(Closed("the log was closed before this batch was submitted; not committed"))
+            return
+        if not self.is_leader():
+            batch.fail(self._not_leader())
+            return
+        bridge = self._bridge
+        if bridge is None:  # cannot happen once running; fail loudly rather than hang
+            batch.fail(Error("bug: a running RaftLog has no bridge to its raft thread"))
+            return
+        ticket = next(self._tickets)
+        self._inflight[ticket] = batch
+        blob = Batch(records=batch.records).SerializeToString()
+
+        def done(raft_index: int | None, reason: int) -> None:  # pysyncobj's thread (or this one)
+            bridge.post(SubmitDone(ticket, raft_index, reason))
+
+        replica.append_batch(blob, callback=done)
+
+    def _on_committed(self, raft_index: int, blob: bytes) -> None:
+        """pysyncobj's thread: a batch is committed and durable here; pass it on."""
+        bridge = self._bridge
+        if bridge is None:
+            return
+        try:
+            records = Batch.FromString(blob).records
+        except DecodeError as e:
+            bridge.post(Undecodable(raft_index, f"not a log Batch ({e})"))
+            return
+        if len(records) > MAX_RECORDS_PER_BATCH:
+            bridge.post(Undecodable(raft_index, f"{len(records)} records exceed the LSN scheme"))
+            return
+        bridge.post(Committed(raft_index, list(records)))
+
+    def _handle(self, event: Event) -> None:
+        match event:
+            case Committed(raft_index, records):
+                self._buffer.extend(
+                    Entry(make_lsn(raft_index, i), record) for i, record in enumerate(records)
+                )
+                self._batches_committed += 1
+                self._records_committed += len(records)
+            case SubmitDone(ticket, raft_index, reason):
+                self._on_submit_done(ticket, raft_index, reason)
+            case Ready():
+                self._ready = True
+                self._changed.wake()
+            case RoleChanged():
+                self._changed.wake()
+            case JournalFailed(error):
+                self._poison(error)
+            case Undecodable(raft_index, reason):
+                self._poison(
+                    Error(
+                        f"the committed raft entry {raft_index} is unreadable: {reason}; this "
+                        f"member stopped serving the log; report it, and rebuild the member"
+                    )
+                )
+            case Stopped():
+                self._stopped.set()
+            case _:
+                assert_never(event)
+
+    def _on_submit_done(self, ticket: int, raft_index: int | None, reason: int) -> None:
+        batch = self._inflight.pop(ticket, None)
+        if batch is None:  # already failed by close()
+            return
+        if reason == SUCCESS and raft_index is not None:
+            batch.succeed(lambda offset: make_lsn(raft_index, offset))
+            return
+        name = FAILURE_NAMES.get(reason, str(reason))
+        if reason in LEADERSHIP_FAILURES:
+            batch.fail(
+                NotLeader(
+                    f"leadership changed while this append was in flight (pysyncobj: {name}); "
+                    f"it was probably not committed, but may have been: retry on the leader with "
+                    f"the same record ids"
+                )
+            )
+        else:
+            batch.fail(
+                Error(
+                    f"raft refused or lost this append (pysyncobj: {name}); it may or may not be "
+                    f"committed; retry later with the same record ids"
+                )
+            )
+
+    def _poison(self, error: Error) -> None:
+        if self._fatal is None:
+            self._fatal = error
+            logger.error("raft log %s stopped: %s", self._options.self_address, error)
+        self._group_commit.fail_pending(error)
+        self._fail_inflight(error)
+        self._buffer.close(error)
+        self._changed.wake()
+
+    def _fail_inflight(self, error: Error) -> None:
+        inflight, self._inflight = self._inflight, {}
+        for batch in inflight.values():
+            batch.fail(error)
+
+    async def _stop_replica(self) -> None:
+        replica, self._replica = self._replica, None
+        if replica is None:
+            return
+        if replica.tick_thread_alive():
+            replica.destroy()
+            try:
+                await asyncio.wait_for(self._stopped.wait(), 5.0)
+            except TimeoutError:
+                logger.warning(
+                    "raft thread of %s did not stop within 5 s", self._options.self_address
+                )
+            else:
+                replica.destroy_synchronous()  # joins the thread, which is exiting
+        else:
+            replica._doDestroy()
+        if self._journal is not None:
+            self._journal.close()
+        release_wakeup_pipe(replica)

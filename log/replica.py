@@ -1,0 +1,151 @@
+"""Everything that touches pysyncobj's classes: our SyncObj, its journal hook and its transport.
+
+* `Replica` is a `SyncObj` with one replicated method, `append_batch(blob: bytes)`. Only `bytes`
+  cross pysyncobj (our serialized `Batch`); pysyncobj pickles the call `(method id, (blob,))`
+  itself. Its apply hands `(raft index, blob)` to a callback on pysyncobj's tick thread.
+* pysyncobj builds its journal with `pysyncobj.syncobj.createJournal(conf.journalFile)` and has no
+  parameter to pass one in, so importing this module replaces that function once with a hook that
+  returns the `DurableJournal` we handed over for that path (and defers to the original for any
+  other path).
+* `_SyncingTransport` (a public extension point: `transportClass=`) flushes the journal before any
+  message leaves the member, so followers acknowledge only synced entries.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pysyncobj.syncobj as _syncobj
+from pysyncobj import SyncObj, SyncObjConf, replicated
+from pysyncobj.config import FAIL_REASON
+from pysyncobj.syncobj import SyncObjException
+from pysyncobj.transport import TCPTransport
+
+import log.wire  # noqa: F401  (installs the fast wire format before any SyncObj exists)
+from log.journal import JOURNAL_FILE, DurableJournal
+
+_handoff_lock = threading.Lock()
+_handoff: dict[str, DurableJournal] = {}
+_original_create_journal: Callable[[str | None], Any] = _syncobj.createJournal
+
+
+def _create_journal(journal_file: str | None) -> Any:
+    if journal_file is not None:
+        with _handoff_lock:
+            journal = _handoff.pop(journal_file, None)
+        if journal is not None:
+            return journal
+    return _original_create_journal(journal_file)
+
+
+if getattr(_syncobj.createJournal, "__module__", None) != __name__:
+    _syncobj.createJournal = _create_journal
+
+
+FAILURE_NAMES = {
+    value: name for name, value in vars(FAIL_REASON).items() if not name.startswith("_")
+}
+SUCCESS: int = FAIL_REASON.SUCCESS
+LEADERSHIP_FAILURES: frozenset[int] = frozenset(
+    (
+        FAIL_REASON.MISSING_LEADER,
+        FAIL_REASON.NOT_LEADER,
+        FAIL_REASON.LEADER_CHANGED,
+        FAIL_REASON.DISCARDED,
+    )
+)
+
+
+class BindError(Exception):
+    """The member could not bind its raft port."""
+
+
+class _SyncingTransport(TCPTransport):  # type: ignore[misc]
+    def __init__(self, journal: DurableJournal, *args: Any) -> None:
+        self._journal = journal
+        super().__init__(*args)
+
+    def send(self, node: Any, message: Any) -> bool:
+        self._journal.flush()
+        return bool(super().send(node, message))
+
+
+class Replica(SyncObj):  # type: ignore[misc]
+    def __init__(
+        self,
+        self_address: str,
+        partners: tuple[str, ...],
+        conf: SyncObjConf,
+        journal: DurableJournal,
+        on_committed: Callable[[int, bytes], None],
+    ) -> None:
+        self._on_committed = on_committed
+        super().__init__(
+            self_address,
+            list(partners),
+            conf,
+            transportClass=functools.partial(_SyncingTransport, journal),
+        )
+
+    @replicated  # type: ignore[untyped-decorator]
+    def append_batch(self, blob: bytes) -> int:
+        # Runs on the tick thread while pysyncobj applies entry raftLastApplied + 1.
+        raft_index: int = self.raftLastApplied + 1
+        self._on_committed(raft_index, blob)
+        return raft_index
+
+
+def start_replica(
+    *,
+    self_address: str,
+    partners: tuple[str, ...],
+    conf: SyncObjConf,
+    journal: DurableJournal,
+    on_committed: Callable[[int, bytes], None],
+) -> Replica:
+    """Start a member on `journal` (its tick thread starts and binds the port).
+
+    Must be called on a thread that outlives the member (pysyncobj's thread stops when the thread
+    that built it exits): the event loop's. Raises `BindError` if the port cannot be bound; the
+    journal is then closed.
+    """
+    key = conf.journalFile
+    with _handoff_lock:
+        _handoff[key] = journal
+    try:
+        replica = Replica(self_address, partners, conf, journal, on_committed)
+    finally:
+        with _handoff_lock:
+            _handoff.pop(key, None)
+    try:
+        replica.waitBinded()
+    except SyncObjException as e:
+        replica._doDestroy()  # the tick thread already gave up; release what it opened
+        release_wakeup_pipe(replica)
+        raise BindError(str(e)) from e
+    return replica
+
+
+def journal_path(data_dir: os.PathLike[str] | str) -> str:
+    return os.path.join(data_dir, JOURNAL_FILE)
+
+
+def release_wakeup_pipe(replica: Replica) -> None:
+    """Close the wake-up pipe pysyncobj 0.3.17 opens per member and never closes (2 fds).
+
+    Only after the tick thread has exited. Reads a private attribute of the pinned version; if it
+    is not there (another version), the pipe is left alone.
+    """
+    notifier = getattr(replica, "_SyncObj__pipeNotifier", None)
+    for name in ("_PipeNotifier__pipeR", "_PipeNotifier__pipeW"):
+        fd = getattr(notifier, name, None)
+        if isinstance(fd, int):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+            setattr(notifier, name, None)
