@@ -1,0 +1,386 @@
+"""The admin API (port 9070) on top of an `AdminBackend`, in Restate's JSON shapes.
+
+    admin = AdminApi(backend, ingress_endpoint="http://localhost:8080")
+    server = HttpServer(admin, HttpServerOptions(port=9070, name="admin"),
+                        error_response=admin_error)
+
+Routes (optionally prefixed by /v1../v4, unprefixed = latest): POST/GET /deployments,
+GET /deployments/{id}, GET /services, GET /services/{name}, GET /services/{name}/handlers[/{h}],
+GET /health, GET /version. Errors are `{"message": ..., "restate_code": null}` like Restate's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import metadata
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import orjson
+
+from ingress.api import AdminBackend, AdminError, DeploymentInfo, ServiceInfo
+from ingress.durations import friendly_ms, rfc3339_ms
+from ingress.http_types import JSON_CONTENT_TYPE, Request, Response
+from perdure._pb import protocol_pb2 as pb
+
+Json = dict[str, Any]
+
+# Server-side defaults reported when a service does not set its own (Restate's defaults).
+DEFAULT_IDEMPOTENCY_RETENTION_MS = 86_400_000
+DEFAULT_WORKFLOW_RETENTION_MS = 86_400_000
+DEFAULT_INACTIVITY_TIMEOUT_MS = 60_000
+DEFAULT_ABORT_TIMEOUT_MS = 60_000
+MIN_ADMIN_API_VERSION = 1
+MAX_ADMIN_API_VERSION = 4
+
+_SERVICE_TY = {pb.SERVICE: "Service", pb.VIRTUAL_OBJECT: "VirtualObject", pb.WORKFLOW: "Workflow"}
+_HANDLER_TY = {pb.EXCLUSIVE: "Exclusive", pb.SHARED: "Shared", pb.WORKFLOW_RUN: "Workflow"}
+_VERSION_PREFIXES = tuple(f"/v{v}/" for v in range(1, MAX_ADMIN_API_VERSION + 1))
+
+
+def admin_error(status: int, message: str) -> Response:
+    """Restate's admin error body; also the `error_response` of the admin HTTP server."""
+    return Response(
+        status, orjson.dumps({"message": message, "restate_code": None}), (JSON_CONTENT_TYPE,)
+    )
+
+
+def _json(status: int, payload: object, headers: tuple[tuple[str, str], ...] = ()) -> Response:
+    return Response(status, orjson.dumps(payload), (JSON_CONTENT_TYPE, *headers))
+
+
+def _server_version() -> str:
+    try:
+        return metadata.version("perdure-server")
+    except metadata.PackageNotFoundError:
+        return "0.0.0"
+
+
+class AdminApi:
+    """The admin API request handler (an `ingress.http.Handler`)."""
+
+    def __init__(
+        self,
+        backend: AdminBackend,
+        *,
+        ingress_endpoint: str | None = None,
+        version: str | None = None,
+    ) -> None:
+        self._backend = backend
+        self._ingress_endpoint = ingress_endpoint
+        self._version = version or _server_version()
+
+    async def __call__(self, request: Request) -> Response:
+        path = request.path
+        if path.startswith(_VERSION_PREFIXES):
+            path = path[3:]
+        parts = [unquote(p) for p in path.strip("/").split("/")]
+        method = "GET" if request.method == "HEAD" else request.method
+        try:
+            return await self._route(method, parts, request)
+        except AdminError as exc:
+            return admin_error(exc.code, exc.message)
+
+    async def _route(self, method: str, parts: list[str], request: Request) -> Response:
+        head, n = parts[0], len(parts)
+        if n == 1 and head == "health":
+            return _only(method, "GET") or Response(200)
+        if n == 1 and head == "version":
+            return _only(method, "GET") or _json(200, self._version_info())
+        if head == "deployments":
+            if n == 1:
+                if method == "POST":
+                    return await self._register(request.body)
+                return _only(method, "GET", "POST") or _json(
+                    200, {"deployments": [self._deployment(d) for d in self._deployments()]}
+                )
+            if n == 2:
+                if method in ("PATCH", "PUT", "DELETE"):
+                    return admin_error(501, f"{method} /deployments/{{id}} is not implemented yet")
+                return _only(method, "GET") or self._get_deployment(parts[1])
+        if head == "services" and n <= 4:
+            if n == 1:
+                return _only(method, "GET") or _json(
+                    200, {"services": [self._service(s) for s in self._backend.services()]}
+                )
+            if n == 2 and method == "PATCH":
+                return admin_error(501, "PATCH /services/{name} is not implemented yet")
+            refused = _only(method, "GET")
+            if refused is not None:
+                return refused
+            service = self._backend.service(parts[1])
+            if service is None:
+                return admin_error(404, f"The requested service '{parts[1]}' does not exist")
+            if n == 2:
+                return _json(200, self._service(service))
+            if parts[2] == "handlers":
+                handlers = _handlers_json(service)
+                if n == 3:
+                    return _json(200, {"handlers": handlers})
+                for handler in handlers:
+                    if handler["name"] == parts[3]:
+                        return _json(200, handler)
+                return admin_error(
+                    404,
+                    f"The requested handler '{parts[3]}' on service '{parts[1]}' does not exist",
+                )
+        return admin_error(404, "not found")
+
+    # ------------------------------------------------------------------ deployments
+
+    async def _register(self, body: bytes) -> Response:
+        request = _parse_register(body)
+        if isinstance(request, Response):
+            return request
+        uri, headers, force, dry_run = request
+        result = await self._backend.register_deployment(uri, headers, force, dry_run)
+        deployment = result.deployment
+        manifest = deployment.manifest
+        payload: Json = {
+            "id": deployment.id,
+            "services": [
+                self._service(self._service_of(spec, deployment.id, dry_run=dry_run))
+                for spec in manifest.services
+            ],
+            "min_protocol_version": manifest.min_protocol_version,
+            "max_protocol_version": manifest.max_protocol_version,
+        }
+        if manifest.sdk_version:
+            payload["sdk_version"] = manifest.sdk_version
+        status = 201 if result.created else 200
+        return _json(status, payload, (("location", f"deployments/{deployment.id}"),))
+
+    def _deployments(self) -> list[DeploymentInfo]:
+        return sorted(self._backend.deployments(), key=lambda d: d.created_at_ms)
+
+    def _get_deployment(self, deployment_id: str) -> Response:
+        deployment = self._backend.deployment(deployment_id)
+        if deployment is None:
+            return admin_error(404, f"The requested deployment '{deployment_id}' does not exist")
+        return _json(200, self._deployment(deployment, detailed=True))
+
+    def _deployment(self, deployment: DeploymentInfo, *, detailed: bool = False) -> Json:
+        manifest = deployment.manifest
+        services: list[Json] = []
+        for spec in manifest.services:
+            info = self._service_of(spec, deployment.id)
+            if detailed:
+                services.append(self._service(info))
+            else:
+                services.append({"name": spec.name, "revision": info.revision})
+        payload: Json = {
+            "id": deployment.id,
+            "uri": deployment.uri,
+            "protocol_type": "BidiStream",
+            "http_version": "HTTP/2.0",
+        }
+        if deployment.additional_headers:
+            payload["additional_headers"] = dict(deployment.additional_headers)
+        payload["created_at"] = rfc3339_ms(deployment.created_at_ms)
+        payload["min_protocol_version"] = manifest.min_protocol_version
+        payload["max_protocol_version"] = manifest.max_protocol_version
+        if manifest.sdk_version:
+            payload["sdk_version"] = manifest.sdk_version
+        payload["services"] = services
+        return payload
+
+    def _service_of(
+        self, spec: pb.ServiceSpec, deployment_id: str, *, dry_run: bool = False
+    ) -> ServiceInfo:
+        """The registered revision when `deployment_id` serves it. Otherwise the spec as the
+        deployment declared it: for a dry run with the revision it would get, for a superseded
+        deployment with revision 0 (the backend does not keep old revisions' numbers)."""
+        current = self._backend.service(spec.name)
+        if current is not None and current.deployment_id == deployment_id:
+            return current
+        revision = ((current.revision if current else 0) + 1) if dry_run else 0
+        return ServiceInfo(spec, revision, deployment_id, not spec.options.ingress_private)
+
+    # ------------------------------------------------------------------ services
+
+    def _service(self, info: ServiceInfo) -> Json:
+        spec = info.spec
+        options = spec.options
+        payload: Json = {"name": spec.name, "ty": _SERVICE_TY.get(spec.ty, "Service")}
+        payload["handlers"] = _handlers_json(info)
+        if spec.documentation:
+            payload["documentation"] = spec.documentation
+        if spec.metadata:
+            payload["metadata"] = dict(spec.metadata)
+        payload.update(
+            deployment_id=info.deployment_id,
+            revision=info.revision,
+            public=info.public,
+            idempotency_retention=friendly_ms(
+                _opt(options, "idempotency_retention_ms") or DEFAULT_IDEMPOTENCY_RETENTION_MS
+            ),
+        )
+        if spec.ty == pb.WORKFLOW:
+            payload["workflow_completion_retention"] = friendly_ms(
+                _opt(options, "workflow_retention_ms") or DEFAULT_WORKFLOW_RETENTION_MS
+            )
+        journal = _opt(options, "journal_retention_ms")
+        if journal is not None:
+            payload["journal_retention"] = friendly_ms(journal)
+        payload["inactivity_timeout"] = friendly_ms(
+            _opt(options, "inactivity_timeout_ms") or DEFAULT_INACTIVITY_TIMEOUT_MS
+        )
+        payload["abort_timeout"] = friendly_ms(
+            _opt(options, "abort_timeout_ms") or DEFAULT_ABORT_TIMEOUT_MS
+        )
+        payload["enable_lazy_state"] = bool(_opt(options, "enable_lazy_state"))
+        payload["retry_policy"] = _retry_policy(options, with_defaults=True)
+        return payload
+
+    def _version_info(self) -> Json:
+        payload: Json = {
+            "version": self._version,
+            "min_admin_api_version": MIN_ADMIN_API_VERSION,
+            "max_admin_api_version": MAX_ADMIN_API_VERSION,
+        }
+        if self._ingress_endpoint:
+            payload["ingress_endpoint"] = self._ingress_endpoint
+        payload["features"] = {}
+        return payload
+
+
+def _only(method: str, *allowed: str) -> Response | None:
+    """None when `method` is allowed, else the 405 answer."""
+    if method in allowed:
+        return None
+    response = admin_error(405, f"method {method} not allowed; use {' or '.join(allowed)}")
+    return Response(
+        response.status, response.body, (*response.headers, ("allow", ", ".join(allowed)))
+    )
+
+
+def _parse_register(body: bytes) -> tuple[str, dict[str, str], bool, bool] | Response:
+    def invalid(field: str, reason: str) -> Response:
+        return admin_error(400, f"The request field '{field}' is invalid. Reason: {reason}")
+
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        return admin_error(400, f"the request body is not valid JSON: {exc}")
+    if not isinstance(doc, dict):
+        return admin_error(400, "the request body must be a JSON object with a 'uri' field")
+    if "arn" in doc and "uri" not in doc:
+        return invalid("arn", "Lambda deployments are not supported by Perdure; give a 'uri'")
+    uri = doc.get("uri")
+    if not isinstance(uri, str) or not uri:
+        return invalid("uri", "a deployment uri such as http://localhost:9080 is required")
+    parsed = urlsplit(uri)
+    if not parsed.scheme or not parsed.netloc:
+        return invalid(
+            "uri", f"The provided uri {uri} is not absolute, only absolute URIs can be used."
+        )
+    headers = doc.get("additional_headers") or {}
+    if not isinstance(headers, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+    ):
+        return invalid("additional_headers", "must be an object of string header values")
+    flags: dict[str, bool] = {}
+    for name in ("force", "dry_run", "use_http_11", "breaking"):
+        flag = doc.get(name, False)
+        if flag is None:
+            flag = False
+        if not isinstance(flag, bool):
+            return invalid(name, "must be true or false")
+        flags[name] = flag
+    # One flag on our side: `breaking` (accept incompatible changes) and `force` both allow them.
+    return uri, headers, flags["force"] or flags["breaking"], flags["dry_run"]
+
+
+def _opt(message: Any, name: str) -> Any:
+    """An optional proto field's value, None when unset."""
+    return getattr(message, name) if message.HasField(name) else None
+
+
+def _retry_policy(options: pb.Options, *, with_defaults: bool) -> Json:
+    has_policy = options.HasField("retry_policy")
+    policy = options.retry_policy
+    get: Callable[[str], Any] = (lambda n: _opt(policy, n)) if has_policy else (lambda n: None)
+    out: Json = {}
+    initial, factor = get("initial_interval_ms"), get("exponentiation_factor")
+    max_interval, max_attempts = get("max_interval_ms"), get("max_attempts")
+    on_max = {pb.PAUSE: "Pause", pb.KILL: "Kill"}.get(policy.on_max_attempts)
+    if with_defaults:
+        out["initial_interval"] = friendly_ms(initial if initial is not None else 100)
+        out["exponentiation_factor"] = factor if factor is not None else 2.0
+        out["max_attempts"] = max_attempts
+        out["max_interval"] = friendly_ms(max_interval) if max_interval is not None else None
+        out["on_max_attempts"] = on_max or "Pause"
+        return out
+    if initial is not None:
+        out["initial_interval"] = friendly_ms(initial)
+    if factor is not None:
+        out["exponentiation_factor"] = factor
+    if max_attempts is not None:
+        out["max_attempts"] = max_attempts
+    if max_interval is not None:
+        out["max_interval"] = friendly_ms(max_interval)
+    if on_max:
+        out["on_max_attempts"] = on_max
+    return out
+
+
+def _handlers_json(info: ServiceInfo) -> list[Json]:
+    return [_handler_json(h, info.public) for h in info.spec.handlers]
+
+
+def _handler_json(spec: pb.HandlerSpec, service_public: bool) -> Json:
+    options = spec.options
+    payload: Json = {"name": spec.name}
+    ty = _HANDLER_TY.get(spec.ty)
+    if ty is not None:
+        payload["ty"] = ty
+    if spec.documentation:
+        payload["documentation"] = spec.documentation
+    if spec.metadata:
+        payload["metadata"] = dict(spec.metadata)
+    for field, name in (
+        ("idempotency_retention_ms", "idempotency_retention"),
+        ("journal_retention_ms", "journal_retention"),
+        ("inactivity_timeout_ms", "inactivity_timeout"),
+        ("abort_timeout_ms", "abort_timeout"),
+    ):
+        value = _opt(options, field)
+        if value is not None:
+            payload[name] = friendly_ms(value)
+    lazy = _opt(options, "enable_lazy_state")
+    if lazy is not None:
+        payload["enable_lazy_state"] = lazy
+    payload["public"] = service_public and not _opt(options, "ingress_private")
+    payload["input_description"] = _input_description(spec.input)
+    payload["output_description"] = _output_description(spec.output)
+    for schema_text, name in (
+        (spec.input.json_schema, "input_json_schema"),
+        (spec.output.json_schema, "output_json_schema"),
+    ):
+        schema = _schema(schema_text)
+        if schema is not None:
+            payload[name] = schema
+    payload["retry_policy"] = _retry_policy(options, with_defaults=False)
+    return payload
+
+
+def _input_description(spec: pb.InputSpec) -> str:
+    if not spec.present:
+        return "none"
+    value = f"value with content-type '{spec.content_type or '*/*'}'"
+    return value if spec.required else f'one of ["none", "{value}"]'
+
+
+def _output_description(spec: pb.OutputSpec) -> str:
+    if not spec.present:
+        return "none"
+    return f"value with content-type '{spec.content_type or 'application/octet-stream'}'"
+
+
+def _schema(text: str) -> Any:
+    if not text:
+        return None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None  # a deployment sent an unreadable schema; leave it out rather than fail

@@ -1,0 +1,243 @@
+"""The admin API over real HTTP against a fake AdminBackend: routes, shapes, errors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from ingress.http import HttpServer, HttpServerOptions
+from node.admin_api import AdminApi, admin_error
+from perdure._pb import protocol_pb2 as pb
+from tests.ingress.fakes import FakeAdmin
+
+URI = "http://localhost:9080"
+
+
+def manifest() -> pb.Manifest:
+    greeter = pb.ServiceSpec(
+        name="Greeter",
+        ty=pb.SERVICE,
+        documentation="Says hello",
+        handlers=[
+            pb.HandlerSpec(
+                name="greet",
+                input=pb.InputSpec(
+                    present=True,
+                    required=True,
+                    content_type="application/json",
+                    json_schema='{"type": "string"}',
+                ),
+                output=pb.OutputSpec(present=True, content_type="application/json"),
+                options=pb.Options(inactivity_timeout_ms=30_000),
+            ),
+            pb.HandlerSpec(
+                name="internal",
+                options=pb.Options(ingress_private=True),
+                metadata={"team": "core"},
+            ),
+        ],
+        options=pb.Options(
+            idempotency_retention_ms=3_600_000,
+            retry_policy=pb.RetryPolicy(max_attempts=5, on_max_attempts=pb.KILL),
+        ),
+    )
+    counter = pb.ServiceSpec(
+        name="Counter",
+        ty=pb.VIRTUAL_OBJECT,
+        handlers=[
+            pb.HandlerSpec(name="add", ty=pb.EXCLUSIVE),
+            pb.HandlerSpec(name="get", ty=pb.SHARED),
+        ],
+    )
+    signup = pb.ServiceSpec(
+        name="Signup",
+        ty=pb.WORKFLOW,
+        handlers=[pb.HandlerSpec(name="run", ty=pb.WORKFLOW_RUN)],
+        options=pb.Options(ingress_private=True),
+    )
+    return pb.Manifest(
+        min_protocol_version=1,
+        max_protocol_version=1,
+        sdk_version="perdure-python/0.1.0",
+        services=[greeter, counter, signup],
+    )
+
+
+@pytest.fixture
+def backend() -> FakeAdmin:
+    return FakeAdmin(discovered={URI: manifest()})
+
+
+@pytest.fixture
+async def client(backend: FakeAdmin) -> AsyncIterator[httpx.AsyncClient]:
+    server = HttpServer(
+        AdminApi(backend, ingress_endpoint="http://127.0.0.1:8080", version="1.2.3"),
+        HttpServerOptions(host="127.0.0.1", name="admin"),
+        error_response=admin_error,
+    )
+    port = await server.start()
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as c:
+        yield c
+    await server.close()
+
+
+def assert_admin_error(response: httpx.Response, status: int, text: str = "") -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert set(body) == {"message", "restate_code"}
+    assert text in body["message"]
+
+
+async def register(client: httpx.AsyncClient, **extra: Any) -> httpx.Response:
+    return await client.post("/deployments", json={"uri": URI, **extra})
+
+
+async def test_register_creates_then_reports_unchanged(
+    client: httpx.AsyncClient, backend: FakeAdmin
+) -> None:
+    response = await register(client, additional_headers={"x-token": "t"})
+    assert response.status_code == 201
+    body = response.json()
+    assert body["id"] == "dp_1"
+    assert response.headers["location"] == "deployments/dp_1"
+    assert body["min_protocol_version"] == 1
+    assert body["max_protocol_version"] == 1
+    assert body["sdk_version"] == "perdure-python/0.1.0"
+    assert [s["name"] for s in body["services"]] == ["Greeter", "Counter", "Signup"]
+    assert backend.calls == [(URI, {"x-token": "t"}, False, False)]
+    again = await register(client)
+    assert again.status_code == 200
+    assert again.json()["id"] == "dp_1"
+
+
+async def test_register_flags_reach_the_backend(
+    client: httpx.AsyncClient, backend: FakeAdmin
+) -> None:
+    response = await register(client, dry_run=True, force=True, use_http_11=False)
+    assert response.status_code == 201
+    assert backend.calls[-1] == (URI, {}, True, True)
+    assert backend.deployments() == []
+    assert response.json()["services"][0]["revision"] == 1
+    await register(client, breaking=True)
+    assert backend.calls[-1][2] is True
+
+
+async def test_register_refusals(client: httpx.AsyncClient) -> None:
+    assert_admin_error(await client.post("/deployments", content=b"{"), 400, "not valid JSON")
+    assert_admin_error(await client.post("/deployments", json={}), 400, "'uri'")
+    assert_admin_error(
+        await client.post("/deployments", json={"uri": "localhost"}), 400, "absolute"
+    )
+    assert_admin_error(await client.post("/deployments", json={"arn": "arn:aws:x"}), 400, "Lambda")
+    response = await client.post("/deployments", json={"uri": URI, "force": "yes"})
+    assert_admin_error(response, 400, "'force'")
+    response = await client.post("/deployments", json={"uri": "http://nowhere:1"})
+    assert_admin_error(response, 400, "cannot reach")
+
+
+async def test_incompatible_reregistration_is_the_backend_conflict(
+    client: httpx.AsyncClient, backend: FakeAdmin
+) -> None:
+    await register(client)
+    changed = manifest()
+    del changed.services[1].handlers[1]
+    backend.discovered[URI] = changed
+    assert_admin_error(await register(client), 409, "incompatibly")
+    assert (await register(client, force=True)).status_code == 200
+
+
+async def test_list_and_get_deployments(client: httpx.AsyncClient) -> None:
+    await register(client, additional_headers={"x-token": "t"})
+    listed = (await client.get("/deployments")).json()["deployments"]
+    assert len(listed) == 1
+    dep = listed[0]
+    assert dep["id"] == "dp_1"
+    assert dep["uri"] == URI
+    assert dep["additional_headers"] == {"x-token": "t"}
+    assert dep["created_at"] == "2023-11-14T22:13:20.000Z"
+    assert dep["services"] == [
+        {"name": "Greeter", "revision": 1},
+        {"name": "Counter", "revision": 1},
+        {"name": "Signup", "revision": 1},
+    ]
+    detailed = (await client.get("/deployments/dp_1")).json()
+    assert detailed["services"][1]["name"] == "Counter"
+    assert detailed["services"][1]["ty"] == "VirtualObject"
+    assert_admin_error(await client.get("/deployments/dp_9"), 404, "'dp_9' does not exist")
+
+
+async def test_service_shape(client: httpx.AsyncClient) -> None:
+    await register(client)
+    greeter = (await client.get("/services/Greeter")).json()
+    assert greeter["name"] == "Greeter"
+    assert greeter["ty"] == "Service"
+    assert greeter["documentation"] == "Says hello"
+    assert greeter["deployment_id"] == "dp_1"
+    assert greeter["revision"] == 1
+    assert greeter["public"] is True
+    assert greeter["idempotency_retention"] == "1 hour"
+    assert greeter["inactivity_timeout"] == "1 minute"
+    assert greeter["abort_timeout"] == "1 minute"
+    assert "workflow_completion_retention" not in greeter
+    assert greeter["retry_policy"]["max_attempts"] == 5
+    assert greeter["retry_policy"]["on_max_attempts"] == "Kill"
+    greet, internal = greeter["handlers"]
+    assert "ty" not in greet  # plain Service handlers have no handler type
+    assert greet["public"] is True
+    assert greet["input_json_schema"] == {"type": "string"}
+    assert "application/json" in greet["input_description"]
+    assert greet["inactivity_timeout"] == "30 seconds"
+    assert internal["public"] is False
+    assert internal["metadata"] == {"team": "core"}
+    assert internal["input_description"] == "none"
+
+
+async def test_service_kinds_and_handler_types(client: httpx.AsyncClient) -> None:
+    await register(client)
+    services = {s["name"]: s for s in (await client.get("/services")).json()["services"]}
+    assert services["Counter"]["ty"] == "VirtualObject"
+    assert [h["ty"] for h in services["Counter"]["handlers"]] == ["Exclusive", "Shared"]
+    signup = services["Signup"]
+    assert signup["ty"] == "Workflow"
+    assert signup["public"] is False
+    assert signup["workflow_completion_retention"] == "1 day"
+    assert signup["handlers"][0]["ty"] == "Workflow"
+
+
+async def test_handlers_routes(client: httpx.AsyncClient) -> None:
+    await register(client)
+    handlers = (await client.get("/services/Counter/handlers")).json()["handlers"]
+    assert [h["name"] for h in handlers] == ["add", "get"]
+    assert (await client.get("/services/Counter/handlers/get")).json()["ty"] == "Shared"
+    assert_admin_error(await client.get("/services/Counter/handlers/nope"), 404, "'nope'")
+    assert_admin_error(await client.get("/services/Nope"), 404, "'Nope' does not exist")
+    assert_admin_error(await client.get("/services/Nope/handlers"), 404)
+
+
+async def test_health_version_and_prefixes(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/health")).status_code == 200
+    version = (await client.get("/version")).json()
+    assert version == {
+        "version": "1.2.3",
+        "min_admin_api_version": 1,
+        "max_admin_api_version": 4,
+        "ingress_endpoint": "http://127.0.0.1:8080",
+        "features": {},
+    }
+    await register(client)
+    assert (await client.get("/v3/services")).status_code == 200
+    assert (await client.get("/v2/deployments/dp_1")).status_code == 200
+
+
+async def test_unknown_path_and_wrong_method(client: httpx.AsyncClient) -> None:
+    assert_admin_error(await client.get("/nope"), 404)
+    assert_admin_error(await client.get("/"), 404)
+    response = await client.put("/services")
+    assert_admin_error(response, 405)
+    assert response.headers["allow"] == "GET"
+    assert_admin_error(await client.delete("/deployments"), 405)
+    assert_admin_error(await client.delete("/deployments/dp_1"), 501)
