@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from typing import assert_never
 
 from log.api import Log
 from node import metrics
@@ -91,6 +92,8 @@ class PartitionProcessor:
                     self._invoker.ack(invocation_id, index)
             case act.Ended(invocation_id=invocation_id):
                 self._invoker.ended(invocation_id)
+            case _:
+                assert_never(action)
 
     def _on_leader_announced(self, leader_id: str, epoch: int) -> None:
         mine = leader_id == self._leader_id and epoch == self._epoch

@@ -12,10 +12,15 @@ import contextlib
 import logging
 import os
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ingress.handlers import IngressHandler
 from ingress.http import HttpServer, HttpServerOptions
+from ingress.http_types import Handler, Request, Response
 from log.raft import RaftLog, RaftOptions
 from node import invoker as invoker_mod
 from node.admin_api import AdminApi
@@ -35,6 +40,17 @@ log = logging.getLogger(__name__)
 class Endpoints:
     ingress_url: str
     admin_url: str
+
+
+def with_metrics(handler: Handler) -> Handler:
+    """Serve Prometheus text at /metrics next to `handler`'s routes."""
+
+    async def serve(request: Request) -> Response:
+        if request.path == "/metrics":
+            return Response(200, generate_latest(), (("content-type", CONTENT_TYPE_LATEST),))
+        return await handler(request)
+
+    return serve
 
 
 class Node:
@@ -94,7 +110,11 @@ class Node:
             ),
         )
         self.admin = HttpServer(
-            AdminApi(self.backend),
+            with_metrics(
+                AdminApi(
+                    self.backend, ingress_endpoint=f"http://{opts.bind_host}:{opts.ingress_port}"
+                )
+            ),
             HttpServerOptions(host=opts.bind_host, port=opts.admin_port, name="admin"),
         )
         ingress_port = await self.ingress.start()
@@ -113,9 +133,8 @@ class Node:
     def _on_schema_changed(self) -> None:
         self.backend.refresh()
 
-    def _spawn(self, coro: object, name: str) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
-        task.set_name(name)
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
 
