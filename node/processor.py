@@ -26,6 +26,8 @@ from partition.store import Store
 
 log = logging.getLogger(__name__)
 
+TRIM_EVERY = 4096  # applied records between trims of the log's in-memory copy
+
 
 class PartitionProcessor:
     def __init__(
@@ -53,6 +55,9 @@ class PartitionProcessor:
 
     async def run(self) -> None:
         start = 0 if self.applied_lsn is None else self.applied_lsn + 1
+        if self.applied_lsn is not None:
+            await self._log.trim(self.applied_lsn)  # the store holds everything up to here
+        since_trim = 0
         async for entry in self._log.read(start):
             t0 = time.perf_counter()
             txn = self._store.transaction()
@@ -66,6 +71,11 @@ class PartitionProcessor:
             metrics.APPLIED_LSN.set(entry.lsn)
             self._applied_changed.set()
             self._applied_changed = asyncio.Event()
+            since_trim += 1
+            if since_trim >= TRIM_EVERY:
+                # Applied records live on in the store; the log's in-memory copy can go.
+                await self._log.trim(entry.lsn)
+                since_trim = 0
 
     async def wait_applied(self, lsn: int, timeout: float = 30.0) -> None:
         """Return once the record at `lsn` has been applied."""
