@@ -1,8 +1,7 @@
 """Restate's HTTP ingress on top of an `IngressBackend`: routing, request rules, responses.
 
-    ingress = IngressHandler(backend)
-    server = HttpServer(ingress, HttpServerOptions(port=8080, name="ingress"),
-                        error_response=ingress_error)
+    server = HttpServer(IngressHandler(backend), HttpServerOptions(port=8080, name="ingress"))
+    port = await server.start()
 
 Rules enforced before anything reaches the backend (each with Restate's status code):
 GET/POST only (405), unknown service or handler (404), private service (400), `?delay=` only
@@ -74,6 +73,8 @@ _INVOKE_METHODS = ("GET", "POST")
 
 class IngressHandler:
     """The ingress request handler (an `ingress.http.Handler`)."""
+
+    error_response = staticmethod(ingress_error)  # picked up by HttpServer for its own errors
 
     def __init__(self, backend: IngressBackend) -> None:
         self._backend = backend

@@ -55,11 +55,15 @@ class HttpServer:
         handler: Handler,
         options: HttpServerOptions | None = None,
         *,
-        error_response: ErrorRenderer = default_error_response,
+        error_response: ErrorRenderer | None = None,
     ) -> None:
+        """`error_response` renders the errors the server detects itself (400, 413, 431, 500);
+        when not given, the handler's own `error_response` attribute is used if it has one
+        (`IngressHandler` and `AdminApi` do), else `{"code", "message"}`."""
         self.handler = handler
         self.options = options or HttpServerOptions()
-        self.error_response = error_response
+        renderer: ErrorRenderer = getattr(handler, "error_response", default_error_response)
+        self.error_response = error_response or renderer
         self.name = self.options.name
         self.now = 0.0  # loop time, refreshed every second by the housekeeping task
         self.date = formatdate(usegmt=True).encode("ascii")

@@ -1,8 +1,8 @@
 """The admin API (port 9070) on top of an `AdminBackend`, in Restate's JSON shapes.
 
     admin = AdminApi(backend, ingress_endpoint="http://localhost:8080")
-    server = HttpServer(admin, HttpServerOptions(port=9070, name="admin"),
-                        error_response=admin_error)
+    server = HttpServer(admin, HttpServerOptions(port=9070, name="admin"))
+    port = await server.start()
 
 Routes (optionally prefixed by /v1../v4, unprefixed = latest): POST/GET /deployments,
 GET /deployments/{id}, GET /services, GET /services/{name}, GET /services/{name}/handlers[/{h}],
@@ -58,6 +58,8 @@ def _server_version() -> str:
 
 class AdminApi:
     """The admin API request handler (an `ingress.http.Handler`)."""
+
+    error_response = staticmethod(admin_error)  # picked up by HttpServer for its own errors
 
     def __init__(
         self,

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from ingress.http import HttpServer, HttpServerOptions
-from node.admin_api import AdminApi, admin_error
+from node.admin_api import AdminApi
 from perdure._pb import protocol_pb2 as pb
 from tests.ingress.fakes import FakeAdmin
 
@@ -76,7 +76,6 @@ async def client(backend: FakeAdmin) -> AsyncIterator[httpx.AsyncClient]:
     server = HttpServer(
         AdminApi(backend, ingress_endpoint="http://127.0.0.1:8080", version="1.2.3"),
         HttpServerOptions(host="127.0.0.1", name="admin"),
-        error_response=admin_error,
     )
     port = await server.start()
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as c:
@@ -241,3 +240,15 @@ async def test_unknown_path_and_wrong_method(client: httpx.AsyncClient) -> None:
     assert response.headers["allow"] == "GET"
     assert_admin_error(await client.delete("/deployments"), 405)
     assert_admin_error(await client.delete("/deployments/dp_1"), 501)
+
+
+async def test_backend_crash_is_a_500_in_the_admin_error_shape(
+    client: httpx.AsyncClient, backend: FakeAdmin
+) -> None:
+    def broken() -> list[Any]:
+        raise RuntimeError("store exploded at 0xdeadbeef")
+
+    backend.services = broken  # type: ignore[method-assign]
+    response = await client.get("/services")
+    assert_admin_error(response, 500, "internal error")
+    assert "0xdeadbeef" not in response.text

@@ -372,8 +372,7 @@ async def test_server_level_errors_use_the_ingress_shape(backend: FakeIngress) -
     server = HttpServer(
         IngressHandler(backend),
         HttpServerOptions(host="127.0.0.1", max_body_bytes=10),
-        error_response=ingress_error,
-    )
+    )  # no error_response given: the server picks up the handler's
     port = await server.start()
     try:
         async with httpx.AsyncClient() as c:
