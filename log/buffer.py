@@ -4,7 +4,8 @@ Owned by the event-loop thread: every method must be called from it. Guarantees:
 
 * Entries are kept in strictly increasing LSN order (checked on every `extend`).
 * `read(from_lsn)` yields each kept entry with lsn >= from_lsn exactly once, in order, then waits
-  for `extend` to add more. It raises `Trimmed` if it would have to yield a record `trim` dropped,
+  for `extend` to add more. A reader is safe to cancel while it waits (e.g. under a timeout): it
+  resumes where it was. It raises `Trimmed` if it would have to yield a record `trim` dropped,
   and the closing error once `close` was called.
 """
 
@@ -67,18 +68,24 @@ class CommittedBuffer:
             self._error = error
         self._wake()
 
-    async def read(self, from_lsn: int) -> AsyncIterator[Entry]:
+    def read(self, from_lsn: int) -> AsyncIterator[Entry]:
+        return _Tail(self, from_lsn)
+
+    def _start_position(self, from_lsn: int) -> int:
         if from_lsn <= self._trimmed_to:
             raise Trimmed(
                 f"records up to log position {self._trimmed_to} were trimmed, and the reader "
                 f"asked to start at {from_lsn}; restore the reader's state from a snapshot "
                 f"taken at or after {self._trimmed_to} and read from the position after it"
             )
-        pos = self._dropped + bisect_left(self._entries, from_lsn, key=_lsn)
+        return self._dropped + bisect_left(self._entries, from_lsn, key=_lsn)
+
+    async def _next(self, position: int) -> Entry:
+        """The entry at absolute `position`, waiting for it if it is not committed yet."""
         while True:
             if self._error is not None:
                 raise self._error
-            index = pos - self._dropped
+            index = position - self._dropped
             if index < 0:
                 raise Trimmed(
                     f"the reader fell behind a trim: records up to log position "
@@ -86,9 +93,7 @@ class CommittedBuffer:
                     f"from a snapshot"
                 )
             if index < len(self._entries):
-                pos += 1
-                yield self._entries[index]
-                continue
+                return self._entries[index]
             await self._wait()
 
     async def _wait(self) -> None:
@@ -100,3 +105,25 @@ class CommittedBuffer:
         waiter, self._waiter = self._waiter, None
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+
+class _Tail:
+    """One reader. Cancelling a pending `__anext__` (e.g. a timeout) loses nothing: the reader
+    stays where it was and the next call continues there."""
+
+    __slots__ = ("_buffer", "_from_lsn", "_position")
+
+    def __init__(self, buffer: CommittedBuffer, from_lsn: int) -> None:
+        self._buffer = buffer
+        self._from_lsn = from_lsn
+        self._position: int | None = None
+
+    def __aiter__(self) -> _Tail:
+        return self
+
+    async def __anext__(self) -> Entry:
+        if self._position is None:
+            self._position = self._buffer._start_position(self._from_lsn)
+        entry = await self._buffer._next(self._position)
+        self._position += 1
+        return entry
