@@ -78,6 +78,7 @@ class Connection(asyncio.Protocol):
         "_server",
         "_transport",
         "_url",
+        "_write_paused",
     )
 
     def __init__(self, server: HttpServer) -> None:
@@ -91,6 +92,7 @@ class Connection(asyncio.Protocol):
         self._peer_eof = False
         self._linger_until = 0.0
         self._reading_paused = False
+        self._write_paused = False  # the client is not reading: answer nothing more for now
         self._continue_pending = False
         self._last_active = server.now
         self._reset_message()
@@ -138,6 +140,13 @@ class Connection(asyncio.Protocol):
         if len(self._queue) >= self._server.options.max_pipelined and not self._reading_paused:
             self._reading_paused = True
             self._pause_reading()
+        self._serve_next()
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
         self._serve_next()
 
     def eof_received(self) -> bool | None:
@@ -219,7 +228,7 @@ class Connection(asyncio.Protocol):
 
     def _serve_next(self) -> None:
         transport = self._transport
-        while self._queue and not self._busy:
+        while self._queue and not self._busy and not self._write_paused:
             if transport is None or transport.is_closing():
                 self._queue.clear()
                 return
