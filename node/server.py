@@ -23,7 +23,7 @@ from ingress.http import HttpServer, HttpServerOptions
 from ingress.http_types import Handler, Request, Response
 from log.raft import RaftLog, RaftOptions
 from node import invoker as invoker_mod
-from node.admin_api import AdminApi
+from node.admin_api import AdminApi, admin_error
 from node.backend import Backend
 from node.config import NodeOptions
 from node.invoker import Invoker
@@ -116,6 +116,7 @@ class Node:
                 )
             ),
             HttpServerOptions(host=opts.bind_host, port=opts.admin_port, name="admin"),
+            error_response=admin_error,
         )
         ingress_port = await self.ingress.start()
         admin_port = await self.admin.start()
