@@ -114,8 +114,12 @@ class DurableJournal:
         self._on_failure: Callable[[JournalError], None] | None = None
         self._on_closed: Callable[[], None] | None = None
         self.sync_count = 0
-        directory.mkdir(parents=True, exist_ok=True)
-        self._lock_fd = self._lock_directory()
+        self._meta_dirty = False
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            self._lock_fd = self._lock_directory()
+        except OSError as e:
+            raise self._open_failed(e) from e
         try:
             self._term, self._voted_for, self._commit_index = self._load_meta()
             self._fd = os.open(directory / JOURNAL_FILE, os.O_RDWR | os.O_CREAT, 0o644)
@@ -124,10 +128,17 @@ class DurableJournal:
             except BaseException:
                 os.close(self._fd)
                 raise
-        except BaseException:
+        except BaseException as e:
             os.close(self._lock_fd)
+            if isinstance(e, OSError):
+                raise self._open_failed(e) from e
             raise
-        self._meta_dirty = False
+
+    def _open_failed(self, error: OSError) -> JournalError:
+        return JournalError(
+            f"could not open the raft journal in {self._dir} ({error}); check the disk and the "
+            f"directory's permissions, then restart"
+        )
 
     def set_listeners(
         self,

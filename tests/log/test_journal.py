@@ -1,0 +1,227 @@
+"""DurableJournal on real files: writes come back, torn tails are cut, syncs are counted."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from log.journal import JOURNAL_FILE, META_FILE, DurableJournal, JournalError
+
+
+class Syncs:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, fd: int) -> None:
+        os.fdatasync(fd)
+        self.count += 1
+
+
+@pytest.fixture
+def syncs() -> Syncs:
+    return Syncs()
+
+
+@pytest.fixture
+def journal(tmp_path: Path, syncs: Syncs) -> Iterator[DurableJournal]:
+    j = DurableJournal(tmp_path, sync_file=syncs)
+    yield j
+    j.close()
+
+
+def reopen(journal: DurableJournal, path: Path) -> DurableJournal:
+    journal.close()
+    return DurableJournal(path)
+
+
+def fill(journal: DurableJournal, n: int, term: int = 1) -> None:
+    for i in range(1, n + 1):
+        journal.add(b"cmd-%d" % i, i, term)
+
+
+def test_entries_and_metadata_come_back_after_reopen(
+    journal: DurableJournal, tmp_path: Path
+) -> None:
+    fill(journal, 5)
+    journal.setCurrentTerm(3, "127.0.0.1:1")
+    journal.setRaftCommitIndex(4)
+    again = reopen(journal, tmp_path)
+    try:
+        assert len(again) == 5
+        assert again[0] == (b"cmd-1", 1, 1)
+        assert again[-1] == (b"cmd-5", 5, 1)
+        assert again[1:3] == [(b"cmd-2", 2, 1), (b"cmd-3", 3, 1)]
+        assert (again.getCurrentTerm(), again.getVotedForNodeId()) == (3, "127.0.0.1:1")
+        assert again.getRaftCommitIndex() == 4
+    finally:
+        again.close()
+
+
+def test_term_and_vote_are_stored_before_set_current_term_returns(
+    journal: DurableJournal, tmp_path: Path
+) -> None:
+    journal.setCurrentTerm(7, None)
+    meta = json.loads((tmp_path / META_FILE).read_bytes())
+    assert (meta["term"], meta["voted_for"]) == (7, None)
+
+
+def test_commit_index_is_clamped_to_the_journal(journal: DurableJournal, tmp_path: Path) -> None:
+    fill(journal, 3)
+    journal.setRaftCommitIndex(10)
+    again = reopen(journal, tmp_path)
+    try:
+        assert again.getRaftCommitIndex() == 3
+    finally:
+        again.close()
+
+
+def test_a_burst_of_entries_costs_one_sync(journal: DurableJournal, syncs: Syncs) -> None:
+    before = syncs.count
+    fill(journal, 10)
+    assert syncs.count == before  # add only writes
+    journal.flush()
+    assert syncs.count == before + 1
+    journal.flush()
+    assert syncs.count == before + 1  # nothing new: no sync
+    journal.add(b"x", 11, 1)
+    journal.setRaftCommitIndex(11)  # committing syncs first
+    assert syncs.count == before + 2
+    assert journal.sync_count == syncs.count
+
+
+def test_without_fsync_nothing_is_synced(tmp_path: Path, syncs: Syncs) -> None:
+    journal = DurableJournal(tmp_path, fsync=False, sync_file=syncs)
+    fill(journal, 3)
+    journal.flush()
+    journal.close()
+    assert syncs.count == 0
+
+
+@pytest.mark.parametrize("tail", [b"\x10\x00", b"\x05\x00\x00\x00" + b"\x00" * 30])
+def test_a_torn_tail_is_cut(journal: DurableJournal, tmp_path: Path, tail: bytes) -> None:
+    fill(journal, 3)
+    journal.close()
+    path = tmp_path / JOURNAL_FILE
+    intact = path.stat().st_size
+    with path.open("ab") as f:
+        f.write(tail)
+    again = DurableJournal(tmp_path)
+    try:
+        assert [e[1] for e in again[:]] == [1, 2, 3]
+        assert path.stat().st_size == intact
+        again.add(b"next", 4, 1)
+    finally:
+        again.close()
+    assert len(reopen(DurableJournal(tmp_path), tmp_path)) == 4
+
+
+def test_a_record_with_a_bad_checksum_ends_the_journal(
+    journal: DurableJournal, tmp_path: Path
+) -> None:
+    fill(journal, 3)
+    journal.close()
+    path = tmp_path / JOURNAL_FILE
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF  # last byte of the last command
+    path.write_bytes(bytes(data))
+    again = DurableJournal(tmp_path)
+    try:
+        assert len(again) == 2
+    finally:
+        again.close()
+
+
+def test_a_file_that_is_not_a_journal_is_refused(tmp_path: Path) -> None:
+    (tmp_path / JOURNAL_FILE).write_bytes(b"PYSYNCOBJ" + b"\x00" * 40)
+    with pytest.raises(JournalError, match="not a Perdure raft journal"):
+        DurableJournal(tmp_path)
+    DurableJournal(tmp_path / "other").close()  # the failed open released its lock
+
+
+def test_deleting_a_suffix_is_durable(journal: DurableJournal, tmp_path: Path) -> None:
+    fill(journal, 5)
+    journal.deleteEntriesFrom(2)  # keep entries at positions 0 and 1
+    journal.add(b"new-3", 3, 2)
+    again = reopen(journal, tmp_path)
+    try:
+        assert again[:] == [(b"cmd-1", 1, 1), (b"cmd-2", 2, 1), (b"new-3", 3, 2)]
+    finally:
+        again.close()
+
+
+def test_deleting_a_prefix_rewrites_the_journal(journal: DurableJournal, tmp_path: Path) -> None:
+    fill(journal, 5)
+    journal.deleteEntriesTo(3)
+    assert [e[1] for e in journal[:]] == [4, 5]
+    journal.add(b"cmd-6", 6, 1)
+    again = reopen(journal, tmp_path)
+    try:
+        assert [e[1] for e in again[:]] == [4, 5, 6]
+    finally:
+        again.close()
+
+
+def test_clear_empties_the_journal(journal: DurableJournal, tmp_path: Path) -> None:
+    fill(journal, 3)
+    journal.clear()
+    assert len(journal) == 0
+    journal.add(b"fresh", 10, 4)
+    again = reopen(journal, tmp_path)
+    try:
+        assert again[:] == [(b"fresh", 10, 4)]
+    finally:
+        again.close()
+
+
+def test_a_directory_holds_one_journal_at_a_time(journal: DurableJournal, tmp_path: Path) -> None:
+    with pytest.raises(JournalError, match="in use"):
+        DurableJournal(tmp_path)
+    journal.close()
+    DurableJournal(tmp_path).close()
+
+
+def test_a_closed_journal_refuses_writes(journal: DurableJournal) -> None:
+    journal.close()
+    with pytest.raises(JournalError, match="closed"):
+        journal.add(b"x", 1, 1)
+    journal.close()  # idempotent
+
+
+class Disk:
+    """A sync seam whose disk can break."""
+
+    def __init__(self) -> None:
+        self.broken = False
+
+    def __call__(self, fd: int) -> None:
+        if self.broken:
+            raise OSError(5, "Input/output error")
+        os.fdatasync(fd)
+
+
+def test_a_journal_that_cannot_sync_on_open_is_refused(tmp_path: Path) -> None:
+    DurableJournal(tmp_path).close()
+    disk = Disk()
+    disk.broken = True
+    with pytest.raises(JournalError, match="Input/output error"):
+        DurableJournal(tmp_path, sync_file=disk)  # opening syncs what it read back
+    DurableJournal(tmp_path).close()  # the failed open released its files and lock
+
+
+def test_an_io_error_makes_the_journal_unusable_and_is_reported(tmp_path: Path) -> None:
+    failures: list[JournalError] = []
+    disk = Disk()
+    journal = DurableJournal(tmp_path, sync_file=disk)
+    journal.set_listeners(on_failure=failures.append, on_closed=lambda: None)
+    journal.add(b"x", 1, 1)
+    disk.broken = True
+    with pytest.raises(JournalError, match="Input/output error"):
+        journal.flush()
+    assert len(failures) == 1
+    with pytest.raises(JournalError, match="Input/output error"):
+        journal.add(b"y", 2, 1)  # a failed sync cannot be retried safely
+    journal.close()
