@@ -1,0 +1,342 @@
+"""The per-attempt protocol state machine: no I/O, messages in, messages out.
+
+Theory of operation
+-------------------
+One ``AttemptMachine`` exists per (invocation id, attempt). It is built from the server's ``Start``
+and then fed two kinds of input:
+
+* user operations (``get_state``, ``run``, ``sleep``, ``output``, ...), each of which takes the next
+  journal index. While the index is covered by ``Start.journal`` the machine is REPLAYING: the
+  operation must match the recorded command (same type, name and key) and answers come from the
+  journal; a mismatch fails the attempt with code 570. Past the journal it is PROCESSING: the
+  operation becomes a new ``Command`` for the server.
+* server messages: ``Ack`` (commands up to an index are durable), ``Completion`` (the result of a
+  command that completes later) and ``Abort``.
+
+What the handler may observe is expressed through ``Handle``s: a handle is done once its result is
+known *and* durable (a new ``run`` result only after its ``Ack``). Commands go out strictly in index
+order; a ``run`` reserves its index when called and its ``Run`` command leaves once the action
+finished, so commands issued meanwhile are held back until then.
+
+States and transitions::
+
+    REPLAYING --(journal consumed)--> PROCESSING --(end | suspend | fail | abort)--> CLOSED
+    REPLAYING --(mismatch | fail | abort)--------------------------------------> CLOSED
+
+Everything to send accumulates in an outbox that the async shell drains (``take_outbox``).
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from perdure._journal import describe, matches
+from perdure._pb import protocol_pb2 as pb
+from perdure.exceptions import AttemptStopped
+
+__all__ = ["AttemptMachine", "Closed", "Handle", "Phase", "RunTicket"]
+
+JOURNAL_MISMATCH = 570
+PROTOCOL_VIOLATION = 571
+UNSUPPORTED_FEATURE = 573
+
+
+class Phase(enum.Enum):
+    REPLAYING = "replaying"
+    PROCESSING = "processing"
+    CLOSED = "closed"
+
+
+class Closed(enum.Enum):
+    """Why an attempt closed."""
+
+    ENDED = "ended"
+    SUSPENDED = "suspended"
+    FAILED = "failed"
+    ABORTED = "aborted"
+
+
+@dataclass(frozen=True, slots=True)
+class Handle:
+    """Something the handler can wait for: the result, or the invocation id, of a command."""
+
+    index: int
+    kind: Literal["result", "invocation_id"] = "result"
+
+
+@dataclass(frozen=True, slots=True)
+class RunTicket:
+    """A reserved ``run``: ``replayed`` means the result is already in the journal."""
+
+    index: int
+    replayed: bool
+
+
+class AttemptMachine:
+    """Protocol state of one invocation attempt (see the module docstring)."""
+
+    def __init__(self, invocation_id: str, attempt: int, start: pb.Start) -> None:
+        self.invocation_id = invocation_id
+        self.attempt = attempt
+        self.start = start
+        self.random = random.Random(start.random_seed)
+        self.closed: Closed | None = None
+        self._journal = list(start.journal)
+        self._state: dict[str, bytes] = {e.key: e.value for e in start.state}
+        self._next_index = 1
+        self._emitted = len(self._journal)
+        self._held: dict[int, pb.JournalEntry] = {}
+        self._open_runs: dict[int, str] = {}
+        self._unacked_runs: dict[int, pb.Result] = {}
+        self._results: dict[int, pb.Result] = {}
+        self._invocation_ids: dict[int, str] = {}
+        self._end_pending = False
+        self._outbox: list[pb.DeploymentMessage] = []
+
+    # ------------------------------------------------------------------ observation
+
+    @property
+    def phase(self) -> Phase:
+        if self.closed is not None:
+            return Phase.CLOSED
+        if self._next_index <= len(self._journal):
+            return Phase.REPLAYING
+        return Phase.PROCESSING
+
+    @property
+    def is_replaying(self) -> bool:
+        return self.phase is Phase.REPLAYING
+
+    def is_done(self, handle: Handle) -> bool:
+        if handle.kind == "result":
+            return handle.index in self._results
+        return handle.index in self._invocation_ids
+
+    def result(self, handle: Handle) -> pb.Result:
+        return self._results[handle.index]
+
+    def invocation_id_of(self, index: int) -> str:
+        return self._invocation_ids[index]
+
+    def runs_in_flight(self) -> bool:
+        """True while a ``run`` is executing or its result awaits the server's ``Ack``."""
+        return bool(self._open_runs or self._unacked_runs)
+
+    def take_outbox(self) -> list[pb.DeploymentMessage]:
+        out, self._outbox = self._outbox, []
+        return out
+
+    # ------------------------------------------------------------------ state
+
+    def get_state(self, key: str, name: str = "") -> bytes | None:
+        if self.start.partial_state and key not in self._state and not self.is_replaying:
+            self._unsupported(f"lazy state (key {key!r} is not in the eager state)")
+        attempted = pb.JournalEntry(name=name, get_state=pb.GetState(key=key))
+        index, recorded = self._take(attempted)
+        if recorded is not None:
+            got = recorded.get_state
+            return got.value if got.HasField("value") else None
+        value = self._state.get(key)
+        if value is not None:
+            attempted.get_state.value = value
+        self._emit(index, attempted)
+        return value
+
+    def state_keys(self, name: str = "") -> list[str]:
+        if self.start.partial_state and not self.is_replaying:
+            self._unsupported("lazy state (state_keys needs the full state)")
+        attempted = pb.JournalEntry(name=name, get_state_keys=pb.GetStateKeys())
+        index, recorded = self._take(attempted)
+        if recorded is not None:
+            return list(recorded.get_state_keys.keys)
+        keys = sorted(self._state)
+        attempted.get_state_keys.keys.extend(keys)
+        self._emit(index, attempted)
+        return keys
+
+    def set_state(self, key: str, value: bytes, name: str = "") -> None:
+        entry = pb.JournalEntry(name=name, set_state=pb.SetState(key=key, value=value))
+        self._mutate(entry)
+        self._state[key] = value
+
+    def clear_state(self, key: str, name: str = "") -> None:
+        self._mutate(pb.JournalEntry(name=name, clear_state=pb.ClearState(key=key)))
+        self._state.pop(key, None)
+
+    def clear_all_state(self, name: str = "") -> None:
+        self._mutate(pb.JournalEntry(name=name, clear_all_state=pb.ClearAllState()))
+        self._state.clear()
+
+    def _mutate(self, entry: pb.JournalEntry) -> None:
+        index, recorded = self._take(entry)
+        if recorded is None:
+            self._emit(index, entry)
+
+    # ------------------------------------------------------------------ run
+
+    def run(self, name: str) -> RunTicket:
+        index, recorded = self._take(pb.JournalEntry(name=name, run=pb.Run()))
+        if recorded is not None:
+            self._results[index] = recorded.run.result
+            return RunTicket(index, replayed=True)
+        self._open_runs[index] = name
+        return RunTicket(index, replayed=False)
+
+    def complete_run(self, index: int, result: pb.Result) -> None:
+        """Journal the outcome of the action of the new ``run`` at ``index``."""
+        if self.closed is not None:
+            return
+        name = self._open_runs.pop(index)
+        self._unacked_runs[index] = result
+        self._emit(index, pb.JournalEntry(name=name, run=pb.Run(result=result)))
+
+    # ------------------------------------------------------------------ completable commands
+
+    def sleep(self, wake_up_time_ms: int, name: str = "") -> int:
+        return self._completable(
+            pb.JournalEntry(name=name, sleep=pb.Sleep(wake_up_time_ms=wake_up_time_ms))
+        )
+
+    def call(self, call: pb.Call, name: str = "") -> int:
+        return self._completable(pb.JournalEntry(name=name, call=call))
+
+    def send(self, send: pb.Send, name: str = "") -> int:
+        return self._completable(pb.JournalEntry(name=name, send=send))
+
+    def awakeable(self, name: str = "") -> int:
+        return self._completable(pb.JournalEntry(name=name, awakeable=pb.Awakeable()))
+
+    def complete_awakeable(self, awakeable_id: str, result: pb.Result, name: str = "") -> None:
+        complete = pb.CompleteAwakeable(id=awakeable_id, result=result)
+        self._mutate(pb.JournalEntry(name=name, complete_awakeable=complete))
+
+    def _completable(self, entry: pb.JournalEntry) -> int:
+        index, recorded = self._take(entry)
+        if recorded is None:
+            self._emit(index, entry)
+            return index
+        if recorded.HasField("completion") and recorded.completion.WhichOneof("result"):
+            self._results.setdefault(index, recorded.completion)
+        if recorded.completion_invocation_id:
+            self._invocation_ids.setdefault(index, recorded.completion_invocation_id)
+        return index
+
+    # ------------------------------------------------------------------ end of the attempt
+
+    def output(self, result: pb.Result) -> None:
+        """Journal the handler's result (or terminal failure), then end the attempt."""
+        self._mutate(pb.JournalEntry(output=pb.Output(result=result)))
+        self._end_pending = True
+        self._drain()
+
+    def fail(
+        self,
+        code: int,
+        message: str,
+        stacktrace: str = "",
+        retry_after_ms: int | None = None,
+        related_index: int | None = None,
+        related_name: str = "",
+    ) -> None:
+        """Fail the attempt with a retryable error; the server retries with a new attempt."""
+        if self.closed is not None:
+            return
+        error = pb.AttemptError(
+            code=code, message=message, stacktrace=stacktrace, related_name=related_name
+        )
+        if retry_after_ms is not None:
+            error.retry_after_ms = retry_after_ms
+        if related_index is not None:
+            error.related_index = related_index
+        self._outbox.append(self._message(error=error))
+        self.closed = Closed.FAILED
+
+    def suspend(self, waiting_on: Iterable[int]) -> None:
+        """Stop the attempt until one of the commands at ``waiting_on`` completes."""
+        if self.closed is not None:
+            return
+        if self.runs_in_flight():
+            raise RuntimeError("cannot suspend while a run is in flight")
+        suspend = pb.Suspend(waiting_on=sorted(set(waiting_on)))
+        self._outbox.append(self._message(suspend=suspend))
+        self.closed = Closed.SUSPENDED
+
+    # ------------------------------------------------------------------ server messages
+
+    def on_ack(self, up_to_index: int) -> None:
+        for index in [i for i in self._unacked_runs if i <= up_to_index]:
+            self._results[index] = self._unacked_runs.pop(index)
+
+    def on_completion(self, index: int, result: pb.Result | None, invocation_id: str) -> None:
+        if result is not None and result.WhichOneof("result"):
+            self._results[index] = result
+        if invocation_id:
+            self._invocation_ids[index] = invocation_id
+
+    def abort(self) -> None:
+        """The server aborted the attempt: send nothing more."""
+        self._outbox.clear()
+        if self.closed is None:
+            self.closed = Closed.ABORTED
+
+    # ------------------------------------------------------------------ internals
+
+    def _take(self, attempted: pb.JournalEntry) -> tuple[int, pb.JournalEntry | None]:
+        if self.closed is not None:
+            raise AttemptStopped(f"attempt {self.attempt} of {self.invocation_id} is closed")
+        index = self._next_index
+        self._next_index += 1
+        if index > len(self._journal):
+            return index, None
+        recorded = self._journal[index - 1]
+        if not matches(recorded, attempted):
+            self.fail(
+                JOURNAL_MISMATCH,
+                f"Journal mismatch at index {index}: the journal recorded {describe(recorded)} "
+                f"but the handler attempted {describe(attempted)}. The handler must issue the "
+                "same context operations in the same order on every attempt; if its code "
+                "changed, register the new code as a new deployment.",
+                related_index=index,
+                related_name=attempted.name,
+            )
+            raise AttemptStopped("journal mismatch")
+        return index, recorded
+
+    def _emit(self, index: int, entry: pb.JournalEntry) -> None:
+        self._held[index] = entry
+        self._drain()
+
+    def _drain(self) -> None:
+        while self._emitted + 1 in self._held:
+            self._emitted += 1
+            entry = self._held.pop(self._emitted)
+            command = pb.Command(index=self._emitted, entry=entry)
+            self._outbox.append(self._message(command=command))
+        if self._end_pending and not self._held and not self._open_runs and self.closed is None:
+            self._outbox.append(self._message(end=pb.End()))
+            self.closed = Closed.ENDED
+
+    def _unsupported(self, what: str) -> None:
+        self.fail(UNSUPPORTED_FEATURE, f"{what} is not supported by this SDK yet")
+        raise AttemptStopped(what)
+
+    def _message(
+        self,
+        *,
+        command: pb.Command | None = None,
+        suspend: pb.Suspend | None = None,
+        error: pb.AttemptError | None = None,
+        end: pb.End | None = None,
+    ) -> pb.DeploymentMessage:
+        return pb.DeploymentMessage(
+            invocation_id=self.invocation_id,
+            attempt=self.attempt,
+            command=command,
+            suspend=suspend,
+            error=error,
+            end=end,
+        )

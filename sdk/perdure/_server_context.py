@@ -1,0 +1,442 @@
+"""The runtime ``Context``: every context operation, translated into machine operations."""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from random import Random
+from typing import Any, ParamSpec, TypeVar
+from uuid import UUID
+
+from perdure._attempt import AttemptRunner, failure_of
+from perdure._context_types import (
+    DurablePromise,
+    HandlerType,
+    Request,
+    RestateDurableCallFuture,
+    RestateDurableFuture,
+    RestateDurableSleepFuture,
+    RunAction,
+    RunOptions,
+    ScopedContext,
+    SendHandle,
+)
+from perdure._futures import (
+    DurableCallFuture,
+    DurableFuture,
+    DurableSleepFuture,
+    ReadyFuture,
+    ServerSendHandle,
+    not_supported,
+)
+from perdure._machine import Handle
+from perdure._pb import protocol_pb2 as pb
+from perdure._run_retry import RunRetryPolicy
+from perdure.context import WorkflowContext, WorkflowSharedContext
+from perdure.exceptions import TerminalError
+from perdure.handler import handler_from_callable
+from perdure.serde import BytesSerde, DefaultSerde, Serde
+
+__all__ = ["ServerInvocationContext", "awakeable_id"]
+
+T = TypeVar("T")
+I = TypeVar("I")  # noqa: E741
+O = TypeVar("O")  # noqa: E741
+P = ParamSpec("P")
+
+
+def awakeable_id(invocation_id: str, index: int) -> str:
+    """``sign_1`` + base64url(invocation id bytes + big-endian u32 journal index)."""
+    raw = invocation_id.encode("utf-8") + index.to_bytes(4, "big")
+    return "sign_1" + base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _typed(serde: Serde[T], type_hint: type[T] | None) -> Serde[T]:
+    if type_hint is not None and isinstance(serde, DefaultSerde):
+        return serde.with_maybe_type(type_hint)
+    return serde
+
+
+def _headers(headers: dict[str, str] | None) -> list[pb.Header]:
+    return [pb.Header(key=k, value=v) for k, v in (headers or {}).items()]
+
+
+class ServerInvocationContext(WorkflowContext, WorkflowSharedContext):
+    """One object implements every context flavour; the handler's annotation is documentation."""
+
+    def __init__(self, runner: AttemptRunner) -> None:
+        self._runner = runner
+        self._machine = runner.machine
+
+    def is_replaying(self) -> bool:
+        """True while the handler re-executes journaled operations."""
+        return self._machine.is_replaying
+
+    # ------------------------------------------------------------------ request & determinism
+
+    def request(self) -> Request:
+        start = self._machine.start
+        return Request(
+            id=self._machine.invocation_id,
+            headers={h.key: h.value for h in start.headers},
+            attempt_headers={},
+            body=start.input,
+            attempt_finished_event=self._runner.finished_event,
+            scope=None,
+            limit_key=None,
+            idempotency_key=start.idempotency_key or None,
+        )
+
+    def key(self) -> str:
+        return self._machine.start.key
+
+    def random(self) -> Random:
+        return self._machine.random
+
+    def uuid(self) -> UUID:
+        return UUID(int=self._machine.random.getrandbits(128), version=4)
+
+    def time(self) -> RestateDurableFuture[float]:
+        return self.run_typed("timestamp", time.time)
+
+    # ------------------------------------------------------------------ state
+
+    def get(
+        self,
+        name: str,
+        serde: Serde[T] = DefaultSerde(),
+        type_hint: type[T] | None = None,
+        entry_name: str | None = None,
+    ) -> RestateDurableFuture[T | None]:
+        raw = self._machine.get_state(name, entry_name or "")
+        serde = _typed(serde, type_hint)
+        runner = self._runner
+
+        async def value() -> T | None:
+            if raw is None:
+                return None
+            return serde.deserialize(await runner.decode(raw))
+
+        return ReadyFuture(value)
+
+    def state_keys(self, entry_name: str | None = None) -> RestateDurableFuture[list[str]]:
+        keys = self._machine.state_keys(entry_name or "")
+
+        async def value() -> list[str]:
+            return keys
+
+        return ReadyFuture(value)
+
+    def set(
+        self, name: str, value: T, serde: Serde[T] = DefaultSerde(), entry_name: str | None = None
+    ) -> None:
+        self._check_writable("set")
+        if isinstance(serde, DefaultSerde) and serde.type_hint is None and value is not None:
+            serde = serde.with_maybe_type(type(value))
+        data = self._runner.encode(serde.serialize(value))
+        self._machine.set_state(name, data, entry_name or "")
+        self._runner.changed()
+
+    def clear(self, name: str, entry_name: str | None = None) -> None:
+        self._check_writable("clear")
+        self._machine.clear_state(name, entry_name or "")
+        self._runner.changed()
+
+    def clear_all(self, entry_name: str | None = None) -> None:
+        self._check_writable("clear_all")
+        self._machine.clear_all_state(entry_name or "")
+        self._runner.changed()
+
+    def _check_writable(self, operation: str) -> None:
+        handler = self._runner.handler
+        if handler is not None and handler.kind == "shared":
+            raise TerminalError(
+                f"ctx.{operation}() is not allowed in the shared handler {handler.name!r}: "
+                "shared handlers can only read state; use an exclusive handler to write it",
+                status_code=500,
+            )
+
+    # ------------------------------------------------------------------ run
+
+    def run(
+        self,
+        name: str,
+        action: RunAction[T],
+        serde: Serde[T] = DefaultSerde(),
+        max_attempts: int | None = None,
+        max_retry_duration: timedelta | None = None,
+        type_hint: type[T] | None = None,
+        args: tuple[Any, ...] | None = None,
+    ) -> RestateDurableFuture[T]:
+        options: RunOptions[T] = RunOptions(
+            serde=serde,
+            type_hint=type_hint,
+            max_attempts=max_attempts,
+            max_retry_duration=max_retry_duration,
+        )
+        return self.run_typed(name, action, options, *(args or ()))
+
+    def run_typed(
+        self,
+        name: str,
+        action: Callable[P, Coroutine[Any, Any, T]] | Callable[P, T],
+        options: RunOptions[T] = RunOptions(),
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> RestateDurableFuture[T]:
+        hint = options.type_hint
+        if hint is None:
+            annotation = getattr(action, "__annotations__", {}).get("return")
+            hint = annotation if isinstance(annotation, type) else None
+        serde = _typed(options.serde, hint)
+        policy = RunRetryPolicy.from_options(options)  # type: ignore[arg-type]
+        handle = self._runner.start_run(name, action, args, kwargs, policy, serde.serialize)
+        self._runner.changed()
+        runner = self._runner
+
+        async def convert(data: bytes) -> T:
+            return serde.deserialize(await runner.decode(data))  # type: ignore[return-value]
+
+        return DurableFuture(runner, handle, convert)
+
+    # ------------------------------------------------------------------ timers
+
+    def sleep(self, delta: timedelta, name: str | None = None) -> RestateDurableSleepFuture:
+        wake_up = self._runner.clock.now_ms() + int(delta.total_seconds() * 1000)
+        index = self._machine.sleep(wake_up, name or "")
+        self._runner.changed()
+
+        async def convert(_: bytes) -> None:
+            return None
+
+        return DurableSleepFuture(self._runner, Handle(index), convert)
+
+    # ------------------------------------------------------------------ calls and sends
+
+    def _call(
+        self,
+        service: str,
+        handler: str,
+        key: str | None,
+        argument: bytes,
+        idempotency_key: str | None,
+        headers: dict[str, str] | None,
+        output: Serde[O],
+    ) -> RestateDurableCallFuture[O]:
+        call = pb.Call(
+            service=service,
+            handler=handler,
+            key=key or "",
+            argument=self._runner.encode(argument),
+            headers=_headers(headers),
+            idempotency_key=idempotency_key or "",
+        )
+        index = self._machine.call(call)
+        self._runner.changed()
+        runner = self._runner
+
+        async def convert(data: bytes) -> O:
+            return output.deserialize(await runner.decode(data))  # type: ignore[return-value]
+
+        return DurableCallFuture(runner, Handle(index), convert)
+
+    def _send(
+        self,
+        service: str,
+        handler: str,
+        key: str | None,
+        argument: bytes,
+        send_delay: timedelta | None,
+        idempotency_key: str | None,
+        headers: dict[str, str] | None,
+    ) -> SendHandle:
+        invoke_time = 0
+        if send_delay is not None and send_delay > timedelta(0):
+            invoke_time = self._runner.clock.now_ms() + int(send_delay.total_seconds() * 1000)
+        send = pb.Send(
+            service=service,
+            handler=handler,
+            key=key or "",
+            argument=self._runner.encode(argument),
+            headers=_headers(headers),
+            idempotency_key=idempotency_key or "",
+            invoke_time_ms=invoke_time,
+        )
+        index = self._machine.send(send)
+        self._runner.changed()
+        return ServerSendHandle(self._runner, index)
+
+    def _typed_call(
+        self, tpe: Any, key: str | None, arg: Any, idem: str | None, headers: dict[str, str] | None
+    ) -> RestateDurableCallFuture[Any]:
+        h = handler_from_callable(tpe)
+        data = h.io.input_serde.serialize(arg)
+        return self._call(h.service_tag.name, h.name, key, data, idem, headers, h.io.output_serde)
+
+    def _typed_send(
+        self,
+        tpe: Any,
+        key: str | None,
+        arg: Any,
+        delay: timedelta | None,
+        idem: str | None,
+        headers: dict[str, str] | None,
+    ) -> SendHandle:
+        h = handler_from_callable(tpe)
+        data = h.io.input_serde.serialize(arg)
+        return self._send(h.service_tag.name, h.name, key, data, delay, idem, headers)
+
+    def service_call(
+        self,
+        tpe: HandlerType[I, O],
+        arg: I,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> RestateDurableCallFuture[O]:
+        return self._typed_call(tpe, None, arg, idempotency_key, headers)
+
+    def service_send(
+        self,
+        tpe: HandlerType[I, O],
+        arg: I,
+        send_delay: timedelta | None = None,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> SendHandle:
+        return self._typed_send(tpe, None, arg, send_delay, idempotency_key, headers)
+
+    def object_call(
+        self,
+        tpe: HandlerType[I, O],
+        key: str,
+        arg: I,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> RestateDurableCallFuture[O]:
+        return self._typed_call(tpe, key, arg, idempotency_key, headers)
+
+    def object_send(
+        self,
+        tpe: HandlerType[I, O],
+        key: str,
+        arg: I,
+        send_delay: timedelta | None = None,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> SendHandle:
+        return self._typed_send(tpe, key, arg, send_delay, idempotency_key, headers)
+
+    def workflow_call(
+        self,
+        tpe: HandlerType[I, O],
+        key: str,
+        arg: I,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> RestateDurableCallFuture[O]:
+        return self._typed_call(tpe, key, arg, idempotency_key, headers)
+
+    def workflow_send(
+        self,
+        tpe: HandlerType[I, O],
+        key: str,
+        arg: I,
+        send_delay: timedelta | None = None,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> SendHandle:
+        return self._typed_send(tpe, key, arg, send_delay, idempotency_key, headers)
+
+    def generic_call(
+        self,
+        service: str,
+        handler: str,
+        arg: bytes,
+        key: str | None = None,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
+    ) -> RestateDurableCallFuture[bytes]:
+        if scope is not None or limit_key is not None:
+            raise not_supported("scope / limit_key")
+        output: Serde[bytes] = BytesSerde()
+        return self._call(service, handler, key, arg, idempotency_key, headers, output)
+
+    def generic_send(
+        self,
+        service: str,
+        handler: str,
+        arg: bytes,
+        key: str | None = None,
+        send_delay: timedelta | None = None,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
+    ) -> SendHandle:
+        if scope is not None or limit_key is not None:
+            raise not_supported("scope / limit_key")
+        return self._send(service, handler, key, arg, send_delay, idempotency_key, headers)
+
+    # ------------------------------------------------------------------ awakeables
+
+    def awakeable(
+        self, serde: Serde[T] = DefaultSerde(), type_hint: type[T] | None = None
+    ) -> tuple[str, RestateDurableFuture[T]]:
+        index = self._machine.awakeable()
+        self._runner.changed()
+        serde = _typed(serde, type_hint)
+        runner = self._runner
+
+        async def convert(data: bytes) -> T:
+            return serde.deserialize(await runner.decode(data))  # type: ignore[return-value]
+
+        awakeable = awakeable_id(self._machine.invocation_id, index)
+        return awakeable, DurableFuture(runner, Handle(index), convert)
+
+    def resolve_awakeable(self, name: str, value: I, serde: Serde[I] = DefaultSerde()) -> None:
+        data = self._runner.encode(serde.serialize(value))
+        self._machine.complete_awakeable(name, pb.Result(value=data))
+        self._runner.changed()
+
+    def reject_awakeable(self, name: str, failure_message: str, failure_code: int = 500) -> None:
+        failure = failure_of(TerminalError(failure_message, failure_code))
+        self._machine.complete_awakeable(name, failure)
+        self._runner.changed()
+
+    # ------------------------------------------------------------------ not available yet
+
+    def signal(
+        self, name: str, serde: Serde[T] = DefaultSerde(), type_hint: type[T] | None = None
+    ) -> RestateDurableFuture[T]:
+        raise not_supported("ctx.signal()")
+
+    def resolve_signal(
+        self, invocation_id: str, name: str, value: I, serde: Serde[I] = DefaultSerde()
+    ) -> None:
+        raise not_supported("ctx.resolve_signal()")
+
+    def reject_signal(
+        self, invocation_id: str, name: str, failure_message: str, failure_code: int = 500
+    ) -> None:
+        raise not_supported("ctx.reject_signal()")
+
+    def cancel_invocation(self, invocation_id: str) -> None:
+        raise not_supported("ctx.cancel_invocation()")
+
+    def attach_invocation(
+        self, invocation_id: str, serde: Serde[T] = DefaultSerde(), type_hint: type[T] | None = None
+    ) -> RestateDurableFuture[T]:
+        raise not_supported("ctx.attach_invocation()")
+
+    def promise(
+        self, name: str, serde: Serde[T] = DefaultSerde(), type_hint: type[T] | None = None
+    ) -> DurablePromise[T]:
+        raise not_supported("ctx.promise() (workflow durable promises)")
+
+    def scope(self, scope: str) -> ScopedContext:
+        raise not_supported("ctx.scope() (flow-control scopes)")

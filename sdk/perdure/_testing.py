@@ -1,0 +1,160 @@
+"""Protocol test kit: message builders and a driver of an in-process Invoke stream (for tests)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+
+from perdure._pb import protocol_pb2 as pb
+from perdure._stream import InvokeStream
+from perdure.endpoint import App
+
+
+def value(data: bytes) -> pb.Result:
+    return pb.Result(value=data)
+
+
+def failure(code: int, message: str) -> pb.Result:
+    return pb.Result(failure=pb.Failure(code=code, message=message))
+
+
+def get_state(key: str, data: bytes | None) -> pb.JournalEntry:
+    entry = pb.JournalEntry(get_state=pb.GetState(key=key))
+    if data is not None:
+        entry.get_state.value = data
+    return entry
+
+
+def set_state(key: str, data: bytes) -> pb.JournalEntry:
+    return pb.JournalEntry(set_state=pb.SetState(key=key, value=data))
+
+
+def run(name: str, result: pb.Result) -> pb.JournalEntry:
+    return pb.JournalEntry(name=name, run=pb.Run(result=result))
+
+
+def start(
+    service: str,
+    handler: str,
+    input: bytes = b"",
+    key: str = "",
+    journal: Iterable[pb.JournalEntry] = (),
+    state: dict[str, bytes] | None = None,
+    seed: int = 7,
+    headers: dict[str, str] | None = None,
+) -> pb.Start:
+    return pb.Start(
+        service=service,
+        handler=handler,
+        key=key,
+        input=input,
+        journal=list(journal),
+        state=[pb.StateEntry(key=k, value=v) for k, v in (state or {}).items()],
+        random_seed=seed,
+        headers=[pb.Header(key=k, value=v) for k, v in (headers or {}).items()],
+    )
+
+
+def msg_start(inv: str, st: pb.Start, attempt: int = 1) -> pb.ServerMessage:
+    return pb.ServerMessage(invocation_id=inv, attempt=attempt, start=st)
+
+
+def msg_ack(inv: str, up_to: int, attempt: int = 1) -> pb.ServerMessage:
+    return pb.ServerMessage(invocation_id=inv, attempt=attempt, ack=pb.Ack(up_to_index=up_to))
+
+
+def msg_completion(
+    inv: str, index: int, result: pb.Result | None = None, invocation_id: str = "", attempt: int = 1
+) -> pb.ServerMessage:
+    completion = pb.Completion(index=index, invocation_id=invocation_id)
+    if result is not None:
+        completion.result.CopyFrom(result)
+    return pb.ServerMessage(invocation_id=inv, attempt=attempt, completion=completion)
+
+
+def msg_abort(inv: str, attempt: int = 1) -> pb.ServerMessage:
+    return pb.ServerMessage(invocation_id=inv, attempt=attempt, abort=pb.Abort(reason="test"))
+
+
+def kinds(messages: Iterable[pb.DeploymentMessage]) -> list[str]:
+    """Compact view: "command:get_state@1", "end", "error:570", "suspend:[2]"."""
+    out = []
+    for m in messages:
+        k = m.WhichOneof("kind")
+        if k == "command":
+            out.append(f"command:{m.command.entry.WhichOneof('command')}@{m.command.index}")
+        elif k == "error":
+            out.append(f"error:{m.error.code}")
+        elif k == "suspend":
+            out.append(f"suspend:{list(m.suspend.waiting_on)}")
+        else:
+            out.append(str(k))
+    return out
+
+
+class FakeClock:
+    """A clock whose sleeps return at once and advance time."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def now_ms(self) -> int:
+        return int(self.now * 1000)
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+class StreamDriver:
+    """Feeds server messages into an ``InvokeStream`` and collects what it sends back."""
+
+    def __init__(self, app: App, clock: FakeClock | None = None) -> None:
+        self.clock = clock or FakeClock()
+        self.stream = InvokeStream(app.handler, None, self.clock)
+        self.batches: list[list[pb.DeploymentMessage]] = []
+        self._iter = self.stream.batches()
+
+    def send(self, *messages: pb.ServerMessage) -> None:
+        self.stream.on_batch(pb.ServerBatch(messages=list(messages)))
+
+    async def next_batch(self, timeout: float = 5.0) -> list[pb.DeploymentMessage]:
+        batch = await asyncio.wait_for(anext(self._iter), timeout)
+        self.batches.append(list(batch.messages))
+        return list(batch.messages)
+
+    async def until(
+        self, done: Callable[[list[pb.DeploymentMessage]], bool], timeout: float = 5.0
+    ) -> list[pb.DeploymentMessage]:
+        """Collect batches until ``done(all messages so far)``; returns all messages."""
+        seen: list[pb.DeploymentMessage] = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not done(seen):
+            seen.extend(await self.next_batch(max(0.01, deadline - loop.time())))
+        return seen
+
+    async def quiet(self, seconds: float = 0.05) -> list[pb.DeploymentMessage]:
+        """Whatever arrives within ``seconds`` (for asserting that nothing is sent)."""
+        try:
+            return await self.next_batch(seconds)
+        except TimeoutError:
+            return []
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+def ended(inv: str) -> Callable[[list[pb.DeploymentMessage]], bool]:
+    def check(ms: list[pb.DeploymentMessage]) -> bool:
+        return any(
+            m.invocation_id == inv and m.WhichOneof("kind") in ("end", "error", "suspend")
+            for m in ms
+        )
+
+    return check

@@ -1,0 +1,342 @@
+"""Typed ingress client over httpx (``pip install perdure[client]``).
+
+Wire format: ``POST {ingress}/{Service}[/{key}]/{handler}[/send][?delay=<ms>ms]``, the target
+handler's input serde for the body, ``Idempotency-Key`` header; scoped calls use
+``/restate/scope/{scope}/call|send/...`` plus ``x-restate-limit-key``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from perdure._context_types import HandlerType
+from perdure.client_types import (
+    Client,
+    HttpError,
+    RestateClient,
+    RestateClientSendHandle,
+    RestateScopedClient,
+)
+from perdure.entry_codec import JournalValueCodec
+from perdure.handler import handler_from_callable
+
+__all__ = [
+    "Client",
+    "HttpError",
+    "RestateClient",
+    "RestateClientSendHandle",
+    "RestateScopedClient",
+    "create_client",
+]
+
+I = TypeVar("I")  # noqa: E741
+O = TypeVar("O")  # noqa: E741
+
+
+class _HttpClient(RestateClient):
+    def __init__(self, http: Any, codec: JournalValueCodec | None) -> None:
+        self._http = http
+        self._codec = codec
+
+    async def _post(
+        self,
+        service: str,
+        handler: str,
+        key: str | None,
+        body: bytes,
+        send: bool,
+        delay: timedelta | None,
+        idem: str | None,
+        headers: dict[str, str] | None,
+        content_type: str | None,
+        scope: str | None = None,
+        limit_key: str | None = None,
+    ) -> tuple[int, bytes]:
+        parts = [quote(service, safe="")]
+        if key is not None:
+            parts.append(quote(key, safe=""))
+        parts.append(quote(handler, safe=""))
+        path = "/" + "/".join(parts)
+        if scope is not None:
+            path = f"/restate/scope/{quote(scope, safe='')}/{'send' if send else 'call'}{path}"
+        elif send:
+            path += "/send"
+        params = {}
+        if delay is not None:
+            params["delay"] = f"{int(delay.total_seconds() * 1000)}ms"
+        h = dict(headers or {})
+        if content_type and body:
+            h.setdefault("Content-Type", content_type)
+        if idem is not None:
+            h["Idempotency-Key"] = idem
+        if limit_key is not None:
+            h["x-restate-limit-key"] = limit_key
+        if self._codec is not None and body:
+            body = self._codec.encode(body)
+        res = await self._http.post(path, content=body, headers=h, params=params)
+        if res.status_code >= 400:
+            text = res.text
+            message = text
+            try:
+                message = json.loads(text).get("message", text)
+            except (ValueError, AttributeError):
+                pass
+            raise HttpError(res.status_code, message, text)
+        content: bytes = res.content
+        if self._codec is not None and content and not send:
+            content = await self._codec.decode(content)
+        return res.status_code, content
+
+    async def _typed_call(
+        self,
+        tpe: Any,
+        key: str | None,
+        arg: Any,
+        idem: str | None,
+        headers: dict[str, str] | None,
+        limit_key: str | None = None,
+        scope: str | None = None,
+    ) -> Any:
+        h = handler_from_callable(tpe)
+        body = h.io.input_serde.serialize(arg) if h.io.has_input else b""
+        _, out = await self._post(
+            h.service_tag.name,
+            h.name,
+            key,
+            body,
+            False,
+            None,
+            idem,
+            headers,
+            h.io.accept,
+            scope,
+            limit_key,
+        )
+        return h.io.output_serde.deserialize(out)
+
+    async def _typed_send(
+        self,
+        tpe: Any,
+        key: str | None,
+        arg: Any,
+        delay: timedelta | None,
+        idem: str | None,
+        headers: dict[str, str] | None,
+        limit_key: str | None = None,
+        scope: str | None = None,
+    ) -> RestateClientSendHandle:
+        h = handler_from_callable(tpe)
+        body = h.io.input_serde.serialize(arg) if h.io.has_input else b""
+        _, out = await self._post(
+            h.service_tag.name,
+            h.name,
+            key,
+            body,
+            True,
+            delay,
+            idem,
+            headers,
+            h.io.accept,
+            scope,
+            limit_key,
+        )
+        return RestateClientSendHandle(json.loads(out)["invocationId"], 200)
+
+    async def service_call(
+        self,
+        tpe: HandlerType[I, O],
+        arg: I,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> O:
+        return await self._typed_call(tpe, None, arg, idempotency_key, headers)  # type: ignore[no-any-return]
+
+    async def service_send(
+        self,
+        tpe: HandlerType[I, O],
+        arg: I,
+        send_delay: timedelta | None = None,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> RestateClientSendHandle:
+        return await self._typed_send(tpe, None, arg, send_delay, idempotency_key, headers)
+
+    async def object_call(
+        self,
+        tpe: HandlerType[I, O],
+        key: str,
+        arg: I,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> O:
+        return await self._typed_call(tpe, key, arg, idempotency_key, headers)  # type: ignore[no-any-return]
+
+    async def object_send(
+        self,
+        tpe: HandlerType[I, O],
+        key: str,
+        arg: I,
+        send_delay: timedelta | None = None,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> RestateClientSendHandle:
+        return await self._typed_send(tpe, key, arg, send_delay, idempotency_key, headers)
+
+    async def workflow_call(
+        self,
+        tpe: HandlerType[I, O],
+        key: str,
+        arg: I,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> O:
+        return await self._typed_call(tpe, key, arg, idempotency_key, headers)  # type: ignore[no-any-return]
+
+    async def workflow_send(
+        self,
+        tpe: HandlerType[I, O],
+        key: str,
+        arg: I,
+        send_delay: timedelta | None = None,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> RestateClientSendHandle:
+        return await self._typed_send(tpe, key, arg, send_delay, idempotency_key, headers)
+
+    async def generic_call(
+        self,
+        service: str,
+        handler: str,
+        arg: bytes,
+        key: str | None = None,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
+    ) -> bytes:
+        _, out = await self._post(
+            service,
+            handler,
+            key,
+            arg,
+            False,
+            None,
+            idempotency_key,
+            headers,
+            "application/octet-stream",
+            scope,
+            limit_key,
+        )
+        return out
+
+    async def generic_send(
+        self,
+        service: str,
+        handler: str,
+        arg: bytes,
+        key: str | None = None,
+        send_delay: timedelta | None = None,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
+    ) -> RestateClientSendHandle:
+        _, out = await self._post(
+            service,
+            handler,
+            key,
+            arg,
+            True,
+            send_delay,
+            idempotency_key,
+            headers,
+            "application/octet-stream",
+            scope,
+            limit_key,
+        )
+        return RestateClientSendHandle(json.loads(out)["invocationId"], 200)
+
+    def scope(self, scope: str) -> RestateScopedClient:
+        return _ScopedClient(self, scope)
+
+
+class _ScopedClient(RestateScopedClient):
+    def __init__(self, client: _HttpClient, scope: str) -> None:
+        self._c = client
+        self._scope = scope
+
+    async def service_call(
+        self,
+        tpe: HandlerType[I, O],
+        arg: I,
+        limit_key: str | None = None,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> O:
+        out = await self._c._typed_call(
+            tpe, None, arg, idempotency_key, headers, limit_key, self._scope
+        )
+        return out  # type: ignore[no-any-return]
+
+    async def service_send(
+        self,
+        tpe: HandlerType[I, O],
+        arg: I,
+        send_delay: timedelta | None = None,
+        limit_key: str | None = None,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> RestateClientSendHandle:
+        return await self._c._typed_send(
+            tpe, None, arg, send_delay, idempotency_key, headers, limit_key, self._scope
+        )
+
+    async def object_call(
+        self,
+        tpe: HandlerType[I, O],
+        key: str,
+        arg: I,
+        limit_key: str | None = None,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> O:
+        out = await self._c._typed_call(
+            tpe, key, arg, idempotency_key, headers, limit_key, self._scope
+        )
+        return out  # type: ignore[no-any-return]
+
+    async def object_send(
+        self,
+        tpe: HandlerType[I, O],
+        key: str,
+        arg: I,
+        send_delay: timedelta | None = None,
+        limit_key: str | None = None,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> RestateClientSendHandle:
+        return await self._c._typed_send(
+            tpe, key, arg, send_delay, idempotency_key, headers, limit_key, self._scope
+        )
+
+
+@asynccontextmanager
+async def create_client(
+    ingress: str,
+    headers: dict[str, str] | None = None,
+    journal_value_codec: JournalValueCodec | None = None,
+) -> AsyncIterator[RestateClient]:
+    """A typed client of the ingress at ``ingress`` (needs httpx: ``perdure[client]``)."""
+    try:
+        import httpx
+    except ImportError as e:
+        raise ImportError(
+            "perdure.create_client needs httpx: install it with `pip install perdure[client]`"
+        ) from e
+    async with httpx.AsyncClient(base_url=ingress, headers=headers, timeout=None) as http:
+        yield _HttpClient(http, journal_value_codec)

@@ -1,0 +1,180 @@
+"""Types of the typed ingress client."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from perdure._context_types import HandlerType
+
+__all__ = ["HttpError", "RestateClient", "RestateClientSendHandle", "RestateScopedClient"]
+
+I = TypeVar("I")  # noqa: E741
+O = TypeVar("O")  # noqa: E741
+
+
+@dataclass
+class RestateClientSendHandle:
+    """The answer to a send: the new invocation's id."""
+
+    invocation_id: str
+    status_code: int
+
+
+class HttpError(Exception):
+    """The ingress answered with an HTTP status >= 400."""
+
+    def __init__(self, status_code: int, message: str, body: str | None = None) -> None:
+        super().__init__(f"HTTP {status_code}: {message}")
+        self.status_code = status_code
+        self.message = message
+        self.body = body
+
+
+class RestateScopedClient(abc.ABC):
+    """Calls and sends within a flow-control scope."""
+
+    @abc.abstractmethod
+    async def service_call(
+        self,
+        tpe: HandlerType[I, O],
+        arg: I,
+        limit_key: str | None = None,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> O: ...
+
+    @abc.abstractmethod
+    async def service_send(
+        self,
+        tpe: HandlerType[I, O],
+        arg: I,
+        send_delay: timedelta | None = None,
+        limit_key: str | None = None,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> RestateClientSendHandle: ...
+
+    @abc.abstractmethod
+    async def object_call(
+        self,
+        tpe: HandlerType[I, O],
+        key: str,
+        arg: I,
+        limit_key: str | None = None,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> O: ...
+
+    @abc.abstractmethod
+    async def object_send(
+        self,
+        tpe: HandlerType[I, O],
+        key: str,
+        arg: I,
+        send_delay: timedelta | None = None,
+        limit_key: str | None = None,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> RestateClientSendHandle: ...
+
+
+class RestateClient(abc.ABC):
+    """Typed calls and sends to a Perdure (or Restate) ingress."""
+
+    @abc.abstractmethod
+    async def service_call(
+        self,
+        tpe: HandlerType[I, O],
+        arg: I,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> O: ...
+
+    @abc.abstractmethod
+    async def service_send(
+        self,
+        tpe: HandlerType[I, O],
+        arg: I,
+        send_delay: timedelta | None = None,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> RestateClientSendHandle: ...
+
+    @abc.abstractmethod
+    async def object_call(
+        self,
+        tpe: HandlerType[I, O],
+        key: str,
+        arg: I,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> O: ...
+
+    @abc.abstractmethod
+    async def object_send(
+        self,
+        tpe: HandlerType[I, O],
+        key: str,
+        arg: I,
+        send_delay: timedelta | None = None,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> RestateClientSendHandle: ...
+
+    @abc.abstractmethod
+    async def workflow_call(
+        self,
+        tpe: HandlerType[I, O],
+        key: str,
+        arg: I,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> O: ...
+
+    @abc.abstractmethod
+    async def workflow_send(
+        self,
+        tpe: HandlerType[I, O],
+        key: str,
+        arg: I,
+        send_delay: timedelta | None = None,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> RestateClientSendHandle: ...
+
+    @abc.abstractmethod
+    async def generic_call(
+        self,
+        service: str,
+        handler: str,
+        arg: bytes,
+        key: str | None = None,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
+    ) -> bytes: ...
+
+    @abc.abstractmethod
+    async def generic_send(
+        self,
+        service: str,
+        handler: str,
+        arg: bytes,
+        key: str | None = None,
+        send_delay: timedelta | None = None,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
+    ) -> RestateClientSendHandle: ...
+
+    @abc.abstractmethod
+    def scope(self, scope: str) -> RestateScopedClient: ...
+
+
+Client = RestateClient
+_ = Any

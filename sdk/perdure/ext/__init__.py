@@ -1,0 +1,1 @@
+"""Integrations (``perdure.ext.*``)."""

@@ -1,0 +1,102 @@
+"""Serving an App over gRPC: the ``perdure.protocol.v1.Deployment`` service."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+
+from perdure._pb import protocol_pb2 as pb
+from perdure._pb import protocol_pb2_grpc as pb_grpc
+from perdure._stream import InvokeStream
+from perdure.discovery import PROTOCOL_VERSION
+from perdure.endpoint import App
+
+__all__ = ["DeploymentServicer", "serve", "serve_async", "start_server"]
+
+log = logging.getLogger("perdure.server")
+
+_MAX_MESSAGE = 64 * 1024 * 1024
+_OPTIONS = [
+    ("grpc.max_receive_message_length", _MAX_MESSAGE),
+    ("grpc.max_send_message_length", _MAX_MESSAGE),
+    ("grpc.so_reuseport", 0),
+]
+
+
+class DeploymentServicer(pb_grpc.DeploymentServicer):
+    """Answers ``Discover`` with the manifest; runs invocations arriving on ``Invoke`` streams."""
+
+    def __init__(self, app: App) -> None:
+        self._app = app
+
+    async def Discover(self, request: pb.DiscoverRequest, context: Any) -> pb.Manifest:
+        lo, hi = request.min_protocol_version, request.max_protocol_version
+        if (lo and lo > PROTOCOL_VERSION) or (hi and hi < PROTOCOL_VERSION):
+            await context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"this deployment speaks protocol version {PROTOCOL_VERSION}, "
+                f"the server asked for {lo}..{hi}: upgrade the SDK or the server",
+            )
+        return self._app.manifest()
+
+    async def Invoke(
+        self, request_iterator: AsyncIterator[pb.ServerBatch], context: Any
+    ) -> AsyncIterator[pb.DeploymentBatch]:
+        codec = await self._app.journal_codec()
+        stream = InvokeStream(self._app.handler, codec)
+        reader = asyncio.get_running_loop().create_task(
+            self._read(stream, request_iterator), name="perdure-invoke-reader"
+        )
+        try:
+            async for batch in stream.batches():
+                yield batch
+        finally:
+            reader.cancel()
+            stream.close()
+
+    @staticmethod
+    async def _read(stream: InvokeStream, requests: AsyncIterator[pb.ServerBatch]) -> None:
+        try:
+            await stream.pump(requests)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("Invoke stream input failed; aborting its invocations")
+            stream.close()
+
+
+async def start_server(app: App, host: str = "127.0.0.1", port: int = 9080) -> tuple[Any, int]:
+    """Start serving ``app``; returns the started ``grpc.aio.Server`` and the bound port."""
+    server = grpc.aio.server(options=_OPTIONS)
+    pb_grpc.add_DeploymentServicer_to_server(DeploymentServicer(app), server)  # type: ignore[no-untyped-call]
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if bound == 0:
+        raise OSError(f"cannot bind the deployment gRPC server to {host}:{port}")
+    await server.start()
+    log.info("Perdure deployment serving %d services on %s:%d", len(app.services), host, bound)
+    return server, bound
+
+
+async def serve_async(app: App, host: str = "127.0.0.1", port: int = 9080) -> None:
+    """Serve ``app`` over gRPC until cancelled."""
+    server, _ = await start_server(app, host, port)
+    try:
+        await server.wait_for_termination()
+    finally:
+        await asyncio.shield(server.stop(grace=1.0))
+
+
+def serve(app: App, host: str = "127.0.0.1", port: int = 9080) -> None:
+    """Serve ``app`` over gRPC, blocking until interrupted (uses uvloop when installed)."""
+    loop_factory = None
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        loop_factory = uvloop.new_event_loop
+    with contextlib.suppress(KeyboardInterrupt), asyncio.Runner(loop_factory=loop_factory) as r:
+        r.run(serve_async(app, host, port))
