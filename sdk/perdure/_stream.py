@@ -102,12 +102,13 @@ class InvokeStream:
             self._out.put_nowait(None)
             self._closed = True
 
+    async def next_batch(self) -> pb.DeploymentBatch | None:
+        """The next batch to send; ``None`` once input ended and every attempt finished."""
+        return await self._out.get()
+
     async def batches(self) -> AsyncIterator[pb.DeploymentBatch]:
         """The batches to send, until the server closed its side and every attempt finished."""
-        while True:
-            batch = await self._out.get()
-            if batch is None:
-                return
+        while (batch := await self._out.get()) is not None:
             yield batch
 
     def close(self) -> None:

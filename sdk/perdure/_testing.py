@@ -118,13 +118,14 @@ class StreamDriver:
         self.clock = clock or FakeClock()
         self.stream = InvokeStream(app.handler, None, self.clock)
         self.batches: list[list[pb.DeploymentMessage]] = []
-        self._iter = self.stream.batches()
 
     def send(self, *messages: pb.ServerMessage) -> None:
         self.stream.on_batch(pb.ServerBatch(messages=list(messages)))
 
     async def next_batch(self, timeout: float = 5.0) -> list[pb.DeploymentMessage]:
-        batch = await asyncio.wait_for(anext(self._iter), timeout)
+        batch = await asyncio.wait_for(self.stream.next_batch(), timeout)
+        if batch is None:
+            raise EOFError("the stream ended")
         self.batches.append(list(batch.messages))
         return list(batch.messages)
 

@@ -15,7 +15,7 @@ import abc
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from random import Random
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, overload
 from uuid import UUID
 
 from perdure._context_types import (
@@ -91,6 +91,28 @@ class Context(abc.ABC):
         args: tuple[Any, ...] | None = None,
     ) -> RestateDurableFuture[T]:
         """Deprecated form of ``run_typed``: run ``action(*args)`` once and journal its result."""
+
+    @overload
+    def run_typed(
+        self,
+        name: str,
+        action: Callable[P, Coroutine[Any, Any, T]],
+        options: RunOptions[T] = RunOptions(),
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> RestateDurableFuture[T]: ...
+
+    @overload
+    def run_typed(
+        self,
+        name: str,
+        action: Callable[P, T],
+        options: RunOptions[T] = RunOptions(),
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> RestateDurableFuture[T]: ...
 
     @abc.abstractmethod
     def run_typed(
