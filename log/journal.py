@@ -114,6 +114,7 @@ class DurableJournal:
         self._on_failure: Callable[[JournalError], None] | None = None
         self._on_closed: Callable[[], None] | None = None
         self.sync_count = 0
+        self.entries_added = 0
         self._meta_dirty = False
         try:
             directory.mkdir(parents=True, exist_ok=True)
@@ -251,6 +252,7 @@ class DurableJournal:
         self._offsets.append(offset)
         self._entries.append((command, idx, term))
         self._dirty = True
+        self.entries_added += 1
 
     def clear(self) -> None:
         self._truncate_at_entry(0)

@@ -8,11 +8,13 @@
   returns the `DurableJournal` we handed over for that path (and defers to the original for any
   other path).
 * `_SyncingTransport` (a public extension point: `transportClass=`) flushes the journal before any
-  message leaves the member, so followers acknowledge only synced entries.
+  message leaves the member, so followers acknowledge only synced entries, and re-wakes the tick
+  loop after a tick that appended entries.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import threading
@@ -22,6 +24,7 @@ from typing import Any
 import pysyncobj.syncobj as _syncobj
 from pysyncobj import SyncObj, SyncObjConf, replicated
 from pysyncobj.config import FAIL_REASON
+from pysyncobj.poller import POLL_EVENT_TYPE
 from pysyncobj.syncobj import SyncObjException
 from pysyncobj.transport import TCPTransport
 
@@ -65,13 +68,44 @@ class BindError(Exception):
 
 
 class _SyncingTransport(TCPTransport):  # type: ignore[misc]
-    def __init__(self, journal: DurableJournal, *args: Any) -> None:
+    """TCP transport that (1) syncs the journal before any message leaves, and (2) wakes the tick
+    loop right after a tick that appended entries, so the next tick commits them at once instead
+    of after `autoTickPeriod` of idle polling (1 ms saved per batch on a single member, where no
+    socket event would wake it)."""
+
+    def __init__(self, journal: DurableJournal, sync_obj: Any, *args: Any) -> None:
         self._journal = journal
-        super().__init__(*args)
+        super().__init__(sync_obj, *args)
+        self._poller = sync_obj._poller
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        os.set_blocking(self._wake_write, False)
+        self._poller.subscribe(self._wake_read, self._drain_wakeups, POLL_EVENT_TYPE.READ)
+        self._entries_seen = journal.entries_added
+        sync_obj.addOnTickCallback(self._wake_after_append)
 
     def send(self, node: Any, message: Any) -> bool:
         self._journal.flush()
         return bool(super().send(node, message))
+
+    def destroy(self) -> None:
+        super().destroy()
+        self._poller.unsubscribe(self._wake_read)
+        os.close(self._wake_read)
+        os.close(self._wake_write)
+
+    def _wake_after_append(self) -> None:
+        # Once per tick that appended (never more), so a stalled commit cannot spin the loop.
+        added = self._journal.entries_added
+        if added != self._entries_seen:
+            self._entries_seen = added
+            with contextlib.suppress(BlockingIOError):
+                os.write(self._wake_write, b"!")
+
+    def _drain_wakeups(self, fd: int, event: int) -> None:
+        with contextlib.suppress(BlockingIOError):
+            while os.read(fd, 4096):
+                pass
 
 
 class Replica(SyncObj):  # type: ignore[misc]
