@@ -1,0 +1,54 @@
+"""Example services, written as a restate-sdk user would: ``import perdure as restate``."""
+
+from __future__ import annotations
+
+import os
+
+import perdure as restate
+from perdure import Context, ObjectContext, ObjectSharedContext
+
+greeter = restate.Service("Greeter")
+
+
+@greeter.handler()
+async def greet(ctx: Context, name: str) -> str:
+    """Says hello."""
+    return f"Hello, {name}!"
+
+
+counter = restate.VirtualObject("Counter")
+
+
+@counter.handler()
+async def add(ctx: ObjectContext, n: int) -> int:
+    """Adds ``n`` to the count of this key and returns the new count."""
+    count = (await ctx.get("count", type_hint=int) or 0) + n
+    ctx.set("count", count)
+    return count
+
+
+@counter.handler(kind="shared")
+async def get(ctx: ObjectSharedContext) -> int:
+    """The count of this key."""
+    return await ctx.get("count", type_hint=int) or 0
+
+
+steps = restate.Service("Steps")
+
+
+def _plus(value: int, step: int) -> int:
+    return value + step
+
+
+@steps.handler()
+async def run3(ctx: Context, x: int) -> int:
+    """Three durable steps adding 1, 2 and 3."""
+    for step in (1, 2, 3):
+        x = await ctx.run_typed(f"add {step}", _plus, restate.RunOptions(), x, step)
+    return x
+
+
+app = restate.app(services=[greeter, counter, steps])
+
+if __name__ == "__main__":
+    restate.serve(app, port=int(os.environ.get("PORT", "9080")))
