@@ -25,7 +25,10 @@ How it is built:
   loop keeps accepting and batching while a sync is in flight. The price is one thread handoff per
   burst of events (log/bridge.py, the only place where anything crosses from that thread to
   asyncio).
-* Members reject appends with `NotLeader` unless they lead (no forwarding to the leader).
+* Members reject appends with `NotLeader` unless they lead (no forwarding to the leader). When a
+  leader steps down (it saw a higher term, or heard from no majority for
+  `leader_fallback_timeout`), its in-flight appends fail with `NotLeader` instead of waiting for
+  pysyncobj's verdict, which may never come.
 * Pinned timers from research/feasibility.md 7.1: elections in 0.15-0.3 s, heartbeats every 30 ms,
   `appendEntriesUseBatch=False` (each batch is sent at once, and it avoids pysyncobj's
   overlapping-AppendEntries truncation), 1 MiB socket and AppendEntries buffers, log compaction off.
@@ -78,6 +81,7 @@ from log.lsn import MAX_RECORDS_PER_BATCH, make_lsn
 from log.pb.log_pb2 import Batch
 from log.replica import (
     FAILURE_NAMES,
+    LEADER_STATE,
     LEADERSHIP_FAILURES,
     SUCCESS,
     BindError,
@@ -474,7 +478,15 @@ class RaftLog:
             case Ready():
                 self._ready = True
                 self._changed.wake()
-            case RoleChanged():
+            case RoleChanged(old, new):
+                if old == LEADER_STATE and new != LEADER_STATE:
+                    self._fail_inflight(
+                        NotLeader(
+                            f"raft member {self._options.self_address} lost leadership while "
+                            f"this append was in flight; it may or may not be committed: retry "
+                            f"on the new leader with the same record ids"
+                        )
+                    )
                 self._changed.wake()
             case JournalFailed(error):
                 self._poison(error)

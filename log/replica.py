@@ -49,6 +49,8 @@ if getattr(_syncobj.createJournal, "__module__", None) != __name__:
     _syncobj.createJournal = _create_journal
 
 
+LEADER_STATE = 2  # onStateChanged's states: 0 follower, 1 candidate, 2 leader
+
 FAILURE_NAMES = {
     value: name for name, value in vars(FAIL_REASON).items() if not name.startswith("_")
 }

@@ -208,3 +208,25 @@ def test_options_are_checked() -> None:
             raft_max_timeout=0.2,
         )
     replace(RaftOptions(self_address="127.0.0.1:1", data_dir=Path("x")), fsync=False)
+
+
+async def test_appends_in_flight_fail_with_not_leader_when_the_leader_loses_its_majority(
+    tmp_path: Path,
+) -> None:
+    logs = [RaftLog(o) for o in _three_members(tmp_path)]
+    try:
+        await asyncio.gather(*(log.start() for log in logs))
+        leader = await find_leader(logs)
+        for log in logs:
+            if log is not leader:
+                await log.close()
+        results = await asyncio.wait_for(
+            asyncio.gather(*(leader.append(b"%d" % i) for i in range(5)), return_exceptions=True),
+            timeout=5.0,  # leader_fallback_timeout is 1 s
+        )
+        assert all(isinstance(r, NotLeader) for r in results), results
+        assert all("lost leadership while this append was in flight" in str(r) for r in results)
+        assert not leader.is_leader()
+    finally:
+        for log in logs:
+            await log.close()
