@@ -71,6 +71,11 @@ class ServiceBase:
         invocation_retry_policy: InvocationRetryPolicy | None = None,
         invocation_context_managers: list[ContextManagerFactory] | None = None,
     ) -> HandlerDecorator:
+        if name is not None and not isinstance(name, str):
+            raise TypeError(
+                f"{self.name}: handler decorators must be called, "
+                "write @service.handler() (with parentheses), not @service.handler"
+            )
         options = ServiceOptions(
             inactivity_timeout=inactivity_timeout,
             abort_timeout=abort_timeout,
