@@ -11,12 +11,12 @@ Owned by the event-loop thread: every method must be called from it. Guarantees:
 
 from __future__ import annotations
 
-import asyncio
 from bisect import bisect_left
 from collections.abc import AsyncIterator, Iterable
 
 from log.api import Entry, Error, Trimmed
 from log.invariant import require
+from log.signal import Signal
 
 
 def _lsn(entry: Entry) -> int:
@@ -28,7 +28,7 @@ class CommittedBuffer:
         self._entries: list[Entry] = []
         self._dropped = 0  # entries forgotten by trim; absolute position of _entries[0]
         self._trimmed_to = -1  # lsn of the last forgotten entry
-        self._waiter: asyncio.Future[None] | None = None
+        self._changed = Signal()
         self._error: Error | None = None
 
     @property
@@ -51,7 +51,7 @@ class CommittedBuffer:
             last = entry.lsn
             added = True
         if added:
-            self._wake()
+            self._changed.wake()
 
     def trim(self, up_to: int) -> None:
         """Forget entries with lsn <= up_to (only ones that exist: later entries are kept)."""
@@ -66,7 +66,7 @@ class CommittedBuffer:
         """Make every open and future tail raise `error` (the first close wins)."""
         if self._error is None:
             self._error = error
-        self._wake()
+        self._changed.wake()
 
     def read(self, from_lsn: int) -> AsyncIterator[Entry]:
         return _Tail(self, from_lsn)
@@ -94,17 +94,7 @@ class CommittedBuffer:
                 )
             if index < len(self._entries):
                 return self._entries[index]
-            await self._wait()
-
-    async def _wait(self) -> None:
-        if self._waiter is None:
-            self._waiter = asyncio.get_running_loop().create_future()
-        await asyncio.shield(self._waiter)
-
-    def _wake(self) -> None:
-        waiter, self._waiter = self._waiter, None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+            await self._changed.wait()
 
 
 class _Tail:

@@ -39,22 +39,23 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import logging
 import mmap
 import os
 import struct
 import zlib
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import overload
 
 from log.api import Error
+from log.files import fsync_directory, write_all
+from log.raft_meta import load_meta, store_meta
 
 logger = logging.getLogger(__name__)
 
 JOURNAL_FILE = "raft.journal"
-META_FILE = "raft.meta"
 LOCK_FILE = "LOCK"
 
 _MAGIC = b"PRDJRNL\x01"
@@ -68,14 +69,6 @@ JournalEntry = tuple[bytes, int, int]  # (command, raft index, term): pysyncobj'
 
 class JournalError(Error):
     """The Raft journal could not be read or written; the member must stop (see the message)."""
-
-
-def fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _crc(index_term: bytes, command: bytes) -> int:
@@ -122,7 +115,7 @@ class DurableJournal:
         except OSError as e:
             raise self._open_failed(e) from e
         try:
-            self._term, self._voted_for, self._commit_index = self._load_meta()
+            self._meta = load_meta(directory)
             self._fd = os.open(directory / JOURNAL_FILE, os.O_RDWR | os.O_CREAT, 0o644)
             try:
                 self._end = self._load_records()
@@ -170,24 +163,6 @@ class DurableJournal:
                 f"process); close that log first or use another directory"
             ) from None
         return fd
-
-    def _load_meta(self) -> tuple[int, str | None, int]:
-        path = self._dir / META_FILE
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            return 0, None, 1
-        try:
-            meta = json.loads(raw)
-            voted_for = meta["voted_for"]
-            if voted_for is not None and not isinstance(voted_for, str):
-                raise TypeError(f"voted_for must be a string, got {voted_for!r}")
-            return int(meta["term"]), voted_for, int(meta["commit_index"])
-        except (ValueError, KeyError, TypeError) as e:
-            raise JournalError(
-                f"raft metadata {path} is unreadable ({e}); it is written atomically, so this is "
-                f"outside damage: restore the directory from a backup or rebuild this member"
-            ) from e
 
     def _load_records(self) -> int:
         path = self._dir / JOURNAL_FILE
@@ -279,22 +254,22 @@ class DurableJournal:
     def setRaftCommitIndex(self, raftCommitIndex: int) -> None:
         # pysyncobj applies (and acknowledges) entries up to this index right after this call.
         self.flush()
-        self._commit_index = raftCommitIndex
+        self._meta = replace(self._meta, commit_index=raftCommitIndex)
         self._meta_dirty = True
 
     def getRaftCommitIndex(self) -> int:
-        return max(1, min(self._commit_index, self.last_index))
+        return max(1, min(self._meta.commit_index, self.last_index))
 
     def setCurrentTerm(self, term: int, votedForNodeId: str | None) -> None:
         self._check_usable()
-        self._term, self._voted_for = term, votedForNodeId
+        self._meta = replace(self._meta, term=term, voted_for=votedForNodeId)
         self._guarded(self._store_meta)
 
     def getCurrentTerm(self) -> int:
-        return self._term
+        return self._meta.term
 
     def getVotedForNodeId(self) -> str | None:
-        return self._voted_for
+        return self._meta.voted_for
 
     def onOneSecondTimer(self) -> None:
         if self._meta_dirty and self._failed is None:
@@ -397,7 +372,7 @@ class DurableJournal:
                 parts += (header, body)
                 offset += len(header) + len(body)
             for part in parts:
-                self._write_fd(fd, part)
+                write_all(fd, part)
             if self._fsync:
                 os.fsync(fd)
             os.replace(tmp, path)
@@ -414,25 +389,5 @@ class DurableJournal:
         self._dirty = False
 
     def _store_meta(self) -> None:
-        path = self._dir / META_FILE
-        tmp = path.with_name(META_FILE + ".tmp")
-        data = json.dumps(
-            {"term": self._term, "voted_for": self._voted_for, "commit_index": self._commit_index}
-        ).encode()
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            self._write_fd(fd, data)
-            if self._fsync:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-        if self._fsync:
-            fsync_directory(self._dir)
+        store_meta(self._dir, self._meta, fsync=self._fsync)
         self._meta_dirty = False
-
-    @staticmethod
-    def _write_fd(fd: int, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]

@@ -29,9 +29,7 @@ How it is built:
   leader steps down (it saw a higher term, or heard from no majority for
   `leader_fallback_timeout`), its in-flight appends fail with `NotLeader` instead of waiting for
   pysyncobj's verdict, which may never come.
-* Pinned timers from research/feasibility.md 7.1: elections in 0.15-0.3 s, heartbeats every 30 ms,
-  `appendEntriesUseBatch=False` (each batch is sent at once, and it avoids pysyncobj's
-  overlapping-AppendEntries truncation), 1 MiB socket and AppendEntries buffers, log compaction off.
+* Timers, buffers and the rest of pysyncobj's configuration: log/raft_options.py.
 
 Caveats (not done yet):
 
@@ -55,12 +53,10 @@ import itertools
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import assert_never
 
 from google.protobuf.message import DecodeError
-from pysyncobj import SyncObjConf
 
 from log.api import Closed, Entry, Error, NotLeader
 from log.bridge import (
@@ -76,114 +72,26 @@ from log.bridge import (
 )
 from log.buffer import CommittedBuffer
 from log.group_commit import GroupCommit, PendingBatch
-from log.journal import DurableJournal, JournalError
+from log.journal import DurableJournal
 from log.lsn import MAX_RECORDS_PER_BATCH, make_lsn
 from log.pb.log_pb2 import Batch
+from log.raft_options import RaftOptions, syncobj_conf
 from log.replica import (
-    FAILURE_NAMES,
     LEADER_STATE,
-    LEADERSHIP_FAILURES,
     SUCCESS,
     BindError,
     Replica,
-    journal_path,
     release_wakeup_pipe,
     start_replica,
+    submit_failure,
 )
+from log.signal import Signal
+
+__all__ = ["RaftLog", "RaftOptions", "RaftStats"]
 
 logger = logging.getLogger(__name__)
 
-_NEVER = 10**12  # pysyncobj wants numbers; this is "never" for compaction
-
-
-def _check_address(name: str, address: str) -> None:
-    host, sep, port = address.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(
-            f"{name} must look like 'host:port' (e.g. '127.0.0.1:4501'), got {address!r}"
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class RaftOptions:
-    """How one member of a Raft group runs. Times are in seconds."""
-
-    self_address: str
-    """'host:port' other members use to reach this one (its id in the group)."""
-    data_dir: Path
-    """Directory of the journal and Raft metadata (one member per directory; locked)."""
-    partners: tuple[str, ...] = ()
-    """Addresses of the other members; empty = a single-member group."""
-    bind_address: str | None = None
-    """'host:port' to listen on; default `self_address` (never bind pickle ports publicly)."""
-    group_commit_window: float = 0.001
-    max_batch_bytes: int = 256 * 1024
-    max_record_bytes: int = 64 * 1024 * 1024
-    fsync: bool = True
-    tick_period: float = 0.001
-    raft_min_timeout: float = 0.15
-    raft_max_timeout: float = 0.3
-    append_entries_period: float = 0.03
-    connection_timeout: float = 0.5
-    connection_retry_time: float = 0.2
-    leader_fallback_timeout: float = 1.0
-    """A leader that heard from no majority for this long steps down."""
-    socket_buffer_bytes: int = 1024 * 1024
-    commands_queue_size: int = 100_000
-    start_timeout: float = 10.0
-    """`start()` fails if the member is not ready (and, alone, leading) by then."""
-
-    def __post_init__(self) -> None:
-        _check_address("self_address", self.self_address)
-        for partner in self.partners:
-            _check_address("each partner", partner)
-        if self.self_address in self.partners:
-            raise ValueError(f"partners must not include self_address {self.self_address!r}")
-        if self.bind_address is not None:
-            _check_address("bind_address", self.bind_address)
-        positive = ("group_commit_window", "tick_period", "append_entries_period", "start_timeout")
-        for name in positive:
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
-        if not 0 < self.max_batch_bytes <= self.max_record_bytes < 2**32 - 1024:
-            raise ValueError("need 0 < max_batch_bytes <= max_record_bytes < 4 GiB")
-        if not self.raft_min_timeout > 3 * self.append_entries_period:
-            raise ValueError("raft_min_timeout must exceed 3 heartbeats (append_entries_period)")
-        if not self.raft_max_timeout > self.raft_min_timeout:
-            raise ValueError("raft_max_timeout must be greater than raft_min_timeout")
-        if not self.connection_timeout >= self.raft_max_timeout:
-            raise ValueError("connection_timeout must be >= raft_max_timeout")
-        if not self.leader_fallback_timeout > self.append_entries_period:
-            raise ValueError("leader_fallback_timeout must exceed append_entries_period")
-
-
-def _syncobj_conf(
-    options: RaftOptions,
-    on_ready: Callable[[], None],
-    on_state_changed: Callable[[int, int], None],
-) -> SyncObjConf:
-    return SyncObjConf(
-        autoTick=True,
-        autoTickPeriod=options.tick_period,
-        appendEntriesUseBatch=False,
-        appendEntriesPeriod=options.append_entries_period,
-        raftMinTimeout=options.raft_min_timeout,
-        raftMaxTimeout=options.raft_max_timeout,
-        connectionTimeout=options.connection_timeout,
-        connectionRetryTime=options.connection_retry_time,
-        leaderFallbackTimeout=options.leader_fallback_timeout,
-        appendEntriesBatchSizeBytes=options.socket_buffer_bytes,
-        sendBufferSize=options.socket_buffer_bytes,
-        recvBufferSize=options.socket_buffer_bytes,
-        commandsQueueSize=options.commands_queue_size,
-        logCompactionMinEntries=_NEVER,
-        logCompactionMinTime=_NEVER,
-        journalFile=journal_path(options.data_dir),
-        bindAddress=options.bind_address or options.self_address,
-        maxBindRetries=1,
-        onReady=on_ready,
-        onStateChanged=on_state_changed,
-    )
+_STOP_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,23 +106,6 @@ class _Phase(enum.Enum):
     STARTING = "starting"
     RUNNING = "running"
     CLOSED = "closed"
-
-
-@dataclass(slots=True)
-class _Signal:
-    """Wakes every coroutine waiting for 'something changed' (ready, role, close)."""
-
-    _waiter: asyncio.Future[None] | None = field(default=None)
-
-    async def wait(self) -> None:
-        if self._waiter is None:
-            self._waiter = asyncio.get_running_loop().create_future()
-        await asyncio.shield(self._waiter)
-
-    def wake(self) -> None:
-        waiter, self._waiter = self._waiter, None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
 
 
 class RaftLog:
@@ -242,7 +133,7 @@ class RaftLog:
         self._replica: Replica | None = None
         self._ready = False
         self._stopped = asyncio.Event()
-        self._changed = _Signal()
+        self._changed = Signal()
         self._fatal: Error | None = None
         self._batches_committed = 0
         self._records_committed = 0
@@ -263,15 +154,18 @@ class RaftLog:
             journal = await asyncio.to_thread(
                 DurableJournal, options.data_dir, fsync=options.fsync, sync_file=self._sync_file
             )
-        except JournalError:
-            self._phase = _Phase.CLOSED
+        except Error as e:  # JournalError, MetaError: in use, unreadable, I/O
+            self._abandon_start(e)
             raise
+        if self._phase is _Phase.CLOSED:  # close() ran while the journal was opening
+            journal.close()
+            raise Closed("the log was closed while starting")
         journal.set_listeners(
             on_failure=lambda error: bridge.post(JournalFailed(error)),
             on_closed=lambda: bridge.post(Stopped()),
         )
         self._journal = journal
-        conf = _syncobj_conf(
+        conf = syncobj_conf(
             options,
             on_ready=lambda: bridge.post(Ready()),
             on_state_changed=lambda old, new: bridge.post(RoleChanged(old, new)),
@@ -285,13 +179,19 @@ class RaftLog:
                 on_committed=self._on_committed,
             )
         except BindError as e:
-            self._phase = _Phase.CLOSED
             journal.close()
-            raise Error(
+            error = Error(
                 f"could not listen on raft address {conf.bindAddress} ({e}): the port is probably "
                 f"in use; stop whatever holds it or configure another port"
-            ) from e
+            )
+            self._abandon_start(error)
+            raise error from e
         await self._wait_ready()
+
+    def _abandon_start(self, error: Error) -> None:
+        self._phase = _Phase.CLOSED
+        self._buffer.close(error)
+        self._changed.wake()
 
     async def append(self, record: bytes) -> int:
         """Append `record`; return its LSN once it is committed and durable (module docstring).
@@ -509,22 +409,7 @@ class RaftLog:
         if reason == SUCCESS and raft_index is not None:
             batch.succeed(lambda offset: make_lsn(raft_index, offset))
             return
-        name = FAILURE_NAMES.get(reason, str(reason))
-        if reason in LEADERSHIP_FAILURES:
-            batch.fail(
-                NotLeader(
-                    f"leadership changed while this append was in flight (pysyncobj: {name}); "
-                    f"it was probably not committed, but may have been: retry on the leader with "
-                    f"the same record ids"
-                )
-            )
-        else:
-            batch.fail(
-                Error(
-                    f"raft refused or lost this append (pysyncobj: {name}); it may or may not be "
-                    f"committed; retry later with the same record ids"
-                )
-            )
+        batch.fail(submit_failure(reason))
 
     def _poison(self, error: Error) -> None:
         if self._fatal is None:
@@ -545,17 +430,21 @@ class RaftLog:
         if replica is None:
             return
         if replica.tick_thread_alive():
-            replica.destroy()
+            replica.destroy()  # the tick thread closes transport and journal, then exits
             try:
-                await asyncio.wait_for(self._stopped.wait(), 5.0)
+                await asyncio.wait_for(self._stopped.wait(), _STOP_TIMEOUT)
             except TimeoutError:
+                # Stuck (e.g. in a very slow fsync): leave its files to it rather than race it.
                 logger.warning(
-                    "raft thread of %s did not stop within 5 s", self._options.self_address
+                    "raft thread of %s did not stop within %s s; it will release its port and "
+                    "files when it gets unstuck",
+                    self._options.self_address,
+                    _STOP_TIMEOUT,
                 )
-            else:
-                replica.destroy_synchronous()  # joins the thread, which is exiting
+                return
+            replica.destroy_synchronous()  # joins the thread, which is exiting
         else:
-            replica._doDestroy()
+            replica._doDestroy()  # the thread died early: release what it opened ourselves
         if self._journal is not None:
             self._journal.close()
         release_wakeup_pipe(replica)

@@ -29,6 +29,7 @@ from pysyncobj.syncobj import SyncObjException
 from pysyncobj.transport import TCPTransport
 
 import log.wire  # noqa: F401  (installs the fast wire format before any SyncObj exists)
+from log.api import Error, NotLeader
 from log.journal import JOURNAL_FILE, DurableJournal
 
 _handoff_lock = threading.Lock()
@@ -51,11 +52,11 @@ if getattr(_syncobj.createJournal, "__module__", None) != __name__:
 
 LEADER_STATE = 2  # onStateChanged's states: 0 follower, 1 candidate, 2 leader
 
-FAILURE_NAMES = {
+SUCCESS: int = FAIL_REASON.SUCCESS
+_FAILURE_NAMES = {
     value: name for name, value in vars(FAIL_REASON).items() if not name.startswith("_")
 }
-SUCCESS: int = FAIL_REASON.SUCCESS
-LEADERSHIP_FAILURES: frozenset[int] = frozenset(
+_LEADERSHIP_FAILURES: frozenset[int] = frozenset(
     (
         FAIL_REASON.MISSING_LEADER,
         FAIL_REASON.NOT_LEADER,
@@ -63,6 +64,21 @@ LEADERSHIP_FAILURES: frozenset[int] = frozenset(
         FAIL_REASON.DISCARDED,
     )
 )
+
+
+def submit_failure(reason: int) -> Error:
+    """The error every append of a batch gets when pysyncobj reports FAIL_REASON `reason`."""
+    name = _FAILURE_NAMES.get(reason, str(reason))
+    if reason in _LEADERSHIP_FAILURES:
+        return NotLeader(
+            f"leadership changed while this append was in flight (pysyncobj: {name}); it was "
+            f"probably not committed, but may have been: retry on the leader with the same "
+            f"record ids"
+        )
+    return Error(
+        f"raft refused or lost this append (pysyncobj: {name}); it may or may not be "
+        f"committed; retry later with the same record ids"
+    )
 
 
 class BindError(Exception):

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from log.journal import JOURNAL_FILE, META_FILE, DurableJournal, JournalError
+from log.journal import JOURNAL_FILE, DurableJournal, JournalError
+from log.raft_meta import META_FILE, MetaError
 
 
 class Syncs:
@@ -225,3 +226,11 @@ def test_an_io_error_makes_the_journal_unusable_and_is_reported(tmp_path: Path) 
     with pytest.raises(JournalError, match="Input/output error"):
         journal.add(b"y", 2, 1)  # a failed sync cannot be retried safely
     journal.close()
+
+
+def test_unreadable_metadata_is_reported(tmp_path: Path) -> None:
+    (tmp_path / META_FILE).write_bytes(b"{not json")
+    with pytest.raises(MetaError, match="unreadable"):
+        DurableJournal(tmp_path)
+    (tmp_path / META_FILE).unlink()
+    DurableJournal(tmp_path).close()  # the failed open released the lock

@@ -10,9 +10,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from pysyncobj.config import FAIL_REASON
 
 from log.api import Entry, Error, NotLeader
 from log.raft import RaftLog, RaftOptions
+from log.replica import submit_failure
 from tests.log.support import free_port, raft_options, take_until
 
 
@@ -230,3 +232,13 @@ async def test_appends_in_flight_fail_with_not_leader_when_the_leader_loses_its_
     finally:
         for log in logs:
             await log.close()
+
+
+def test_failed_submits_say_why_and_whether_to_go_to_the_leader() -> None:
+    full = submit_failure(FAIL_REASON.QUEUE_FULL)
+    assert not isinstance(full, NotLeader)
+    assert "QUEUE_FULL" in str(full)
+    assert "may or may not be committed" in str(full)
+    moved = submit_failure(FAIL_REASON.LEADER_CHANGED)
+    assert isinstance(moved, NotLeader)
+    assert "LEADER_CHANGED" in str(moved)
