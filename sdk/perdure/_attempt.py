@@ -12,6 +12,7 @@ import asyncio
 import contextvars
 import functools
 import inspect
+import json
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -286,6 +287,22 @@ class AttemptRunner:
             return
         m.suspend(h.index for w in pending for h in w.handles)
         self.changed()
+
+    async def durable_choice(self, name: str, choose: Callable[[], list[int]]) -> list[int]:
+        """Journal (or replay) a combinator's choice so that replays pick the same futures.
+
+        The protocol has no entry for completion order, so the choice travels as a ``Run``
+        command named ``name`` whose value is the JSON list of chosen positions.
+        """
+        ticket = self.machine.run(name)
+        handle = Handle(ticket.index)
+        if not ticket.replayed:
+            chosen = json.dumps(choose()).encode()
+            self.machine.complete_run(ticket.index, pb.Result(value=chosen))
+            self.changed()
+        await self.wait_any([handle])
+        picked: list[int] = json.loads(self.machine.result(handle).value)
+        return picked
 
     # ------------------------------------------------------------------ ctx.run
 

@@ -1,8 +1,9 @@
 """Combinators over durable futures: ``select``, ``gather``, ``as_completed``, ``wait_completed``.
 
-Known gap: the order in which futures completed is not journaled (the protocol has no entry for
-it), so a replay may pick a different winner than the original run when several futures had
-completed by then.
+The protocol has no entry for the order in which futures completed, so every choice a combinator
+makes (the winner of ``select``, the done set of ``wait_completed``, each step of ``as_completed``)
+is journaled as a ``Run`` command named ``perdure:<combinator>`` holding the chosen positions. A
+replay reads the choice back instead of re-deciding, so it follows the original run.
 """
 
 from __future__ import annotations
@@ -42,16 +43,25 @@ async def _wait_any(futures: list[ServerFuture[Any]], runner: AttemptRunner | No
     await runner.wait_any(handles)
 
 
+async def _choose(
+    label: str, futures: list[ServerFuture[Any]], runner: AttemptRunner | None
+) -> list[int]:
+    def done() -> list[int]:
+        return [i for i, f in enumerate(futures) if f.done()]
+
+    if runner is None:
+        return done()
+    return await runner.durable_choice(f"perdure:{label}", done)
+
+
 async def select(**kws: RestateDurableFuture[Any]) -> list[Any]:
     """``[name, value]`` of the first completed future (raises its ``TerminalError``)."""
     if not kws:
         raise ValueError("select() needs at least one future")
     futures, runner = _check(tuple(kws.values()))
     await _wait_any(futures, runner)
-    for name, f in zip(kws, futures, strict=True):
-        if f.done():
-            return [name, await f]
-    raise RuntimeError("select(): no future completed")  # pragma: no cover
+    first = (await _choose("select", futures, runner))[0]
+    return [list(kws)[first], await futures[first]]
 
 
 async def gather(*futures: RestateDurableFuture[Any]) -> list[RestateDurableFuture[Any]]:
@@ -70,7 +80,7 @@ async def as_completed(
     pending, runner = _check(futures)
     while pending:
         await _wait_any(pending, runner)
-        done = [f for f in pending if f.done()]
+        done = [pending[i] for i in await _choose("as_completed", pending, runner)]
         for f in done:
             pending.remove(f)
             yield f
@@ -82,6 +92,7 @@ async def wait_completed(
     """``(done, pending)`` as soon as at least one future is done."""
     checked, runner = _check(futures)
     await _wait_any(checked, runner)
-    done: list[RestateDurableFuture[Any]] = [f for f in checked if f.done()]
-    pending: list[RestateDurableFuture[Any]] = [f for f in checked if not f.done()]
+    chosen = set(await _choose("wait_completed", checked, runner))
+    done: list[RestateDurableFuture[Any]] = [f for i, f in enumerate(checked) if i in chosen]
+    pending: list[RestateDurableFuture[Any]] = [f for i, f in enumerate(checked) if i not in chosen]
     return done, pending

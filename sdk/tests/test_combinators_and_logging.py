@@ -64,8 +64,23 @@ async def test_select_suspends_on_all_then_picks_the_completed_one(driver: Strea
     call = pb.JournalEntry(call=out[0].command.entry.call, completion=value(b"fast"))
     sleep = pb.JournalEntry(sleep=out[1].command.entry.sleep)
     driver.send(msg_start("i1", start("Combos", "race", journal=[call, sleep]), attempt=2))
+    out = await driver.next_batch()
+    assert kinds(out) == ["command:run@3"]
+    assert out[0].command.entry.name == "perdure:select"
+    assert out[0].command.entry.run.result.value == b"[0]"
+    driver.send(msg_ack("i1", 3, attempt=2))
     out = await driver.until(ended("i1"))
     assert out[0].command.entry.output.result.value == b'["call", "fast"]'
+
+
+async def test_select_replays_the_journaled_winner(driver: StreamDriver) -> None:
+    call = pb.JournalEntry(call=pb.Call(service="Other", handler="slow"), completion=value(b"x"))
+    sleep = pb.JournalEntry(sleep=pb.Sleep(wake_up_time_ms=1), completion=pb.Result(void=pb.Void()))
+    choice = run("perdure:select", value(b"[1]"))
+    driver.send(msg_start("i1", start("Combos", "race", journal=[call, sleep, choice])))
+    out = await driver.until(ended("i1"))
+    assert kinds(out) == ["command:output@4", "end"]
+    assert out[0].command.entry.output.result.value == b'["nap", "None"]'
 
 
 async def test_gather_waits_for_every_run(driver: StreamDriver) -> None:
