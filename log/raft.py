@@ -274,9 +274,11 @@ class RaftLog:
     async def _wait_ready(self) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._options.start_timeout
-        while not (self._ready and (self._options.partners or self._leads())):
+        while True:
             if self._phase is _Phase.CLOSED:
                 raise self._fatal or Closed("the log was closed while starting")
+            if self._ready and (self._options.partners or self._leads()):
+                break
             remaining = deadline - loop.time()
             if remaining <= 0:
                 await self.close()
@@ -412,9 +414,13 @@ class RaftLog:
         batch.fail(submit_failure(reason))
 
     def _poison(self, error: Error) -> None:
+        """Stop serving for good: fail everything, and leave the group (the tick thread stops
+        and closes the port, so the other members elect a leader that can still write)."""
         if self._fatal is None:
             self._fatal = error
             logger.error("raft log %s stopped: %s", self._options.self_address, error)
+            if self._replica is not None:
+                self._replica.destroy()
         self._group_commit.fail_pending(error)
         self._fail_inflight(error)
         self._buffer.close(error)
@@ -429,22 +435,23 @@ class RaftLog:
         replica, self._replica = self._replica, None
         if replica is None:
             return
-        if replica.tick_thread_alive():
-            replica.destroy()  # the tick thread closes transport and journal, then exits
-            try:
-                await asyncio.wait_for(self._stopped.wait(), _STOP_TIMEOUT)
-            except TimeoutError:
-                # Stuck (e.g. in a very slow fsync): leave its files to it rather than race it.
-                logger.warning(
-                    "raft thread of %s did not stop within %s s; it will release its port and "
-                    "files when it gets unstuck",
-                    self._options.self_address,
-                    _STOP_TIMEOUT,
-                )
-                return
-            replica.destroy_synchronous()  # joins the thread, which is exiting
-        else:
-            replica._doDestroy()  # the thread died early: release what it opened ourselves
+        if not self._stopped.is_set():
+            if replica.tick_thread_alive():
+                replica.destroy()  # the tick thread closes transport and journal, then exits
+                try:
+                    await asyncio.wait_for(self._stopped.wait(), _STOP_TIMEOUT)
+                except TimeoutError:
+                    # Stuck (e.g. in a very slow fsync): leave its files to it, do not race it.
+                    logger.warning(
+                        "raft thread of %s did not stop within %s s; it will release its port "
+                        "and files when it gets unstuck",
+                        self._options.self_address,
+                        _STOP_TIMEOUT,
+                    )
+                    return
+            else:
+                replica._doDestroy()  # the thread died early: release what it opened ourselves
+        replica.destroy_synchronous()  # joins the thread, which has exited or is exiting
         if self._journal is not None:
             self._journal.close()
         release_wakeup_pipe(replica)

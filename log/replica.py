@@ -108,9 +108,12 @@ class _SyncingTransport(TCPTransport):  # type: ignore[misc]
 
     def destroy(self) -> None:
         super().destroy()
+        if self._wake_read < 0:
+            return
         self._poller.unsubscribe(self._wake_read)
         os.close(self._wake_read)
         os.close(self._wake_write)
+        self._wake_read = self._wake_write = -1
 
     def _wake_after_append(self) -> None:
         # Once per tick that appended (never more), so a stalled commit cannot spin the loop.

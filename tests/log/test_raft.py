@@ -242,3 +242,28 @@ def test_failed_submits_say_why_and_whether_to_go_to_the_leader() -> None:
     moved = submit_failure(FAIL_REASON.LEADER_CHANGED)
     assert isinstance(moved, NotLeader)
     assert "LEADER_CHANGED" in str(moved)
+
+
+async def test_a_failed_journal_sync_fails_the_append_and_stops_the_member(tmp_path: Path) -> None:
+    disk = {"broken": False}
+
+    def sync(fd: int) -> None:
+        if disk["broken"]:
+            raise OSError(5, "Input/output error")
+        os.fdatasync(fd)
+
+    log = await started(raft_options(tmp_path), sync_file=sync)
+    try:
+        reader = log.read(0)
+        await log.append(b"durable")
+        assert (await anext(reader)).record == b"durable"
+        disk["broken"] = True
+        with pytest.raises(Error, match="Input/output error"):
+            await asyncio.wait_for(log.append(b"not durable"), 5.0)
+        with pytest.raises(Error, match="Input/output error"):
+            await log.append(b"refused")
+        assert not log.is_leader()
+        with pytest.raises(Error, match="Input/output error"):
+            await anext(reader)  # readers stop too: the unsynced record is never served
+    finally:
+        await log.close()
