@@ -180,6 +180,14 @@ async def test_three_members_replicate_and_survive_losing_the_leader(tmp_path: P
         with pytest.raises(NotLeader):
             await follower.append(b"refused")
 
+        syncs_before = [log.stats.journal_syncs for log in logs]
+        for i in range(10):  # ten batches: every member syncs each before acknowledging it
+            lsns.append(await leader.append(b"s%d" % i))
+            expected.append(Entry(lsns[-1], b"s%d" % i))
+        for log, before in zip(logs, syncs_before, strict=True):
+            await take_until(log.read(lsns[-1]), lsns[-1])
+            assert log.stats.journal_syncs >= before + 10
+
         index = logs.index(leader)
         await leader.close()
         survivors = [log for log in logs if log is not leader]
@@ -191,7 +199,7 @@ async def test_three_members_replicate_and_survive_losing_the_leader(tmp_path: P
         await logs[index].start()
         back = await take_until(logs[index].read(0), later)
         assert back[-1] == Entry(later, b"after failover")
-        assert back[-201:-1] == expected
+        assert back[-211:-1] == expected
     finally:
         for log in logs:
             await log.close()
