@@ -24,7 +24,5 @@ GENERATED = [
 def test_generated_protobuf_code_is_current(tmp_path: Path) -> None:
     env = dict(os.environ, PYTHON=sys.executable)
     subprocess.run([str(ROOT / "scripts/gen_proto.sh"), str(tmp_path)], check=True, env=env)
-    stale = [
-        rel for rel in GENERATED if (tmp_path / rel).read_bytes() != (ROOT / rel).read_bytes()
-    ]
+    stale = [rel for rel in GENERATED if (tmp_path / rel).read_bytes() != (ROOT / rel).read_bytes()]
     assert not stale, f"generated code is stale, run `make proto`: {stale}"
