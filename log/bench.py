@@ -1,9 +1,11 @@
 """Append throughput and latency of a single-member RaftLog (a benchmark, not a test).
 
     .venv/bin/python -m log.bench [--seconds 3] [--record-bytes 200] [--no-fsync] [--uvloop]
+                                  [--appenders 1,64]
 
-For 1 and 64 concurrent appenders (each awaits its append, then appends again), prints appends/s,
-p50 and p99 latency, and how many batches and journal syncs that took.
+For 1 and 64 concurrent appenders (by default; each awaits its append, then appends again), prints
+appends/s, p50 and p99 latency, how many batches and journal syncs that took, and the process's
+CPU use (all threads: event loop and pysyncobj's tick thread).
 """
 
 from __future__ import annotations
@@ -28,13 +30,16 @@ class Result:
     p99_ms: float
     batches: int
     syncs: int
+    cpu_seconds: float
 
     def line(self) -> str:
         rate = self.appends / self.seconds
+        cpu_us = self.cpu_seconds / self.appends * 1e6
         return (
             f"{self.appenders:3d} appenders: {rate:9,.0f} appends/s  p50 {self.p50_ms:6.2f} ms  "
             f"p99 {self.p99_ms:6.2f} ms  {self.batches / self.seconds:6,.0f} batches/s  "
-            f"{self.syncs / self.seconds:6,.0f} syncs/s"
+            f"{self.syncs / self.seconds:6,.0f} syncs/s  "
+            f"CPU {self.cpu_seconds / self.seconds:4.0%} ({cpu_us:.0f} us/append)"
         )
 
 
@@ -55,9 +60,11 @@ async def measure(log: RaftLog, appenders: int, seconds: float, record: bytes) -
             latencies.append(time.perf_counter() - start)
 
     before = log.stats
+    cpu_started = time.process_time()
     started = time.perf_counter()
     await asyncio.gather(*(appender() for _ in range(appenders)))
     elapsed = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
     after = log.stats
     latencies.sort()
     return Result(
@@ -68,6 +75,7 @@ async def measure(log: RaftLog, appenders: int, seconds: float, record: bytes) -
         p99_ms=latencies[int(len(latencies) * 0.99)] * 1e3,
         batches=after.batches_committed - before.batches_committed,
         syncs=after.journal_syncs - before.journal_syncs,
+        cpu_seconds=cpu_seconds,
     )
 
 
@@ -85,7 +93,7 @@ async def main(args: argparse.Namespace) -> None:
                 f"{args.record_bytes} B records, window {options.group_commit_window * 1e3} ms, "
                 f"data in {data_dir}"
             )
-            for appenders in (1, 64):
+            for appenders in args.appenders:
                 print((await measure(log, appenders, args.seconds, record)).line(), flush=True)
         finally:
             await log.close()
@@ -97,6 +105,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--record-bytes", type=int, default=200)
     parser.add_argument("--no-fsync", dest="fsync", action="store_false")
     parser.add_argument("--uvloop", action="store_true")
+    parser.add_argument(
+        "--appenders",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[1, 64],
+        help="comma-separated concurrency levels (default 1,64)",
+    )
     parser.add_argument("--dir", default=None, help="parent of the temporary data directory")
     return parser.parse_args()
 

@@ -6,6 +6,7 @@ import asyncio
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,8 +19,8 @@ from log.replica import submit_failure
 from tests.log.support import free_port, raft_options, take_until
 
 
-async def started(options: RaftOptions, **kwargs: object) -> RaftLog:
-    log = RaftLog(options, **kwargs)  # type: ignore[arg-type]
+async def started(options: RaftOptions, sync_file: Callable[[int], None] = os.fdatasync) -> RaftLog:
+    log = RaftLog(options, sync_file=sync_file)
     await log.start()
     return log
 
