@@ -57,6 +57,7 @@ class RaftOptions:
     """`start()` fails if the member is not ready (and, alone, leading) by then."""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "data_dir", Path(self.data_dir))  # accept a str too
         _check_address("self_address", self.self_address)
         for partner in self.partners:
             _check_address("each partner", partner)
