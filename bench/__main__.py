@@ -24,7 +24,7 @@ from node.local import LocalDeployment, LocalNode, free_port, http
 
 WORKLOADS: dict[str, tuple[str, str, bool]] = {
     # name: (path, JSON body, random key)
-    "greet": ("/Greeter/greet", "bench", False),
+    "greet": ("/Greeter/greet", '"bench"', False),
     "counter_random": ("/Counter/{key}/add", "1", True),
     "counter_hot": ("/Counter/hot/add", "1", False),
     "run3": ("/Steps/run3", "1", False),
@@ -46,7 +46,7 @@ def echo_baseline(seconds: float, connections: int) -> wrk.Result:
     try:
         assert proc.stdout is not None
         proc.stdout.readline()
-        return wrk.run(f"http://127.0.0.1:{port}", "/echo", "bench", connections, seconds)
+        return wrk.run(f"http://127.0.0.1:{port}", "/echo", '"bench"', connections, seconds)
     finally:
         proc.kill()
         proc.wait(10)

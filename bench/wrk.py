@@ -77,7 +77,7 @@ def run(
                 "wrk",
                 f"-t{min(threads, connections)}",
                 f"-c{connections}",
-                f"-d{seconds}s",
+                f"-d{max(1, round(seconds))}s",
                 "--timeout",
                 "30s",
                 "-s",

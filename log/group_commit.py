@@ -1,8 +1,10 @@
 """Group commit: many concurrent appends become one submitted batch.
 
-Runs in the event-loop thread. The first record of a batch starts a timer of `window` seconds;
-the batch is handed to `submit` when the timer fires, or at once when it reaches `max_bytes` of
-records or `max_records` records, whichever comes first. A batch holds at most `max_bytes` of
+Runs in the event-loop thread. Adaptive: when the log is idle (`busy()` is false) a batch is
+submitted at the end of the current loop turn, so a lone append pays no waiting window; while
+earlier batches are in flight, records accumulate until the owner calls `kick()` (a batch
+settled) or `window` seconds pass, whichever comes first. A batch is also submitted at once when
+it reaches `max_bytes` of records or `max_records` records. A batch holds at most `max_bytes` of
 records, unless a single record is bigger (it then travels alone). Guarantees:
 
 * Every record goes into exactly one batch, and batches are submitted in the order their records
@@ -52,13 +54,15 @@ class GroupCommit:
         max_bytes: int,
         max_records: int,
         submit: Callable[[PendingBatch], None],
+        busy: Callable[[], bool] = lambda: False,
     ) -> None:
         self._window = window
         self._max_bytes = max_bytes
         self._max_records = max_records
         self._submit = submit
+        self._busy = busy
         self._pending = PendingBatch()
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.Handle | None = None
 
     def add(self, record: bytes) -> asyncio.Future[int]:
         """Queue `record`; the returned future gets its LSN once its batch is committed."""
@@ -73,8 +77,16 @@ class GroupCommit:
         if pending.size_bytes >= self._max_bytes or len(pending.records) >= self._max_records:
             self.flush()
         elif self._timer is None:
-            self._timer = loop.call_later(self._window, self.flush)
+            if self._busy():
+                self._timer = loop.call_later(self._window, self.flush)
+            else:
+                self._timer = loop.call_soon(self.flush)
         return future
+
+    def kick(self) -> None:
+        """A batch settled: submit what accumulated meanwhile, unless still busy."""
+        if self._pending.records and not self._busy():
+            self.flush()
 
     def flush(self) -> None:
         """Submit what is pending now, without waiting for the window."""

@@ -91,6 +91,10 @@ __all__ = ["RaftLog", "RaftOptions", "RaftStats"]
 
 logger = logging.getLogger(__name__)
 
+# Batches submitted but not yet committed before new appends wait for one to settle (group
+# commit); 1 keeps fsyncs per record lowest, and a lone append still goes out at once.
+MAX_BATCHES_IN_FLIGHT = 1
+
 _STOP_TIMEOUT = 5.0
 
 
@@ -125,6 +129,7 @@ class RaftLog:
             max_bytes=options.max_batch_bytes,
             max_records=MAX_RECORDS_PER_BATCH,
             submit=self._submit,
+            busy=lambda: len(self._inflight) >= MAX_BATCHES_IN_FLIGHT,
         )
         self._inflight: dict[int, PendingBatch] = {}
         self._tickets = itertools.count(1)
@@ -410,8 +415,9 @@ class RaftLog:
             return
         if reason == SUCCESS and raft_index is not None:
             batch.succeed(lambda offset: make_lsn(raft_index, offset))
-            return
-        batch.fail(submit_failure(reason))
+        else:
+            batch.fail(submit_failure(reason))
+        self._group_commit.kick()
 
     def _poison(self, error: Error) -> None:
         """Stop serving for good: fail everything, and leave the group (the tick thread stops

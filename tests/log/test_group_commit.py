@@ -22,7 +22,7 @@ class Submitted:
         batch.succeed(lambda offset: number * 1000 + offset)
 
 
-def group(submitted: Submitted, **overrides: float) -> GroupCommit:
+def group(submitted: Submitted, busy: bool = False, **overrides: float) -> GroupCommit:
     options: dict[str, float] = {"window": 0.001, "max_bytes": 1000, "max_records": 100}
     options.update(overrides)
     return GroupCommit(
@@ -30,6 +30,7 @@ def group(submitted: Submitted, **overrides: float) -> GroupCommit:
         max_bytes=int(options["max_bytes"]),
         max_records=int(options["max_records"]),
         submit=submitted,
+        busy=lambda: busy,
     )
 
 
@@ -37,7 +38,7 @@ async def test_appends_made_together_share_one_batch_in_call_order() -> None:
     submitted = Submitted()
     commit = group(submitted)
     futures = [commit.add(b"%d" % i) for i in range(50)]
-    assert submitted.batches == []  # nothing leaves before the window
+    assert submitted.batches == []  # nothing leaves before the end of this loop turn
     assert await asyncio.gather(*futures) == list(range(50))
     assert submitted.batches == [[b"%d" % i for i in range(50)]]
 
@@ -66,13 +67,39 @@ async def test_a_batch_closes_at_max_records() -> None:
     assert [len(b) for b in submitted.batches] == [3, 3, 1]
 
 
-async def test_records_wait_at_most_the_window() -> None:
+async def test_an_idle_log_submits_at_the_end_of_the_loop_turn() -> None:
     submitted = Submitted()
-    commit = group(submitted, window=0.05)
+    commit = group(submitted, window=10.0)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await commit.add(b"alone")
+    assert loop.time() - started < 1.0
+    assert submitted.batches == [[b"alone"]]
+
+
+async def test_while_busy_records_wait_at_most_the_window() -> None:
+    submitted = Submitted()
+    commit = group(submitted, busy=True, window=0.05)
     loop = asyncio.get_running_loop()
     started = loop.time()
     await commit.add(b"alone")
     assert 0.04 <= loop.time() - started < 1.0
+
+
+async def test_while_busy_records_accumulate_until_kicked() -> None:
+    submitted = Submitted()
+    state = {"busy": True}
+    commit = GroupCommit(
+        window=10.0, max_bytes=1000, max_records=100, submit=submitted, busy=lambda: state["busy"]
+    )
+    futures = [commit.add(b"%d" % i) for i in range(3)]
+    await asyncio.sleep(0)
+    commit.kick()
+    assert submitted.batches == []  # still busy: kick does nothing
+    state["busy"] = False
+    commit.kick()
+    assert submitted.batches == [[b"0", b"1", b"2"]]
+    assert await asyncio.gather(*futures) == [0, 1, 2]
 
 
 async def test_pending_records_fail_when_the_log_closes() -> None:
