@@ -71,6 +71,13 @@ class CommittedBuffer:
     def read(self, from_lsn: int) -> AsyncIterator[Entry]:
         return _Tail(self, from_lsn)
 
+    def read_batches(self, from_lsn: int, max_entries: int) -> AsyncIterator[list[Entry]]:
+        return _BatchTail(self, from_lsn, max_entries)
+
+    def _available(self, position: int, max_entries: int) -> list[Entry]:
+        index = position - self._dropped
+        return self._entries[index : index + max_entries]
+
     def _start_position(self, from_lsn: int) -> int:
         if from_lsn <= self._trimmed_to:
             raise Trimmed(
@@ -117,3 +124,27 @@ class _Tail:
         entry = await self._buffer._next(self._position)
         self._position += 1
         return entry
+
+
+class _BatchTail:
+    """One reader taking every committed entry available at once (at least one, at most
+    `max_entries`); cancelling a pending `__anext__` loses nothing."""
+
+    __slots__ = ("_buffer", "_from_lsn", "_max", "_position")
+
+    def __init__(self, buffer: CommittedBuffer, from_lsn: int, max_entries: int) -> None:
+        self._buffer = buffer
+        self._from_lsn = from_lsn
+        self._max = max(1, max_entries)
+        self._position: int | None = None
+
+    def __aiter__(self) -> _BatchTail:
+        return self
+
+    async def __anext__(self) -> list[Entry]:
+        if self._position is None:
+            self._position = self._buffer._start_position(self._from_lsn)
+        await self._buffer._next(self._position)  # waits for one; raises trims and closes
+        batch = self._buffer._available(self._position, self._max)
+        self._position += len(batch)
+        return batch

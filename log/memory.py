@@ -35,6 +35,9 @@ class MemoryLog:
     def read(self, from_lsn: int) -> AsyncIterator[Entry]:
         return self._buffer.read(from_lsn)
 
+    def read_batches(self, from_lsn: int, max_entries: int) -> AsyncIterator[list[Entry]]:
+        return self._buffer.read_batches(from_lsn, max_entries)
+
     async def trim(self, up_to: int) -> None:
         self._check_open()
         self._buffer.trim(up_to)

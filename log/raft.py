@@ -217,6 +217,9 @@ class RaftLog:
     def read(self, from_lsn: int) -> AsyncIterator[Entry]:
         return self._buffer.read(from_lsn)
 
+    def read_batches(self, from_lsn: int, max_entries: int) -> AsyncIterator[list[Entry]]:
+        return self._buffer.read_batches(from_lsn, max_entries)
+
     async def trim(self, up_to: int) -> None:
         """Forget records with LSN <= up_to from the read buffer (the journal keeps them for now:
         after a restart they are read again)."""

@@ -75,11 +75,13 @@ class Invoker:
 
     # ------------------------------------------------------------------ leader actions
 
-    def invoke(self, invocation_id: str) -> None:
+    def invoke(self, invocation_id: str, status: st.InvocationStatus | None = None) -> None:
+        """Start an attempt; `status` is the invocation's current row if the caller has it."""
         att = self._attempts.setdefault(invocation_id, Attempt(invocation_id))
         if att.running or att.retry is not None or self._closed:
             return
-        status = tables.get_status(self._store, invocation_id)
+        if status is None:
+            status = tables.get_status(self._store, invocation_id)
         if status is None or status.phase != st.INVOKED:
             self._attempts.pop(invocation_id, None)
             return
@@ -103,7 +105,8 @@ class Invoker:
             retry_count=att.failures,
         )
         start.headers.extend(status.headers)
-        start.journal.extend(tables.journal_entries(self._store, invocation_id))
+        if status.journal_length:
+            start.journal.extend(tables.journal_entries(self._store, invocation_id))
         if status.service_type in (pb.VIRTUAL_OBJECT, pb.WORKFLOW):
             start.state.extend(tables.state_entries(self._store, status.service, status.key))
         metrics.INVOKER_ATTEMPTS.inc()

@@ -14,7 +14,7 @@ INVOCATIONS_IN_FLIGHT = Gauge("perdure_invoker_in_flight_invocations", "Attempts
 PARTITION_APPLIED = Counter("perdure_partition_records_applied_total", "Log records applied")
 PARTITION_APPLY_SECONDS = Histogram(
     "perdure_partition_apply_duration_seconds",
-    "Time to apply one log record",
+    "Time to apply one batch of log records (one store write)",
     buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05),
 )
 APPLIED_LSN = Gauge("perdure_partition_applied_lsn", "Last applied log position")

@@ -3,8 +3,9 @@ actions; only the leader carries them out (node.leader)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from partition.pb import storage_pb2 as st
 from perdure._pb import protocol_pb2 as pb
 
 
@@ -13,6 +14,8 @@ class Invoke:
     """Start (or restart) an attempt of this invocation on its deployment."""
 
     invocation_id: str
+    # The status row just written, so the leader need not read it back (not part of equality).
+    status: st.InvocationStatus | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ def admit(ctx: Apply, invocation_id: str, status: st.InvocationStatus) -> None:
         tables.put_lock(ctx.txn, status.service, status.key, lock)
     status.phase = st.INVOKED
     tables.put_status(ctx.txn, invocation_id, status)
-    ctx.actions.append(act.Invoke(invocation_id))
+    ctx.actions.append(act.Invoke(invocation_id, status))
 
 
 def retention_ms(ctx: Apply, status: st.InvocationStatus) -> int:
@@ -67,7 +67,7 @@ def complete(
     status.expires_at_ms = ctx.now_ms + retention_ms(ctx, status)
     status.output_content_type = ctx.schema.output_content_type(status.service, status.handler)
     status.input = b""
-    tables.delete_journal(ctx.txn, invocation_id)
+    tables.delete_journal(ctx.txn, invocation_id, status.journal_length)
     for request_id in status.waiting_requests:
         ctx.actions.append(
             act.ReplyCompleted(request_id, invocation_id, result, status.output_content_type, 0)
@@ -92,7 +92,7 @@ def release_key(ctx: Apply, invocation_id: str, status: st.InvocationStatus) -> 
         queued.phase = st.INVOKED
         queued.modified_at_ms = ctx.now_ms
         tables.put_status(ctx.txn, next_id, queued)
-        ctx.actions.append(act.Invoke(next_id))
+        ctx.actions.append(act.Invoke(next_id, queued))
         break
     tables.put_lock(ctx.txn, status.service, status.key, lock)
 

@@ -64,8 +64,9 @@ def put_journal_entry(w: Writer, invocation_id: str, index: int, entry: pb.Journ
     w.put(keys.journal(invocation_id, index), entry.SerializeToString())
 
 
-def delete_journal(w: Writer, invocation_id: str) -> None:
-    w.delete_prefix(keys.journal_prefix(invocation_id))
+def delete_journal(w: Writer, invocation_id: str, length: int) -> None:
+    for index in range(1, length + 1):
+        w.delete(keys.journal(invocation_id, index))
 
 
 def state_entries(r: ScanReader, service: str, key: str) -> list[pb.StateEntry]:

@@ -145,3 +145,17 @@ async def test_many_small_records_commit_quickly(log: Log) -> None:
     entries = await take(log.read(0), 20_000)
     assert [e.record for e in entries] == [b"small-%05d" % i for i in range(20_000)]
     assert elapsed < 5.0, f"20k appends took {elapsed:.2f} s"
+
+
+async def test_read_batches_yields_what_is_available_at_once_in_order(log: Log) -> None:
+    lsns = await append_all(log, [b"b%d" % i for i in range(10)])
+    batches = log.read_batches(lsns[2], 5)
+    first = await asyncio.wait_for(anext(batches), 5)
+    second = await asyncio.wait_for(anext(batches), 5)
+    assert [e.lsn for e in first] == lsns[2:7]
+    assert [e.lsn for e in second] == lsns[7:10]
+    pending = asyncio.ensure_future(anext(batches))
+    await asyncio.sleep(0.01)
+    assert not pending.done()  # a tail: waits for the next record
+    lsn = await log.append(b"late")
+    assert [e.lsn for e in await asyncio.wait_for(pending, 5)] == [lsn]
