@@ -307,8 +307,44 @@ class CompleteAwakeable(_message.Message):
     result: Result
     def __init__(self, id: _Optional[str] = ..., result: _Optional[_Union[Result, _Mapping]] = ...) -> None: ...
 
+class GetPromise(_message.Message):
+    __slots__ = ("key",)
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    def __init__(self, key: _Optional[str] = ...) -> None: ...
+
+class PeekPromise(_message.Message):
+    __slots__ = ("key",)
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    def __init__(self, key: _Optional[str] = ...) -> None: ...
+
+class CompletePromise(_message.Message):
+    __slots__ = ("key", "result")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    result: Result
+    def __init__(self, key: _Optional[str] = ..., result: _Optional[_Union[Result, _Mapping]] = ...) -> None: ...
+
+class AttachInvocation(_message.Message):
+    __slots__ = ("invocation_id",)
+    INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    invocation_id: str
+    def __init__(self, invocation_id: _Optional[str] = ...) -> None: ...
+
+class CancelInvocation(_message.Message):
+    __slots__ = ("invocation_id",)
+    INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    invocation_id: str
+    def __init__(self, invocation_id: _Optional[str] = ...) -> None: ...
+
+class Cancelled(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class JournalEntry(_message.Message):
-    __slots__ = ("name", "get_state", "get_state_keys", "set_state", "clear_state", "clear_all_state", "run", "output", "sleep", "call", "send", "awakeable", "complete_awakeable", "completion", "completion_invocation_id")
+    __slots__ = ("name", "get_state", "get_state_keys", "set_state", "clear_state", "clear_all_state", "run", "output", "sleep", "call", "send", "awakeable", "complete_awakeable", "get_promise", "peek_promise", "complete_promise", "attach_invocation", "cancel_invocation", "cancelled", "completion", "completion_invocation_id")
     NAME_FIELD_NUMBER: _ClassVar[int]
     GET_STATE_FIELD_NUMBER: _ClassVar[int]
     GET_STATE_KEYS_FIELD_NUMBER: _ClassVar[int]
@@ -322,6 +358,12 @@ class JournalEntry(_message.Message):
     SEND_FIELD_NUMBER: _ClassVar[int]
     AWAKEABLE_FIELD_NUMBER: _ClassVar[int]
     COMPLETE_AWAKEABLE_FIELD_NUMBER: _ClassVar[int]
+    GET_PROMISE_FIELD_NUMBER: _ClassVar[int]
+    PEEK_PROMISE_FIELD_NUMBER: _ClassVar[int]
+    COMPLETE_PROMISE_FIELD_NUMBER: _ClassVar[int]
+    ATTACH_INVOCATION_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_INVOCATION_FIELD_NUMBER: _ClassVar[int]
+    CANCELLED_FIELD_NUMBER: _ClassVar[int]
     COMPLETION_FIELD_NUMBER: _ClassVar[int]
     COMPLETION_INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
     name: str
@@ -337,12 +379,18 @@ class JournalEntry(_message.Message):
     send: Send
     awakeable: Awakeable
     complete_awakeable: CompleteAwakeable
+    get_promise: GetPromise
+    peek_promise: PeekPromise
+    complete_promise: CompletePromise
+    attach_invocation: AttachInvocation
+    cancel_invocation: CancelInvocation
+    cancelled: Cancelled
     completion: Result
     completion_invocation_id: str
-    def __init__(self, name: _Optional[str] = ..., get_state: _Optional[_Union[GetState, _Mapping]] = ..., get_state_keys: _Optional[_Union[GetStateKeys, _Mapping]] = ..., set_state: _Optional[_Union[SetState, _Mapping]] = ..., clear_state: _Optional[_Union[ClearState, _Mapping]] = ..., clear_all_state: _Optional[_Union[ClearAllState, _Mapping]] = ..., run: _Optional[_Union[Run, _Mapping]] = ..., output: _Optional[_Union[Output, _Mapping]] = ..., sleep: _Optional[_Union[Sleep, _Mapping]] = ..., call: _Optional[_Union[Call, _Mapping]] = ..., send: _Optional[_Union[Send, _Mapping]] = ..., awakeable: _Optional[_Union[Awakeable, _Mapping]] = ..., complete_awakeable: _Optional[_Union[CompleteAwakeable, _Mapping]] = ..., completion: _Optional[_Union[Result, _Mapping]] = ..., completion_invocation_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., get_state: _Optional[_Union[GetState, _Mapping]] = ..., get_state_keys: _Optional[_Union[GetStateKeys, _Mapping]] = ..., set_state: _Optional[_Union[SetState, _Mapping]] = ..., clear_state: _Optional[_Union[ClearState, _Mapping]] = ..., clear_all_state: _Optional[_Union[ClearAllState, _Mapping]] = ..., run: _Optional[_Union[Run, _Mapping]] = ..., output: _Optional[_Union[Output, _Mapping]] = ..., sleep: _Optional[_Union[Sleep, _Mapping]] = ..., call: _Optional[_Union[Call, _Mapping]] = ..., send: _Optional[_Union[Send, _Mapping]] = ..., awakeable: _Optional[_Union[Awakeable, _Mapping]] = ..., complete_awakeable: _Optional[_Union[CompleteAwakeable, _Mapping]] = ..., get_promise: _Optional[_Union[GetPromise, _Mapping]] = ..., peek_promise: _Optional[_Union[PeekPromise, _Mapping]] = ..., complete_promise: _Optional[_Union[CompletePromise, _Mapping]] = ..., attach_invocation: _Optional[_Union[AttachInvocation, _Mapping]] = ..., cancel_invocation: _Optional[_Union[CancelInvocation, _Mapping]] = ..., cancelled: _Optional[_Union[Cancelled, _Mapping]] = ..., completion: _Optional[_Union[Result, _Mapping]] = ..., completion_invocation_id: _Optional[str] = ...) -> None: ...
 
 class Start(_message.Message):
-    __slots__ = ("service", "handler", "key", "input", "headers", "idempotency_key", "journal", "state", "partial_state", "random_seed", "retry_count")
+    __slots__ = ("service", "handler", "key", "input", "headers", "idempotency_key", "journal", "state", "partial_state", "random_seed", "retry_count", "cancelled")
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     HANDLER_FIELD_NUMBER: _ClassVar[int]
     KEY_FIELD_NUMBER: _ClassVar[int]
@@ -354,6 +402,7 @@ class Start(_message.Message):
     PARTIAL_STATE_FIELD_NUMBER: _ClassVar[int]
     RANDOM_SEED_FIELD_NUMBER: _ClassVar[int]
     RETRY_COUNT_FIELD_NUMBER: _ClassVar[int]
+    CANCELLED_FIELD_NUMBER: _ClassVar[int]
     service: str
     handler: str
     key: str
@@ -365,7 +414,8 @@ class Start(_message.Message):
     partial_state: bool
     random_seed: int
     retry_count: int
-    def __init__(self, service: _Optional[str] = ..., handler: _Optional[str] = ..., key: _Optional[str] = ..., input: _Optional[bytes] = ..., headers: _Optional[_Iterable[_Union[Header, _Mapping]]] = ..., idempotency_key: _Optional[str] = ..., journal: _Optional[_Iterable[_Union[JournalEntry, _Mapping]]] = ..., state: _Optional[_Iterable[_Union[StateEntry, _Mapping]]] = ..., partial_state: _Optional[bool] = ..., random_seed: _Optional[int] = ..., retry_count: _Optional[int] = ...) -> None: ...
+    cancelled: bool
+    def __init__(self, service: _Optional[str] = ..., handler: _Optional[str] = ..., key: _Optional[str] = ..., input: _Optional[bytes] = ..., headers: _Optional[_Iterable[_Union[Header, _Mapping]]] = ..., idempotency_key: _Optional[str] = ..., journal: _Optional[_Iterable[_Union[JournalEntry, _Mapping]]] = ..., state: _Optional[_Iterable[_Union[StateEntry, _Mapping]]] = ..., partial_state: _Optional[bool] = ..., random_seed: _Optional[int] = ..., retry_count: _Optional[int] = ..., cancelled: _Optional[bool] = ...) -> None: ...
 
 class Ack(_message.Message):
     __slots__ = ("up_to_index",)
@@ -389,21 +439,27 @@ class Abort(_message.Message):
     reason: str
     def __init__(self, reason: _Optional[str] = ...) -> None: ...
 
+class Cancel(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class ServerMessage(_message.Message):
-    __slots__ = ("invocation_id", "attempt", "start", "ack", "completion", "abort")
+    __slots__ = ("invocation_id", "attempt", "start", "ack", "completion", "abort", "cancel")
     INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
     ATTEMPT_FIELD_NUMBER: _ClassVar[int]
     START_FIELD_NUMBER: _ClassVar[int]
     ACK_FIELD_NUMBER: _ClassVar[int]
     COMPLETION_FIELD_NUMBER: _ClassVar[int]
     ABORT_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_FIELD_NUMBER: _ClassVar[int]
     invocation_id: str
     attempt: int
     start: Start
     ack: Ack
     completion: Completion
     abort: Abort
-    def __init__(self, invocation_id: _Optional[str] = ..., attempt: _Optional[int] = ..., start: _Optional[_Union[Start, _Mapping]] = ..., ack: _Optional[_Union[Ack, _Mapping]] = ..., completion: _Optional[_Union[Completion, _Mapping]] = ..., abort: _Optional[_Union[Abort, _Mapping]] = ...) -> None: ...
+    cancel: Cancel
+    def __init__(self, invocation_id: _Optional[str] = ..., attempt: _Optional[int] = ..., start: _Optional[_Union[Start, _Mapping]] = ..., ack: _Optional[_Union[Ack, _Mapping]] = ..., completion: _Optional[_Union[Completion, _Mapping]] = ..., abort: _Optional[_Union[Abort, _Mapping]] = ..., cancel: _Optional[_Union[Cancel, _Mapping]] = ...) -> None: ...
 
 class ServerBatch(_message.Message):
     __slots__ = ("messages",)
