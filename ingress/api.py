@@ -125,6 +125,11 @@ class IngressBackend(Protocol):
         """Completed if done, NotReady if still running, Rejected(404) if unknown."""
         ...
 
+    async def complete_awakeable(self, awakeable_id: str, result: pb.Result) -> Rejected | None:
+        """Resolve (result.value) or reject (result.failure) an awakeable; None once durable
+        (HTTP 202), Rejected(400) for a malformed id, Rejected(404) for an unknown one."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class DeploymentInfo:
@@ -160,6 +165,19 @@ class AdminError(Exception):
         self.message = message
 
 
+InvocationCommand = Literal[
+    "cancel", "kill", "pause", "resume", "purge", "purge-journal", "restart-as-new"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """What an invocation command did: the HTTP status to answer and an optional JSON body."""
+
+    status: int
+    body: dict[str, object] | None = None
+
+
 class AdminBackend(Protocol):
     """Durable side of the admin API. Raises AdminError for refusals."""
 
@@ -181,3 +199,14 @@ class AdminBackend(Protocol):
     def services(self) -> list[ServiceInfo]: ...
 
     def service(self, name: str) -> ServiceInfo | None: ...
+
+    async def invocation_command(
+        self, invocation_id: str, command: InvocationCommand, deployment: str | None
+    ) -> CommandResult:
+        """Run an invocation command (durable when it returns), with Restate's status codes:
+        cancel 202 (200 if already completed), kill 200, pause 202 (200 if already paused),
+        resume 200 (`deployment`: "latest", "keep" or a deployment id), purge 200 (409 if not
+        completed), purge-journal 200, restart-as-new 200 {"new_invocation_id": ...}.
+        Raises AdminError(404) for an unknown invocation, AdminError(400) for a malformed id
+        or a command that does not apply in the invocation's state (message says why)."""
+        ...
