@@ -68,6 +68,9 @@ class EchoBackend:
     async def output(self, ref: InvocationRef) -> Outcome:
         return Rejected(404, "invocation not found")
 
+    async def complete_awakeable(self, awakeable_id: str, result: pb.Result) -> Rejected | None:
+        return None
+
 
 def _serve(conn: Connection) -> None:
     import uvloop

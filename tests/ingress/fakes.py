@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 
 from ingress.api import (
     AdminError,
+    CommandResult,
     Completed,
     DeploymentInfo,
     HandlerInfo,
     HandlerKind,
+    InvocationCommand,
     InvocationRef,
     InvokeRequest,
     Outcome,
@@ -69,6 +71,8 @@ class FakeIngress:
     attached: dict[InvocationRef, Outcome] = field(default_factory=dict)
     outputs: dict[InvocationRef, Outcome] = field(default_factory=dict)
     invoked: list[InvokeRequest] = field(default_factory=list)
+    awakeables: dict[str, Rejected | None] = field(default_factory=dict)  # id -> answer
+    completed_awakeables: list[tuple[str, pb.Result]] = field(default_factory=list)
 
     def add(self, info: HandlerInfo) -> FakeIngress:
         self.handlers[(info.service, info.handler)] = info
@@ -90,6 +94,14 @@ class FakeIngress:
     async def output(self, ref: InvocationRef) -> Outcome:
         return self.outputs.get(ref, Rejected(404, "invocation not found"))
 
+    async def complete_awakeable(self, awakeable_id: str, result: pb.Result) -> Rejected | None:
+        if awakeable_id not in self.awakeables:
+            return Rejected(404, f"awakeable {awakeable_id} not found")
+        answer = self.awakeables[awakeable_id]
+        if answer is None:
+            self.completed_awakeables.append((awakeable_id, result))
+        return answer
+
 
 @dataclass
 class FakeAdmin:
@@ -97,6 +109,9 @@ class FakeAdmin:
     services_by_name: dict[str, ServiceInfo] = field(default_factory=dict)
     discovered: dict[str, pb.Manifest] = field(default_factory=dict)  # uri -> manifest
     calls: list[tuple[str, dict[str, str], bool, bool]] = field(default_factory=list)
+    # invocation id -> what every command on it returns (or raises); unknown ids are a 404
+    invocations: dict[str, CommandResult | AdminError] = field(default_factory=dict)
+    commands: list[tuple[str, InvocationCommand, str | None]] = field(default_factory=list)
 
     async def register_deployment(
         self, uri: str, additional_headers: dict[str, str], force: bool, dry_run: bool
@@ -137,3 +152,14 @@ class FakeAdmin:
 
     def service(self, name: str) -> ServiceInfo | None:
         return self.services_by_name.get(name)
+
+    async def invocation_command(
+        self, invocation_id: str, command: InvocationCommand, deployment: str | None
+    ) -> CommandResult:
+        self.commands.append((invocation_id, command, deployment))
+        answer = self.invocations.get(invocation_id)
+        if answer is None:
+            raise AdminError(404, f"The requested invocation '{invocation_id}' does not exist")
+        if isinstance(answer, AdminError):
+            raise answer
+        return answer
