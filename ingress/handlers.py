@@ -8,6 +8,10 @@ GET/POST only (405), unknown service or handler (404), private service (400), `?
 on sends (400), no `Idempotency-Key` on a workflow's run handler (400), request content-type
 against the handler's `accept` (415), required input missing (400), and a malformed JSON body
 when the handler takes JSON (400; Restate lets the handler fail with 500 instead).
+
+`POST /restate/awakeables/{id}/resolve|reject` (alias `/restate/a/...`) completes an awakeable:
+202 with an empty body once the completion is durable; the backend's refusal (400 malformed id,
+404 unknown) in the ingress error shape.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from ingress.responses import (
     method_not_allowed,
     render_outcome,
 )
+from perdure._pb import protocol_pb2 as pb
 
 # Not forwarded to the handler: hop-by-hop headers, and those the ingress itself consumes.
 _DROPPED_HEADERS = frozenset(
@@ -100,11 +105,7 @@ class IngressHandler:
         if isinstance(route, Awakeable):
             if request.method != "POST":
                 return method_not_allowed("POST")
-            return ingress_error(
-                501,
-                f"{route.action} of awakeables over HTTP is not implemented yet; "
-                "complete the awakeable from a handler instead",
-            )
+            return await self._complete_awakeable(route, request.body)
         assert_never(route)
 
     async def _invoke(self, request: Request, route: Invoke) -> Response:
@@ -170,6 +171,19 @@ class IngressHandler:
             output_content_type=target.output_content_type,
             set_content_type_if_empty=target.set_content_type_if_empty,
         )
+
+    async def _complete_awakeable(self, route: Awakeable, body: bytes) -> Response:
+        """resolve: the body is the value as is; reject: the body is the failure message
+        (code 500, invalid UTF-8 replaced, like Restate). 202 with an empty body once durable."""
+        if route.action == "resolve":
+            result = pb.Result(value=body)
+        else:
+            message = body.decode("utf-8", errors="replace")
+            result = pb.Result(failure=pb.Failure(code=500, message=message))
+        rejected = await self._backend.complete_awakeable(route.awakeable_id, result)
+        if rejected is not None:
+            return render_outcome(rejected)
+        return Response(202)
 
     async def _lookup(self, ref: InvocationRef, action: str) -> Response:
         if action == "attach":

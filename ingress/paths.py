@@ -187,7 +187,7 @@ def _restate(rest: list[str], catalog: Catalog) -> Route | PathError:
     if verb in ("call", "send"):
         return _new_invoke(args, catalog, send=verb == "send")
     if verb in ("awakeables", "a"):
-        if len(args) != 2:
+        if len(args) != 2 or not args[0]:
             return PathError(400, BAD_AWAKEABLE_PATH)
         if args[1] not in ("resolve", "reject"):
             return NOT_FOUND

@@ -361,11 +361,72 @@ async def test_post_attach_output_lookup_with_json_body(
     assert_ingress_error(response, 400, "target")
 
 
-async def test_health_openapi_and_awakeables(client: httpx.AsyncClient) -> None:
+async def test_health_and_openapi(client: httpx.AsyncClient) -> None:
     assert (await client.get("/restate/health")).status_code == 200
     assert_ingress_error(await client.get("/openapi"), 404)
-    assert_ingress_error(await client.post("/restate/awakeables/sign_1a/resolve"), 501)
-    assert_ingress_error(await client.post("/restate/a/sign_1a/reject"), 501)
+
+
+AWK = "sign_1abc"
+
+
+def assert_accepted_empty(response: httpx.Response) -> None:
+    assert response.status_code == 202, response.text
+    assert response.content == b""
+    assert "content-type" not in response.headers
+
+
+@pytest.mark.parametrize("prefix", ["/restate/awakeables", "/restate/a"])
+async def test_resolve_awakeable_passes_the_raw_body_as_value(
+    client: httpx.AsyncClient, backend: FakeIngress, prefix: str
+) -> None:
+    backend.awakeables[AWK] = None
+    body = b'{"approved": true}'
+    assert_accepted_empty(await client.post(f"{prefix}/{AWK}/resolve", content=body, headers=JSON))
+    assert_accepted_empty(await client.post(f"{prefix}/{AWK}/resolve/"))  # empty body: b""
+    assert backend.completed_awakeables == [(AWK, value(body)), (AWK, value(b""))]
+
+
+@pytest.mark.parametrize("prefix", ["/restate/awakeables", "/restate/a"])
+async def test_reject_awakeable_is_a_500_failure_with_the_body_as_message(
+    client: httpx.AsyncClient, backend: FakeIngress, prefix: str
+) -> None:
+    backend.awakeables[AWK] = None
+    response = await client.post(f"{prefix}/{AWK}/reject", content="card declined ✗".encode())
+    assert_accepted_empty(response)
+    assert_accepted_empty(await client.post(f"{prefix}/{AWK}/reject", content=b"bad \xff byte"))
+    assert backend.completed_awakeables == [
+        (AWK, failure(500, "card declined ✗")),
+        (AWK, failure(500, "bad \ufffd byte")),
+    ]
+
+
+async def test_awakeable_refusals_use_the_backend_code_and_the_ingress_shape(
+    client: httpx.AsyncClient, backend: FakeIngress
+) -> None:
+    response = await client.post("/restate/awakeables/sign_1unknown/resolve", content=b"1")
+    assert_ingress_error(response, 404, "sign_1unknown")
+    backend.awakeables["garbage"] = Rejected(400, "bad awakeable id 'garbage'")
+    response = await client.post("/restate/a/garbage/reject", content=b"no")
+    assert_ingress_error(response, 400, "bad awakeable id 'garbage'")
+    backend.awakeables["prom_1done"] = Rejected(409, "already completed", INV)
+    response = await client.post("/restate/awakeables/prom_1done/resolve")
+    assert_ingress_error(response, 409, "already completed")
+    assert response.headers["x-restate-id"] == INV
+    assert backend.completed_awakeables == []
+
+
+async def test_awakeable_paths_and_methods(client: httpx.AsyncClient, backend: FakeIngress) -> None:
+    backend.awakeables[AWK] = None
+    for method in ("GET", "PUT", "DELETE", "PATCH"):
+        response = await client.request(method, f"/restate/awakeables/{AWK}/resolve")
+        assert_ingress_error(response, 405)
+        assert response.headers["allow"] == "POST"
+    assert_ingress_error(await client.get(f"/restate/a/{AWK}/reject"), 405)
+    assert_ingress_error(await client.post(f"/restate/awakeables/{AWK}"), 400, "expected")
+    assert_ingress_error(await client.post("/restate/awakeables//resolve"), 400, "expected")
+    assert_ingress_error(await client.post(f"/restate/a/{AWK}/x/resolve"), 400, "expected")
+    assert_ingress_error(await client.post(f"/restate/a/{AWK}/complete"), 404)
+    assert backend.completed_awakeables == []
 
 
 async def test_server_level_errors_use_the_ingress_shape(backend: FakeIngress) -> None:

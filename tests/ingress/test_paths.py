@@ -126,6 +126,7 @@ def test_body_lookups_and_awakeables() -> None:
     assert route("/restate/awakeables/sign_1a/resolve") == Awakeable("sign_1a", "resolve")
     assert route("/restate/a/sign_1a/reject") == Awakeable("sign_1a", "reject")
     assert error("/restate/awakeables/sign_1a") == 400
+    assert error("/restate/awakeables//reject") == 400
     assert error("/restate/awakeables/sign_1a/complete") == 404
 
 
