@@ -6,19 +6,28 @@
 
 Routes (optionally prefixed by /v1../v4, unprefixed = latest): POST/GET /deployments,
 GET /deployments/{id}, GET /services, GET /services/{name}, GET /services/{name}/handlers[/{h}],
-GET /health, GET /version. Errors are `{"message": ..., "restate_code": null}` like Restate's.
+PATCH /invocations/{id}/cancel|kill|pause|resume|purge|purge-journal|restart-as-new
+(`?deployment=latest|keep|dp_...` on resume), the deprecated DELETE /invocations/{id}
+?mode=cancel|kill|purge (202 on success), GET /health, GET /version.
+Errors are `{"message": ..., "restate_code": null}` like Restate's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib import metadata
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import unquote, urlsplit
 
 import orjson
 
-from ingress.api import AdminBackend, AdminError, DeploymentInfo, ServiceInfo
+from ingress.api import (
+    AdminBackend,
+    AdminError,
+    DeploymentInfo,
+    InvocationCommand,
+    ServiceInfo,
+)
 from ingress.durations import friendly_ms, rfc3339_ms
 from ingress.http_types import JSON_CONTENT_TYPE, Request, Response
 from perdure._pb import protocol_pb2 as pb
@@ -36,6 +45,16 @@ MAX_ADMIN_API_VERSION = 4
 _SERVICE_TY = {pb.SERVICE: "Service", pb.VIRTUAL_OBJECT: "VirtualObject", pb.WORKFLOW: "Workflow"}
 _HANDLER_TY = {pb.EXCLUSIVE: "Exclusive", pb.SHARED: "Shared", pb.WORKFLOW_RUN: "Workflow"}
 _VERSION_PREFIXES = tuple(f"/v{v}/" for v in range(1, MAX_ADMIN_API_VERSION + 1))
+_COMMANDS: dict[str, InvocationCommand] = {c: c for c in get_args(InvocationCommand)}
+# The deprecated DELETE's `mode` (Restate's serde accepts both spellings); default cancel.
+_DELETE_MODES: dict[str, InvocationCommand] = {
+    "cancel": "cancel",
+    "Cancel": "cancel",
+    "kill": "kill",
+    "Kill": "kill",
+    "purge": "purge",
+    "Purge": "purge",
+}
 
 
 def admin_error(status: int, message: str) -> Response:
@@ -100,6 +119,8 @@ class AdminApi:
                 if method in ("PATCH", "PUT", "DELETE"):
                     return admin_error(501, f"{method} /deployments/{{id}} is not implemented yet")
                 return _only(method, "GET") or self._get_deployment(parts[1])
+        if head == "invocations" and n in (2, 3):
+            return await self._invocation(method, parts, request)
         if head == "services" and n <= 4:
             if n == 1:
                 return _only(method, "GET") or _json(
@@ -198,6 +219,43 @@ class AdminApi:
         revision = ((current.revision if current else 0) + 1) if dry_run else 0
         return ServiceInfo(spec, revision, deployment_id, not spec.options.ingress_private)
 
+    # ------------------------------------------------------------------ invocations
+
+    async def _invocation(self, method: str, parts: list[str], request: Request) -> Response:
+        """PATCH /invocations/{id}/{command}, DELETE /invocations/{id}?mode=..."""
+        invocation_id = parts[1]
+        if len(parts) == 2:
+            refused = _only(method, "DELETE")
+            if refused is not None:
+                return refused
+            mode = request.query.get("mode", "cancel")
+            command = _DELETE_MODES.get(mode)
+            if command is None:
+                return _invalid_query("mode", f"unknown mode '{mode}', use cancel, kill or purge")
+            refused = _check_invocation_id(invocation_id)
+            if refused is not None:
+                return refused
+            await self._backend.invocation_command(invocation_id, command, None)
+            return Response(202)
+        command = _COMMANDS.get(parts[2])
+        if command is None:
+            return admin_error(404, "not found")
+        refused = _only(method, "PATCH")
+        if refused is not None:
+            return refused
+        deployment: str | None = None
+        if command == "resume":
+            deployment, refused = _patch_deployment(request.query.get("deployment"))
+        elif command == "restart-as-new":
+            refused = _restart_params(request.query)
+        refused = refused or _check_invocation_id(invocation_id)
+        if refused is not None:
+            return refused
+        result = await self._backend.invocation_command(invocation_id, command, deployment)
+        if result.body is None:
+            return Response(result.status)
+        return _json(result.status, result.body)
+
     # ------------------------------------------------------------------ services
 
     def _service(self, info: ServiceInfo) -> Json:
@@ -254,6 +312,49 @@ def _only(method: str, *allowed: str) -> Response | None:
     return Response(
         response.status, response.body, (*response.headers, ("allow", ", ".join(allowed)))
     )
+
+
+def _invalid_query(name: str, reason: str) -> Response:
+    return admin_error(400, f"The query parameter '{name}' is invalid. Reason: {reason}")
+
+
+def _check_invocation_id(invocation_id: str) -> Response | None:
+    """A cheap shape check (the backend decodes the id); None when it looks like one."""
+    if invocation_id.startswith("inv_") and invocation_id[4:].isalnum():
+        return None
+    return admin_error(
+        400,
+        f"The request field 'invocation_id' is invalid. Reason: '{invocation_id}' is not an "
+        "invocation id (expected inv_1...)",
+    )
+
+
+def _patch_deployment(value: str | None) -> tuple[str | None, Response | None]:
+    """resume's `deployment`: absent (keep the pinned one), latest, keep, or a deployment id."""
+    if value is None:
+        return None, None
+    if value in ("latest", "Latest", "keep", "Keep"):
+        return value.lower(), None
+    if value.startswith("dp_") and value[3:].isalnum():
+        return value, None
+    return None, _invalid_query(
+        "deployment", f"'{value}' is neither 'latest', 'keep' nor a deployment id (dp_...)"
+    )
+
+
+def _restart_params(query: Mapping[str, str]) -> Response | None:
+    """restart-as-new's `from`: only 0 (restart from the input) is supported; `deployment`
+    only applies together with `from` > 0 in Restate, so it is ignored here."""
+    start = query.get("from")
+    if start is None:
+        return None
+    if not start.isdigit():
+        return _invalid_query("from", f"'{start}' is not a journal index")
+    if int(start) != 0:
+        return _invalid_query(
+            "from", "restarting from a journal prefix (from > 0) is not supported by Perdure"
+        )
+    return None
 
 
 def _parse_register(body: bytes) -> tuple[str, dict[str, str], bool, bool] | Response:

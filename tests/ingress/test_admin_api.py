@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ingress.api import AdminError, CommandResult
 from ingress.http import HttpServer, HttpServerOptions
 from node.admin_api import AdminApi
 from perdure._pb import protocol_pb2 as pb
@@ -252,3 +253,174 @@ async def test_backend_crash_is_a_500_in_the_admin_error_shape(
     response = await client.get("/services")
     assert_admin_error(response, 500, "internal error")
     assert "0xdeadbeef" not in response.text
+
+
+# ---------------------------------------------------------------------- invocation commands
+
+INV = "inv_1abc"
+
+
+@pytest.mark.parametrize(
+    ("command", "status"),
+    [
+        ("cancel", 202),
+        ("cancel", 200),
+        ("kill", 200),
+        ("pause", 202),
+        ("pause", 200),
+        ("resume", 200),
+        ("purge", 200),
+        ("purge-journal", 200),
+    ],
+)
+async def test_invocation_command_answers_the_backend_status_with_an_empty_body(
+    client: httpx.AsyncClient, backend: FakeAdmin, command: str, status: int
+) -> None:
+    backend.invocations[INV] = CommandResult(status)
+    response = await client.patch(f"/invocations/{INV}/{command}")
+    assert response.status_code == status, response.text
+    assert response.content == b""
+    assert "content-type" not in response.headers
+    assert backend.commands == [(INV, command, None)]
+
+
+async def test_restart_as_new_returns_the_new_invocation_id(
+    client: httpx.AsyncClient, backend: FakeAdmin
+) -> None:
+    backend.invocations[INV] = CommandResult(200, {"new_invocation_id": "inv_1new"})
+    response = await client.patch(f"/v3/invocations/{INV}/restart-as-new")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"new_invocation_id": "inv_1new"}
+    response = await client.patch(f"/invocations/{INV}/restart-as-new?from=0&deployment=latest")
+    assert response.status_code == 200
+    assert backend.commands == [(INV, "restart-as-new", None)] * 2
+
+
+async def test_restart_as_new_from_a_journal_prefix_is_refused(
+    client: httpx.AsyncClient, backend: FakeAdmin
+) -> None:
+    backend.invocations[INV] = CommandResult(200, {"new_invocation_id": "inv_1new"})
+    response = await client.patch(f"/invocations/{INV}/restart-as-new?from=3")
+    assert_admin_error(response, 400, "not supported")
+    response = await client.patch(f"/invocations/{INV}/restart-as-new?from=x")
+    assert_admin_error(response, 400, "'from'")
+    assert backend.commands == []
+
+
+@pytest.mark.parametrize(
+    ("query", "deployment"),
+    [
+        ("", None),
+        ("?deployment=latest", "latest"),
+        ("?deployment=Latest", "latest"),
+        ("?deployment=keep", "keep"),
+        ("?deployment=Keep", "keep"),
+        ("?deployment=dp_1xyz", "dp_1xyz"),
+    ],
+)
+async def test_resume_passes_the_deployment_choice(
+    client: httpx.AsyncClient, backend: FakeAdmin, query: str, deployment: str | None
+) -> None:
+    backend.invocations[INV] = CommandResult(200)
+    response = await client.patch(f"/invocations/{INV}/resume{query}")
+    assert response.status_code == 200, response.text
+    assert backend.commands == [(INV, "resume", deployment)]
+
+
+@pytest.mark.parametrize("bad", ["", "newest", "dp_", "dp_a-b", "inv_1abc"])
+async def test_resume_with_a_bad_deployment_is_400(
+    client: httpx.AsyncClient, backend: FakeAdmin, bad: str
+) -> None:
+    backend.invocations[INV] = CommandResult(200)
+    response = await client.patch(f"/invocations/{INV}/resume", params={"deployment": bad})
+    assert_admin_error(response, 400, "'deployment'")
+    assert backend.commands == []
+
+
+async def test_deployment_is_only_passed_to_resume(
+    client: httpx.AsyncClient, backend: FakeAdmin
+) -> None:
+    backend.invocations[INV] = CommandResult(202)
+    response = await client.patch(f"/invocations/{INV}/pause?deployment=latest")
+    assert response.status_code == 202
+    assert backend.commands == [(INV, "pause", None)]
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        (400, "the invocation is not paused"),
+        (409, "The invocation 'inv_1abc' was already completed."),
+        (409, "The invocation 'inv_1abc' is not yet completed."),
+        (425, "The invocation 'inv_1abc' is either inboxed or scheduled, cannot be resumed."),
+        (503, "no leader for partition 3"),
+    ],
+)
+async def test_command_refusals_are_admin_errors_with_the_backend_code(
+    client: httpx.AsyncClient, backend: FakeAdmin, code: int, message: str
+) -> None:
+    backend.invocations[INV] = AdminError(code, message)
+    assert_admin_error(await client.patch(f"/invocations/{INV}/purge"), code, message)
+
+
+async def test_unknown_invocation_is_404(client: httpx.AsyncClient, backend: FakeAdmin) -> None:
+    response = await client.patch("/invocations/inv_1missing/kill")
+    assert_admin_error(response, 404, "'inv_1missing' does not exist")
+    assert backend.commands == [("inv_1missing", "kill", None)]
+
+
+@pytest.mark.parametrize("bad", ["nope", "inv_", "inv_1a-b", "dp_1abc"])
+async def test_malformed_invocation_id_is_400_before_the_backend(
+    client: httpx.AsyncClient, backend: FakeAdmin, bad: str
+) -> None:
+    assert_admin_error(await client.patch(f"/invocations/{bad}/cancel"), 400, "invocation_id")
+    assert_admin_error(await client.delete(f"/invocations/{bad}"), 400, "invocation_id")
+    assert backend.commands == []
+
+
+async def test_invocation_routes_methods_and_unknown_commands(
+    client: httpx.AsyncClient, backend: FakeAdmin
+) -> None:
+    backend.invocations[INV] = CommandResult(200)
+    for method in ("GET", "POST", "PUT", "DELETE"):
+        response = await client.request(method, f"/invocations/{INV}/kill")
+        assert_admin_error(response, 405)
+        assert response.headers["allow"] == "PATCH"
+    response = await client.patch(f"/invocations/{INV}")
+    assert_admin_error(response, 405)
+    assert response.headers["allow"] == "DELETE"
+    assert_admin_error(await client.patch(f"/invocations/{INV}/terminate"), 404)
+    assert_admin_error(await client.patch(f"/invocations/{INV}/kill/now"), 404)
+    assert_admin_error(await client.get("/invocations"), 404)
+    assert backend.commands == []
+
+
+@pytest.mark.parametrize(
+    ("query", "command"),
+    [
+        ("", "cancel"),
+        ("?mode=cancel", "cancel"),
+        ("?mode=kill", "kill"),
+        ("?mode=Kill", "kill"),
+        ("?mode=purge", "purge"),
+    ],
+)
+async def test_deprecated_delete_maps_its_mode_and_answers_202(
+    client: httpx.AsyncClient, backend: FakeAdmin, query: str, command: str
+) -> None:
+    backend.invocations[INV] = CommandResult(200)
+    response = await client.delete(f"/invocations/{INV}{query}")
+    assert response.status_code == 202, response.text
+    assert response.content == b""
+    assert backend.commands == [(INV, command, None)]
+
+
+async def test_deprecated_delete_refusals(client: httpx.AsyncClient, backend: FakeAdmin) -> None:
+    backend.invocations[INV] = CommandResult(200)
+    assert_admin_error(await client.delete(f"/invocations/{INV}?mode=pause"), 400, "'mode'")
+    assert backend.commands == []
+    backend.invocations[INV] = AdminError(409, "The invocation 'inv_1abc' is not yet completed.")
+    response = await client.delete(f"/invocations/{INV}?mode=purge")
+    assert_admin_error(response, 409, "not yet completed")
+    assert_admin_error(await client.delete("/invocations/inv_1gone"), 404, "does not exist")
