@@ -320,7 +320,7 @@ def _invalid_query(name: str, reason: str) -> Response:
 
 def _check_invocation_id(invocation_id: str) -> Response | None:
     """A cheap shape check (the backend decodes the id); None when it looks like one."""
-    if invocation_id.startswith("inv_") and invocation_id[4:].isalnum():
+    if invocation_id.startswith("inv_") and _ascii_alnum(invocation_id[4:]):
         return None
     return admin_error(
         400,
@@ -329,13 +329,17 @@ def _check_invocation_id(invocation_id: str) -> Response | None:
     )
 
 
+def _ascii_alnum(text: str) -> bool:
+    return text.isascii() and text.isalnum()
+
+
 def _patch_deployment(value: str | None) -> tuple[str | None, Response | None]:
     """resume's `deployment`: absent (keep the pinned one), latest, keep, or a deployment id."""
     if value is None:
         return None, None
     if value in ("latest", "Latest", "keep", "Keep"):
         return value.lower(), None
-    if value.startswith("dp_") and value[3:].isalnum():
+    if value.startswith("dp_") and _ascii_alnum(value[3:]):
         return value, None
     return None, _invalid_query(
         "deployment", f"'{value}' is neither 'latest', 'keep' nor a deployment id (dp_...)"
@@ -348,7 +352,7 @@ def _restart_params(query: Mapping[str, str]) -> Response | None:
     start = query.get("from")
     if start is None:
         return None
-    if not start.isdigit():
+    if not (start.isascii() and start.isdigit()):
         return _invalid_query("from", f"'{start}' is not a journal index")
     if int(start) != 0:
         return _invalid_query(

@@ -303,8 +303,9 @@ async def test_restart_as_new_from_a_journal_prefix_is_refused(
     backend.invocations[INV] = CommandResult(200, {"new_invocation_id": "inv_1new"})
     response = await client.patch(f"/invocations/{INV}/restart-as-new?from=3")
     assert_admin_error(response, 400, "not supported")
-    response = await client.patch(f"/invocations/{INV}/restart-as-new?from=x")
-    assert_admin_error(response, 400, "'from'")
+    for bad in ("x", "-1", "²"):
+        response = await client.patch(f"/invocations/{INV}/restart-as-new", params={"from": bad})
+        assert_admin_error(response, 400, "'from'")
     assert backend.commands == []
 
 
@@ -328,7 +329,7 @@ async def test_resume_passes_the_deployment_choice(
     assert backend.commands == [(INV, "resume", deployment)]
 
 
-@pytest.mark.parametrize("bad", ["", "newest", "dp_", "dp_a-b", "inv_1abc"])
+@pytest.mark.parametrize("bad", ["", "newest", "dp_", "dp_a-b", "dp_1é", "inv_1abc"])
 async def test_resume_with_a_bad_deployment_is_400(
     client: httpx.AsyncClient, backend: FakeAdmin, bad: str
 ) -> None:
@@ -370,7 +371,7 @@ async def test_unknown_invocation_is_404(client: httpx.AsyncClient, backend: Fak
     assert backend.commands == [("inv_1missing", "kill", None)]
 
 
-@pytest.mark.parametrize("bad", ["nope", "inv_", "inv_1a-b", "dp_1abc"])
+@pytest.mark.parametrize("bad", ["nope", "inv_", "inv_1a-b", "inv_1é", "dp_1abc"])
 async def test_malformed_invocation_id_is_400_before_the_backend(
     client: httpx.AsyncClient, backend: FakeAdmin, bad: str
 ) -> None:
