@@ -10,7 +10,7 @@ from ingress import api
 from log.api import Error as LogError
 from node import discovery
 from node.processor import PartitionProcessor
-from node.proposer import Proposer
+from node.proposer import Proposer, now_ms
 from partition import actions as act
 from partition import ids, tables
 from partition.pb import records_pb2 as rec
@@ -30,6 +30,15 @@ _HANDLER_KIND: dict[int, api.HandlerKind] = {
     pb.EXCLUSIVE: "exclusive",
     pb.SHARED: "shared",
     pb.WORKFLOW_RUN: "workflow",
+}
+_COMMANDS: dict[str, rec.Command] = {
+    "cancel": rec.CANCEL,
+    "kill": rec.KILL,
+    "pause": rec.PAUSE,
+    "resume": rec.RESUME,
+    "purge": rec.PURGE,
+    "purge-journal": rec.PURGE_JOURNAL,
+    "restart-as-new": rec.RESTART_AS_NEW,
 }
 UNAVAILABLE = (
     "the request could not be made durable ({}); it may or may not have been accepted: "
@@ -70,6 +79,8 @@ def _outcome(reply: act.Reply) -> api.Outcome:
             return api.Accepted(reply.invocation_id, reply.previously)
         case act.ReplyRejected():
             return api.Rejected(reply.code, reply.message, reply.invocation_id)
+        case act.ReplyDone():
+            return api.Rejected(500, "unexpected command reply to an ingress request")
 
 
 class Backend:
@@ -105,8 +116,6 @@ class Backend:
         info = self.handler(request.service, request.handler)
         if info is None:
             return api.Rejected(404, f"handler {request.service}/{request.handler} not found")
-        if request.delay_ms:
-            return api.Rejected(501, "delayed sends are not supported by this server yet")
         key = request.key or ""
         if request.idempotency_key:
             invocation_id = ids.deterministic_invocation_id(
@@ -128,6 +137,7 @@ class Backend:
             idempotency_key=request.idempotency_key or "",
             mode=rec.SEND if request.send else rec.CALL,
             reply=rec.Reply(request_id=request_id),
+            execution_time_ms=now_ms() + request.delay_ms if request.delay_ms else 0,
         )
         invoke.headers.extend(pb.Header(key=k, value=v) for k, v in request.headers)
         return await self._ask(rec.Envelope(invoke=invoke), request_id, fut)
@@ -157,6 +167,20 @@ class Backend:
             status.output_content_type or None,
             status.expires_at_ms or None,
         )
+
+    async def complete_awakeable(self, awakeable_id: str, result: pb.Result) -> api.Rejected | None:
+        try:
+            ids.parse_awakeable_id(awakeable_id)
+        except ids.Error as exc:
+            return api.Rejected(400, str(exc))
+        request_id, fut = self._proposer.new_request()
+        envelope = rec.Envelope(
+            resolve_awakeable=rec.ResolveAwakeable(
+                awakeable_id=awakeable_id, result=result, reply=rec.Reply(request_id=request_id)
+            )
+        )
+        outcome = await self._ask(envelope, request_id, fut)
+        return outcome if isinstance(outcome, api.Rejected) else None
 
     def _resolve(self, ref: api.InvocationRef) -> str | api.Rejected:
         match ref:
@@ -228,6 +252,37 @@ class Backend:
             await self._processor.wait_applied(lsn)
             row = self._schema.deployments.get(deployment_id, row)
         return api.RegisterResult(existing is None, self._deployment_info(row))
+
+    async def invocation_command(
+        self, invocation_id: str, command: api.InvocationCommand, deployment: str | None
+    ) -> api.CommandResult:
+        try:
+            ids.parse_invocation_id(invocation_id)
+        except ids.Error as exc:
+            raise api.AdminError(400, str(exc)) from exc
+        request_id, fut = self._proposer.new_request()
+        cmd = rec.InvocationCommand(
+            invocation_id=invocation_id,
+            command=_COMMANDS[command],
+            reply=rec.Reply(request_id=request_id),
+            deployment=deployment or "",
+        )
+        if command == "restart-as-new":
+            cmd.new_invocation_id = ids.random_invocation_id()
+        try:
+            reply = await self._proposer.propose_and_wait(
+                rec.Envelope(invocation_command=cmd), request_id, fut
+            )
+        except LogError as exc:
+            raise api.AdminError(503, UNAVAILABLE.format(exc)) from exc
+        if isinstance(reply, act.ReplyRejected):
+            raise api.AdminError(reply.code, reply.message)
+        if not isinstance(reply, act.ReplyDone):
+            raise api.AdminError(500, "unexpected reply to an invocation command")
+        body: dict[str, object] | None = None
+        if reply.new_invocation_id:
+            body = {"new_invocation_id": reply.new_invocation_id}
+        return api.CommandResult(reply.code, body)
 
     def _deployment_info(self, row: st.DeploymentRow) -> api.DeploymentInfo:
         return api.DeploymentInfo(

@@ -27,6 +27,12 @@ class NodeOptions:
     fsync: bool = True
     streams_per_deployment: int = 2
     log_level: str = "info"
+    default_retry_initial_interval_ms: int = 500
+    default_retry_max_interval_ms: int = 60_000
+    default_retry_max_attempts: int = 70
+    default_retry_on_max_attempts: str = "pause"
+    inactivity_timeout_ms: int = 60_000
+    abort_timeout_ms: int = 600_000
 
     @property
     def data_path(self) -> Path:
@@ -50,7 +56,14 @@ def _convert(name: str, value: Any, kind: type) -> Any:
     return str(value)
 
 
-_KINDS = {"node_name": str, "data_dir": str, "bind_host": str, "log_level": str, "fsync": bool}
+_KINDS = {
+    "node_name": str,
+    "data_dir": str,
+    "bind_host": str,
+    "log_level": str,
+    "fsync": bool,
+    "default_retry_on_max_attempts": str,
+}
 
 
 def _kind(name: str) -> type:
@@ -89,6 +102,11 @@ def load(
     if unknown:
         raise Error(f"unknown settings {unknown}; known: {sorted(known)}")
     opts = replace(opts, **{k: _convert(k, v, _kind(k)) for k, v in settings.items()})
+    if opts.default_retry_on_max_attempts not in ("pause", "kill"):
+        raise Error(
+            "setting default_retry_on_max_attempts: expected pause or kill, "
+            f"got {opts.default_retry_on_max_attempts!r}"
+        )
     return opts, bool(args.dump_config)
 
 

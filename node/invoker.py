@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from log.api import Error as LogError
@@ -45,6 +46,8 @@ LOST_STREAM = "lost the connection to the deployment"
 class Options:
     streams_per_deployment: int = 2
     default_retry: RetryPolicy = field(default_factory=RetryPolicy)
+    inactivity_timeout_ms: int = 60_000
+    abort_timeout_ms: int = 600_000
 
 
 @dataclass(slots=True)
@@ -58,6 +61,7 @@ class Attempt:
     saw_output: bool = False
     pending: set[asyncio.Future[int]] = field(default_factory=set)
     commands: list[pb.Command] = field(default_factory=list)
+    suspension: list[int] | None = None
     retry: asyncio.TimerHandle | None = None
 
 
@@ -103,6 +107,7 @@ class Invoker:
             idempotency_key=status.idempotency_key,
             random_seed=ids.random_seed(invocation_id),
             retry_count=att.failures,
+            cancelled=status.cancel_requested,
         )
         start.headers.extend(status.headers)
         if status.journal_length:
@@ -125,10 +130,40 @@ class Invoker:
                 )
             )
 
-    def ended(self, invocation_id: str) -> None:
+    def completion(
+        self, invocation_id: str, index: int, result: pb.Result, callee_invocation_id: str
+    ) -> None:
+        self._send_to_attempt(
+            invocation_id,
+            lambda m: m.completion.CopyFrom(
+                pb.Completion(index=index, result=result, invocation_id=callee_invocation_id)
+            ),
+        )
+
+    def cancel(self, invocation_id: str) -> None:
+        self._send_to_attempt(invocation_id, lambda m: m.cancel.SetInParent())
+
+    def _send_to_attempt(
+        self, invocation_id: str, fill: Callable[[pb.ServerMessage], None]
+    ) -> None:
+        att = self._attempts.get(invocation_id)
+        if att is not None and att.running and att.stream is not None:
+            msg = pb.ServerMessage(invocation_id=invocation_id, attempt=att.number)
+            fill(msg)
+            att.stream.send(msg)
+
+    def ended(self, invocation_id: str, abort: bool = False) -> None:
         att = self._attempts.pop(invocation_id, None)
-        if att is not None and att.retry is not None:
+        if att is None:
+            return
+        if att.retry is not None:
             att.retry.cancel()
+        if abort and att.running and att.stream is not None:
+            att.stream.send(
+                pb.ServerMessage(
+                    invocation_id=invocation_id, attempt=att.number, abort=pb.Abort(reason="ended")
+                )
+            )
 
     def in_flight(self) -> int:
         return sum(1 for a in self._attempts.values() if a.running)
@@ -173,7 +208,9 @@ class Invoker:
                 delay = err.retry_after_ms if err.HasField("retry_after_ms") else None
                 self._fail(att, pb.Failure(code=err.code or 500, message=message), delay)
             elif kind == "suspend":
-                self._fail(att, pb.Failure(code=573, message="suspension is not supported yet"))
+                att.running = False
+                att.suspension = list(msg.suspend.waiting_on)
+                self._dirty.add(att.invocation_id)
         self._propose_effects()
 
     def on_stream_lost(self, stream: Stream) -> None:
@@ -187,13 +224,17 @@ class Invoker:
     def _propose_effects(self) -> None:
         for invocation_id in self._dirty:
             att = self._attempts.get(invocation_id)
-            if att is None or not att.commands:
+            if att is None or not (att.commands or att.suspension is not None):
                 continue
             effect = rec.InvokerEffect(
                 invocation_id=invocation_id, attempt=att.number, deployment_id=att.deployment_id
             )
             effect.commands.extend(att.commands)
             att.commands = []
+            if att.suspension is not None:
+                effect.suspension.waiting_on.extend(att.suspension)
+                effect.suspension.SetInParent()
+                att.suspension = None
             fut = asyncio.ensure_future(self._proposer.propose(rec.Envelope(invoker_effect=effect)))
             att.pending.add(fut)
             fut.add_done_callback(functools.partial(self._effect_done, att))

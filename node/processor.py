@@ -17,8 +17,10 @@ from typing import assert_never
 
 from log.api import Log
 from node import metrics
+from node.cleaner import Cleaner
 from node.invoker import Invoker
 from node.proposer import Proposer
+from node.timers import TimerService
 from partition import actions as act
 from partition import tables
 from partition.state_machine import StateMachine
@@ -41,6 +43,8 @@ class PartitionProcessor:
         leader_id: str,
         epoch: int,
         on_schema_changed: Callable[[], None],
+        timers: TimerService,
+        cleaner: Cleaner,
     ) -> None:
         self._log = log_
         self._store = store
@@ -50,6 +54,8 @@ class PartitionProcessor:
         self._leader_id = leader_id
         self._epoch = epoch
         self._on_schema_changed = on_schema_changed
+        self._timers = timers
+        self._cleaner = cleaner
         self.active = False
         self.applied_lsn = store.applied_lsn()
         self._applied_changed = asyncio.Event()
@@ -94,7 +100,7 @@ class PartitionProcessor:
 
     def _carry_out(self, action: act.Action) -> None:
         match action:
-            case act.ReplyCompleted() | act.ReplyAccepted() | act.ReplyRejected():
+            case act.ReplyCompleted() | act.ReplyAccepted() | act.ReplyRejected() | act.ReplyDone():
                 self._proposer.deliver(action)
             case act.SchemaChanged():
                 self._on_schema_changed()
@@ -106,8 +112,24 @@ class PartitionProcessor:
             case act.Ack(invocation_id=invocation_id, up_to_index=index):
                 if self.active:
                     self._invoker.ack(invocation_id, index)
-            case act.Ended(invocation_id=invocation_id):
-                self._invoker.ended(invocation_id)
+            case act.Ended(invocation_id=invocation_id, abort=abort):
+                self._invoker.ended(invocation_id, abort)
+            case act.Completion():
+                if self.active:
+                    self._invoker.completion(
+                        action.invocation_id,
+                        action.index,
+                        action.result,
+                        action.callee_invocation_id,
+                    )
+            case act.Cancel(invocation_id=invocation_id):
+                if self.active:
+                    self._invoker.cancel(invocation_id)
+            case act.RegisterTimer():
+                if self.active:
+                    self._timers.register(
+                        action.wake_up_time_ms, action.invocation_id, action.index
+                    )
             case _:
                 assert_never(action)
 
@@ -119,5 +141,9 @@ class PartitionProcessor:
             log.info("leading the partition; resuming %d running invocations", len(running))
             for invocation_id in running:
                 self._invoker.invoke(invocation_id)
+            self._timers.start()
+            self._cleaner.start()
         elif not mine:
             self.active = False
+            self._timers.stop()
+            self._cleaner.stop()

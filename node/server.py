@@ -25,10 +25,13 @@ from log.raft import RaftLog, RaftOptions
 from node import invoker as invoker_mod
 from node.admin_api import AdminApi, admin_error
 from node.backend import Backend
+from node.cleaner import Cleaner
 from node.config import NodeOptions
 from node.invoker import Invoker
 from node.processor import PartitionProcessor
 from node.proposer import Proposer
+from node.retry import RetryPolicy
+from node.timers import TimerService
 from partition.pb import records_pb2 as rec
 from partition.state_machine import StateMachine
 from partition.store import Store
@@ -81,9 +84,23 @@ class Node:
             self.store,
             self.proposer,
             self.state_machine.schema,
-            invoker_mod.Options(streams_per_deployment=opts.streams_per_deployment),
+            invoker_mod.Options(
+                streams_per_deployment=opts.streams_per_deployment,
+                default_retry=RetryPolicy(
+                    initial_interval_ms=opts.default_retry_initial_interval_ms,
+                    max_interval_ms=opts.default_retry_max_interval_ms,
+                    max_attempts=max(1, opts.default_retry_max_attempts),
+                    on_max_attempts="kill"
+                    if opts.default_retry_on_max_attempts == "kill"
+                    else "pause",
+                ),
+                inactivity_timeout_ms=opts.inactivity_timeout_ms,
+                abort_timeout_ms=opts.abort_timeout_ms,
+            ),
         )
         epoch = int.from_bytes(os.urandom(6), "big")
+        self.timers = TimerService(self.store, self.proposer)
+        self.cleaner = Cleaner(self.store, self.proposer)
         self.processor = PartitionProcessor(
             self.log,
             self.store,
@@ -93,6 +110,8 @@ class Node:
             opts.node_name,
             epoch,
             self._on_schema_changed,
+            self.timers,
+            self.cleaner,
         )
         self.backend = Backend(self.proposer, self.store, self.state_machine.schema, self.processor)
         self._spawn(self.processor.run(), "partition-processor")
@@ -150,6 +169,9 @@ class Node:
                 await server.close()
         if hasattr(self, "invoker"):
             await self.invoker.close()
+        if hasattr(self, "timers"):
+            self.timers.stop()
+            self.cleaner.stop()
         for task in list(self._tasks):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

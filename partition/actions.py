@@ -28,9 +28,45 @@ class Ack:
 
 @dataclass(frozen=True, slots=True)
 class Ended:
-    """The invocation no longer runs (completed or paused): drop any attempt state."""
+    """The invocation no longer runs (completed, suspended or paused): drop any attempt state;
+    with `abort`, stop a running attempt first (kill, pause)."""
 
     invocation_id: str
+    abort: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """A journal entry of a running invocation completed: tell its running attempt."""
+
+    invocation_id: str
+    index: int
+    result: pb.Result
+    callee_invocation_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    """Deliver a cancellation to the running attempt."""
+
+    invocation_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterTimer:
+    wake_up_time_ms: int
+    invocation_id: str
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyDone:
+    """An invocation command succeeded: answer `code` (and the new id of a restart)."""
+
+    request_id: int
+    invocation_id: str
+    code: int
+    new_invocation_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +98,7 @@ class SchemaChanged:
     """Deployments or services changed: refresh what the ingress and invoker see."""
 
 
-Reply = ReplyCompleted | ReplyAccepted | ReplyRejected
+Reply = ReplyCompleted | ReplyAccepted | ReplyRejected | ReplyDone
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +113,10 @@ Action = (
     Invoke
     | Ack
     | Ended
+    | Completion
+    | Cancel
+    | RegisterTimer
+    | ReplyDone
     | ReplyCompleted
     | ReplyAccepted
     | ReplyRejected

@@ -8,6 +8,7 @@ the same invocation id without any lookup table.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import uuid
@@ -82,3 +83,31 @@ def deployment_id(uri: str) -> str:
     """One deployment per endpoint: re-registering a URI (with `force`) keeps its id."""
     digest = hashlib.blake2b(uri.encode(), digest_size=16).digest()
     return "dp_1" + _b62(digest)
+
+
+def child_invocation_id(parent_id: str, index: int, key: str | None) -> str:
+    """The id of the invocation a call/send at journal `index` of `parent_id` starts: derived,
+    so every replica (and every replay of the record) computes the same one."""
+    digest = hashlib.blake2b(f"{parent_id}\x00{index}".encode(), digest_size=16).digest()
+    pkey = partition_key(key) if key else int.from_bytes(digest[:8], "big")
+    return invocation_id(pkey, digest)
+
+
+def awakeable_id(invocation_id: str, index: int) -> str:
+    raw = invocation_id.encode() + index.to_bytes(4, "big")
+    return "sign_1" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def parse_awakeable_id(text: str) -> tuple[str, int]:
+    """(invocation id, journal index); raises Error when `text` is not an awakeable id."""
+    if not text.startswith("sign_1"):
+        raise Error(f"{text!r} is not an awakeable id (expected 'sign_1...')")
+    body = text[6:]
+    try:
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        invocation_id = raw[:-4].decode()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Error(f"{text!r} is not a valid awakeable id") from exc
+    if len(raw) < 5 or not invocation_id.startswith("inv_"):
+        raise Error(f"{text!r} is not a valid awakeable id")
+    return invocation_id, int.from_bytes(raw[-4:], "big")

@@ -17,6 +17,9 @@ INBOX = b"i"
 DEPLOYMENT = b"d"
 SERVICE = b"v"
 ACTIVE = b"a"  # index of invocations in phase INVOKED, for a new leader to resume
+TIMER = b"t"
+PROMISE = b"p"
+EXPIRY = b"e"  # index of completed invocations by the time their retention ends
 
 _SEP = b"\x00"
 
@@ -67,3 +70,39 @@ def service(name: str) -> bytes:
 
 def active(invocation_id: str) -> bytes:
     return ACTIVE + invocation_id.encode()
+
+
+def timer(wake_ms: int, invocation_id: str, index: int) -> bytes:
+    return TIMER + struct.pack(">Q", wake_ms) + _part(invocation_id) + struct.pack(">I", index)
+
+
+def timer_upto(wake_ms: int) -> bytes:
+    """Every timer row due at or before `wake_ms` sorts before this key."""
+    return TIMER + struct.pack(">Q", wake_ms + 1)
+
+
+def parse_timer(row_key: bytes) -> tuple[int, str, int]:
+    wake_ms = struct.unpack(">Q", row_key[1:9])[0]
+    body = row_key[9:-4]
+    index = struct.unpack(">I", row_key[-4:])[0]
+    return wake_ms, _unpart(body), index
+
+
+def _unpart(raw: bytes) -> str:
+    return raw[:-1].replace(b"\x01\x01", b"\x00").replace(b"\x01\x02", b"\x01").decode()
+
+
+def promise_prefix(service: str, key: str) -> bytes:
+    return PROMISE + _part(service) + _part(key)
+
+
+def promise(service: str, key: str, name: str) -> bytes:
+    return promise_prefix(service, key) + name.encode()
+
+
+def expiry(expires_ms: int, invocation_id: str) -> bytes:
+    return EXPIRY + struct.pack(">Q", expires_ms) + invocation_id.encode()
+
+
+def parse_expiry(row_key: bytes) -> tuple[int, str]:
+    return struct.unpack(">Q", row_key[1:9])[0], row_key[9:].decode()

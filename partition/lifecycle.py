@@ -9,7 +9,7 @@ Shared handlers and plain Services never take the lock.
 from __future__ import annotations
 
 from partition import actions as act
-from partition import tables
+from partition import completions, tables
 from partition.context import Apply
 from partition.pb import storage_pb2 as st
 from perdure._pb import protocol_pb2 as pb
@@ -36,6 +36,15 @@ def admit(ctx: Apply, invocation_id: str, status: st.InvocationStatus) -> None:
     ctx.actions.append(act.Invoke(invocation_id, status))
 
 
+def schedule(ctx: Apply, invocation_id: str, status: st.InvocationStatus, at_ms: int) -> None:
+    """A delayed invocation: a timer admits it at `at_ms`."""
+    status.phase = st.SCHEDULED
+    status.execution_time_ms = at_ms
+    tables.put_status(ctx.txn, invocation_id, status)
+    tables.put_timer(ctx.txn, at_ms, invocation_id, 0, st.START_SCHEDULED)
+    ctx.actions.append(act.RegisterTimer(at_ms, invocation_id, 0))
+
+
 def retention_ms(ctx: Apply, status: st.InvocationStatus) -> int:
     found = ctx.schema.handler(status.service, status.handler)
     if status.handler_type == pb.WORKFLOW_RUN:
@@ -55,7 +64,11 @@ def retention_ms(ctx: Apply, status: st.InvocationStatus) -> int:
 
 
 def complete(
-    ctx: Apply, invocation_id: str, status: st.InvocationStatus, result: pb.Result
+    ctx: Apply,
+    invocation_id: str,
+    status: st.InvocationStatus,
+    result: pb.Result,
+    abort: bool = False,
 ) -> None:
     """Store the result, answer everyone waiting for it, and free the key."""
     if result.HasField("failure") and result.failure.code == 0:
@@ -66,15 +79,24 @@ def complete(
     status.modified_at_ms = ctx.now_ms
     status.expires_at_ms = ctx.now_ms + retention_ms(ctx, status)
     status.output_content_type = ctx.schema.output_content_type(status.service, status.handler)
-    status.input = b""
+    status.cancel_requested = False
+    del status.waiting_on[:]
     tables.delete_journal(ctx.txn, invocation_id, status.journal_length)
     for request_id in status.waiting_requests:
         ctx.actions.append(
             act.ReplyCompleted(request_id, invocation_id, result, status.output_content_type, 0)
         )
     del status.waiting_requests[:]
+    waiting = list(status.attached_entries)
+    del status.attached_entries[:]
     tables.put_status(ctx.txn, invocation_id, status)
-    ctx.actions.append(act.Ended(invocation_id))
+    ctx.actions.append(act.Ended(invocation_id, abort=abort))
+    if status.caller_invocation_id:
+        completions.complete_entry(
+            ctx, status.caller_invocation_id, status.caller_entry_index, result, invocation_id
+        )
+    for ref in waiting:
+        completions.complete_entry(ctx, ref.invocation_id, ref.index, result, invocation_id)
     if holds_key(status):
         release_key(ctx, invocation_id, status)
 

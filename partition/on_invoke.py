@@ -51,7 +51,10 @@ def apply(ctx: Apply, cmd: rec.Invoke) -> None:
         ctx.actions.append(act.ReplyAccepted(request_id, cmd.invocation_id, previously=False))
     elif request_id:
         status.waiting_requests.append(request_id)
-    lifecycle.admit(ctx, cmd.invocation_id, status)
+    if cmd.execution_time_ms > ctx.now_ms:
+        lifecycle.schedule(ctx, cmd.invocation_id, status, cmd.execution_time_ms)
+    else:
+        lifecycle.admit(ctx, cmd.invocation_id, status)
 
 
 def _on_repeat(

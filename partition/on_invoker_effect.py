@@ -1,15 +1,17 @@
-"""InvokerEffect: journal commands a deployment produced during an attempt.
+"""InvokerEffect: journal commands a deployment produced during an attempt, then maybe its
+suspension.
 
 Commands are appended strictly in index order: a command whose index is not the next one is a
 duplicate (or comes from a superseded attempt) and is dropped, so re-proposed effects apply
-once. State commands of exclusive handlers change the key's state in the same write. `Output`
-completes the invocation.
+once. Each command's side effects happen in the same write: state changes of exclusive
+handlers, timers of sleeps, the invocations that calls and sends start, awakeable and promise
+completions. `Output` completes the invocation.
 """
 
 from __future__ import annotations
 
 from partition import actions as act
-from partition import lifecycle, tables
+from partition import calls, completions, ids, invocation_control, lifecycle, promises, tables
 from partition.context import Apply
 from partition.pb import records_pb2 as rec
 from partition.pb import storage_pb2 as st
@@ -17,7 +19,8 @@ from perdure._pb import protocol_pb2 as pb
 
 
 def apply(ctx: Apply, cmd: rec.InvokerEffect) -> None:
-    status = tables.get_status(ctx.txn, cmd.invocation_id)
+    invocation_id = cmd.invocation_id
+    status = tables.get_status(ctx.txn, invocation_id)
     if status is None or status.phase != st.INVOKED:
         return
     if not status.deployment_id and cmd.deployment_id:
@@ -28,27 +31,69 @@ def apply(ctx: Apply, cmd: rec.InvokerEffect) -> None:
             continue
         entry = command.entry
         if entry.WhichOneof("command") == "output":
-            lifecycle.complete(ctx, cmd.invocation_id, status, entry.output.result)
+            lifecycle.complete(ctx, invocation_id, status, entry.output.result)
             return
-        tables.put_journal_entry(ctx.txn, cmd.invocation_id, command.index, entry)
         status.journal_length = command.index
-        _apply_state(ctx, status, entry)
+        _apply_command(ctx, invocation_id, status, command.index, entry)
+        tables.put_journal_entry(ctx.txn, invocation_id, command.index, entry)
         acked = command.index
     status.modified_at_ms = ctx.now_ms
-    tables.put_status(ctx.txn, cmd.invocation_id, status)
+    tables.put_status(ctx.txn, invocation_id, status)
     if acked:
-        ctx.actions.append(act.Ack(cmd.invocation_id, acked))
+        ctx.actions.append(act.Ack(invocation_id, acked))
+    if cmd.HasField("suspension"):
+        completions.suspend(ctx, invocation_id, status, list(cmd.suspension.waiting_on))
 
 
-def _apply_state(ctx: Apply, status: st.InvocationStatus, entry: pb.JournalEntry) -> None:
-    if not lifecycle.holds_key(status):
-        return  # shared handlers and Services have no writable state
+def _apply_command(
+    ctx: Apply, invocation_id: str, status: st.InvocationStatus, index: int, entry: pb.JournalEntry
+) -> None:
+    """Side effects of one new journal command (the entry is stored right after)."""
     kind = entry.WhichOneof("command")
-    if kind == "set_state":
+    keyed = lifecycle.holds_key(status)
+    if kind == "set_state" and keyed:
         tables.set_state(
             ctx.txn, status.service, status.key, entry.set_state.key, entry.set_state.value
         )
-    elif kind == "clear_state":
+    elif kind == "clear_state" and keyed:
         tables.clear_state(ctx.txn, status.service, status.key, entry.clear_state.key)
-    elif kind == "clear_all_state":
+    elif kind == "clear_all_state" and keyed:
         tables.clear_all_state(ctx.txn, status.service, status.key)
+    elif kind == "sleep":
+        wake = entry.sleep.wake_up_time_ms
+        tables.put_timer(ctx.txn, wake, invocation_id, index, st.COMPLETE_ENTRY)
+        ctx.actions.append(act.RegisterTimer(wake, invocation_id, index))
+    elif kind in ("call", "send"):
+        calls.start(ctx, invocation_id, index, entry, is_call=kind == "call")
+    elif kind == "complete_awakeable":
+        _complete_awakeable(ctx, entry.complete_awakeable)
+    elif kind in ("get_promise", "peek_promise", "complete_promise"):
+        promises.apply(ctx, invocation_id, status, index, entry)
+    elif kind == "attach_invocation":
+        _attach(ctx, invocation_id, index, entry)
+    elif kind == "cancel_invocation":
+        invocation_control.cancel(ctx, entry.cancel_invocation.invocation_id)
+    elif kind == "cancelled":
+        status.cancel_requested = False  # the handler observed it
+
+
+def _complete_awakeable(ctx: Apply, cmd: pb.CompleteAwakeable) -> None:
+    try:
+        target, target_index = ids.parse_awakeable_id(cmd.id)
+    except ids.Error:
+        return  # the SDK validated it; a bad id completes nothing
+    completions.complete_entry(ctx, target, target_index, cmd.result)
+
+
+def _attach(ctx: Apply, invocation_id: str, index: int, entry: pb.JournalEntry) -> None:
+    target_id = entry.attach_invocation.invocation_id
+    target = tables.get_status(ctx.txn, target_id)
+    if target is None:
+        entry.completion.CopyFrom(completions.failure(404, "invocation not found"))
+    elif target.phase == st.COMPLETED:
+        entry.completion.CopyFrom(target.result)
+    else:
+        target.attached_entries.add(invocation_id=invocation_id, index=index)
+        tables.put_status(ctx.txn, target_id, target)
+        return
+    ctx.actions.append(act.Completion(invocation_id, index, entry.completion, target_id))

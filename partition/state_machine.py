@@ -14,10 +14,14 @@ from partition import actions as act
 from partition import (
     on_announce_leader,
     on_attach,
+    on_invocation_command,
     on_invoke,
     on_invoker_effect,
     on_pause,
+    on_purge_expired,
     on_register_deployment,
+    on_resolve_awakeable,
+    on_timer_fired,
     tables,
 )
 from partition.context import Apply, Options
@@ -33,6 +37,10 @@ _DISPATCH: dict[str, Callable[[Apply, Any], None]] = {
     "register_deployment": on_register_deployment.apply,
     "pause_invocation": on_pause.apply,
     "announce_leader": on_announce_leader.apply,
+    "timer_fired": on_timer_fired.apply,
+    "resolve_awakeable": on_resolve_awakeable.apply,
+    "invocation_command": on_invocation_command.apply,
+    "purge_expired": on_purge_expired.apply,
 }
 
 

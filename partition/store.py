@@ -50,6 +50,12 @@ class Store:
         ro.set_iterate_upper_bound(_next_prefix(prefix))
         return [(bytes(k), bytes(v)) for k, v in self._db.items(from_key=prefix, read_opt=ro)]  # type: ignore[arg-type]
 
+    def scan_range(self, start: bytes, end: bytes) -> list[tuple[bytes, bytes]]:
+        """Rows with start <= key < end, in key order."""
+        ro = ReadOptions()
+        ro.set_iterate_upper_bound(end)
+        return [(bytes(k), bytes(v)) for k, v in self._db.items(from_key=start, read_opt=ro)]  # type: ignore[arg-type]
+
     def applied_lsn(self) -> int | None:
         """The position of the last applied record, None before the first one."""
         raw = self.get(_APPLIED)

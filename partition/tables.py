@@ -44,6 +44,8 @@ def put_status(w: Writer, invocation_id: str, status: st.InvocationStatus) -> No
         w.put(keys.active(invocation_id), b"")
     else:
         w.delete(keys.active(invocation_id))
+    if status.phase == st.COMPLETED and status.expires_at_ms:
+        w.put(keys.expiry(status.expires_at_ms, invocation_id), b"")
 
 
 def active_invocations(r: ScanReader) -> list[str]:
@@ -153,3 +155,51 @@ def all_services(r: ScanReader) -> list[st.ServiceRow]:
         row.ParseFromString(raw)
         out.append(row)
     return out
+
+
+def get_journal_entry(r: Reader, invocation_id: str, index: int) -> pb.JournalEntry | None:
+    raw = r.get(keys.journal(invocation_id, index))
+    if raw is None:
+        return None
+    entry = pb.JournalEntry()
+    entry.ParseFromString(raw)
+    return entry
+
+
+def put_timer(w: Writer, wake_ms: int, invocation_id: str, index: int, kind: int) -> None:
+    w.put(keys.timer(wake_ms, invocation_id, index), st.TimerRow(kind=kind).SerializeToString())  # type: ignore[arg-type]
+
+
+def take_timer(w: Writer, wake_ms: int, invocation_id: str, index: int) -> st.TimerRow | None:
+    """Remove the timer row and return it (None if it fired already or never existed)."""
+    key = keys.timer(wake_ms, invocation_id, index)
+    raw = w.get(key)
+    if raw is None:
+        return None
+    w.delete(key)
+    row = st.TimerRow()
+    row.ParseFromString(raw)
+    return row
+
+
+def get_promise(r: Reader, service: str, key: str, name: str) -> st.PromiseRow:
+    row = st.PromiseRow()
+    raw = r.get(keys.promise(service, key, name))
+    if raw is not None:
+        row.ParseFromString(raw)
+    return row
+
+
+def put_promise(w: Writer, service: str, key: str, name: str, row: st.PromiseRow) -> None:
+    w.put(keys.promise(service, key, name), row.SerializeToString())
+
+
+def clear_promises(w: Writer, service: str, key: str) -> None:
+    w.delete_prefix(keys.promise_prefix(service, key))
+
+
+def delete_status(w: Writer, invocation_id: str, status: st.InvocationStatus) -> None:
+    w.delete(keys.status(invocation_id))
+    w.delete(keys.active(invocation_id))
+    if status.expires_at_ms:
+        w.delete(keys.expiry(status.expires_at_ms, invocation_id))

@@ -13,12 +13,31 @@ class InvokeMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INVOKE_MODE_UNSPECIFIED: _ClassVar[InvokeMode]
     CALL: _ClassVar[InvokeMode]
     SEND: _ClassVar[InvokeMode]
+
+class Command(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    COMMAND_UNSPECIFIED: _ClassVar[Command]
+    CANCEL: _ClassVar[Command]
+    KILL: _ClassVar[Command]
+    PAUSE: _ClassVar[Command]
+    RESUME: _ClassVar[Command]
+    PURGE: _ClassVar[Command]
+    PURGE_JOURNAL: _ClassVar[Command]
+    RESTART_AS_NEW: _ClassVar[Command]
 INVOKE_MODE_UNSPECIFIED: InvokeMode
 CALL: InvokeMode
 SEND: InvokeMode
+COMMAND_UNSPECIFIED: Command
+CANCEL: Command
+KILL: Command
+PAUSE: Command
+RESUME: Command
+PURGE: Command
+PURGE_JOURNAL: Command
+RESTART_AS_NEW: Command
 
 class Envelope(_message.Message):
-    __slots__ = ("timestamp_ms", "invoke", "invoker_effect", "attach", "register_deployment", "pause_invocation", "announce_leader")
+    __slots__ = ("timestamp_ms", "invoke", "invoker_effect", "attach", "register_deployment", "pause_invocation", "announce_leader", "timer_fired", "resolve_awakeable", "invocation_command", "purge_expired")
     TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
     INVOKE_FIELD_NUMBER: _ClassVar[int]
     INVOKER_EFFECT_FIELD_NUMBER: _ClassVar[int]
@@ -26,6 +45,10 @@ class Envelope(_message.Message):
     REGISTER_DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
     PAUSE_INVOCATION_FIELD_NUMBER: _ClassVar[int]
     ANNOUNCE_LEADER_FIELD_NUMBER: _ClassVar[int]
+    TIMER_FIRED_FIELD_NUMBER: _ClassVar[int]
+    RESOLVE_AWAKEABLE_FIELD_NUMBER: _ClassVar[int]
+    INVOCATION_COMMAND_FIELD_NUMBER: _ClassVar[int]
+    PURGE_EXPIRED_FIELD_NUMBER: _ClassVar[int]
     timestamp_ms: int
     invoke: Invoke
     invoker_effect: InvokerEffect
@@ -33,7 +56,11 @@ class Envelope(_message.Message):
     register_deployment: RegisterDeployment
     pause_invocation: PauseInvocation
     announce_leader: AnnounceLeader
-    def __init__(self, timestamp_ms: _Optional[int] = ..., invoke: _Optional[_Union[Invoke, _Mapping]] = ..., invoker_effect: _Optional[_Union[InvokerEffect, _Mapping]] = ..., attach: _Optional[_Union[Attach, _Mapping]] = ..., register_deployment: _Optional[_Union[RegisterDeployment, _Mapping]] = ..., pause_invocation: _Optional[_Union[PauseInvocation, _Mapping]] = ..., announce_leader: _Optional[_Union[AnnounceLeader, _Mapping]] = ...) -> None: ...
+    timer_fired: TimerFired
+    resolve_awakeable: ResolveAwakeable
+    invocation_command: InvocationCommand
+    purge_expired: PurgeExpired
+    def __init__(self, timestamp_ms: _Optional[int] = ..., invoke: _Optional[_Union[Invoke, _Mapping]] = ..., invoker_effect: _Optional[_Union[InvokerEffect, _Mapping]] = ..., attach: _Optional[_Union[Attach, _Mapping]] = ..., register_deployment: _Optional[_Union[RegisterDeployment, _Mapping]] = ..., pause_invocation: _Optional[_Union[PauseInvocation, _Mapping]] = ..., announce_leader: _Optional[_Union[AnnounceLeader, _Mapping]] = ..., timer_fired: _Optional[_Union[TimerFired, _Mapping]] = ..., resolve_awakeable: _Optional[_Union[ResolveAwakeable, _Mapping]] = ..., invocation_command: _Optional[_Union[InvocationCommand, _Mapping]] = ..., purge_expired: _Optional[_Union[PurgeExpired, _Mapping]] = ...) -> None: ...
 
 class Reply(_message.Message):
     __slots__ = ("request_id",)
@@ -68,16 +95,24 @@ class Invoke(_message.Message):
     def __init__(self, invocation_id: _Optional[str] = ..., service: _Optional[str] = ..., handler: _Optional[str] = ..., key: _Optional[str] = ..., input: _Optional[bytes] = ..., headers: _Optional[_Iterable[_Union[_protocol_pb2.Header, _Mapping]]] = ..., idempotency_key: _Optional[str] = ..., mode: _Optional[_Union[InvokeMode, str]] = ..., reply: _Optional[_Union[Reply, _Mapping]] = ..., execution_time_ms: _Optional[int] = ..., idempotency_retention_ms: _Optional[int] = ...) -> None: ...
 
 class InvokerEffect(_message.Message):
-    __slots__ = ("invocation_id", "attempt", "deployment_id", "commands")
+    __slots__ = ("invocation_id", "attempt", "deployment_id", "commands", "suspension")
     INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
     ATTEMPT_FIELD_NUMBER: _ClassVar[int]
     DEPLOYMENT_ID_FIELD_NUMBER: _ClassVar[int]
     COMMANDS_FIELD_NUMBER: _ClassVar[int]
+    SUSPENSION_FIELD_NUMBER: _ClassVar[int]
     invocation_id: str
     attempt: int
     deployment_id: str
     commands: _containers.RepeatedCompositeFieldContainer[_protocol_pb2.Command]
-    def __init__(self, invocation_id: _Optional[str] = ..., attempt: _Optional[int] = ..., deployment_id: _Optional[str] = ..., commands: _Optional[_Iterable[_Union[_protocol_pb2.Command, _Mapping]]] = ...) -> None: ...
+    suspension: Suspension
+    def __init__(self, invocation_id: _Optional[str] = ..., attempt: _Optional[int] = ..., deployment_id: _Optional[str] = ..., commands: _Optional[_Iterable[_Union[_protocol_pb2.Command, _Mapping]]] = ..., suspension: _Optional[_Union[Suspension, _Mapping]] = ...) -> None: ...
+
+class Suspension(_message.Message):
+    __slots__ = ("waiting_on",)
+    WAITING_ON_FIELD_NUMBER: _ClassVar[int]
+    waiting_on: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, waiting_on: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class Attach(_message.Message):
     __slots__ = ("invocation_id", "reply")
@@ -116,3 +151,45 @@ class AnnounceLeader(_message.Message):
     leader_id: str
     epoch: int
     def __init__(self, leader_id: _Optional[str] = ..., epoch: _Optional[int] = ...) -> None: ...
+
+class TimerFired(_message.Message):
+    __slots__ = ("wake_up_time_ms", "invocation_id", "index")
+    WAKE_UP_TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    wake_up_time_ms: int
+    invocation_id: str
+    index: int
+    def __init__(self, wake_up_time_ms: _Optional[int] = ..., invocation_id: _Optional[str] = ..., index: _Optional[int] = ...) -> None: ...
+
+class ResolveAwakeable(_message.Message):
+    __slots__ = ("awakeable_id", "result", "reply")
+    AWAKEABLE_ID_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    REPLY_FIELD_NUMBER: _ClassVar[int]
+    awakeable_id: str
+    result: _protocol_pb2.Result
+    reply: Reply
+    def __init__(self, awakeable_id: _Optional[str] = ..., result: _Optional[_Union[_protocol_pb2.Result, _Mapping]] = ..., reply: _Optional[_Union[Reply, _Mapping]] = ...) -> None: ...
+
+class InvocationCommand(_message.Message):
+    __slots__ = ("invocation_id", "command", "reply", "deployment", "new_invocation_id")
+    INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    REPLY_FIELD_NUMBER: _ClassVar[int]
+    DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
+    NEW_INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    invocation_id: str
+    command: Command
+    reply: Reply
+    deployment: str
+    new_invocation_id: str
+    def __init__(self, invocation_id: _Optional[str] = ..., command: _Optional[_Union[Command, str]] = ..., reply: _Optional[_Union[Reply, _Mapping]] = ..., deployment: _Optional[str] = ..., new_invocation_id: _Optional[str] = ...) -> None: ...
+
+class PurgeExpired(_message.Message):
+    __slots__ = ("invocation_ids", "now_ms")
+    INVOCATION_IDS_FIELD_NUMBER: _ClassVar[int]
+    NOW_MS_FIELD_NUMBER: _ClassVar[int]
+    invocation_ids: _containers.RepeatedScalarFieldContainer[str]
+    now_ms: int
+    def __init__(self, invocation_ids: _Optional[_Iterable[str]] = ..., now_ms: _Optional[int] = ...) -> None: ...

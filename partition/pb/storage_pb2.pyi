@@ -17,6 +17,12 @@ class Phase(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SUSPENDED: _ClassVar[Phase]
     PAUSED: _ClassVar[Phase]
     COMPLETED: _ClassVar[Phase]
+
+class TimerKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TIMER_KIND_UNSPECIFIED: _ClassVar[TimerKind]
+    COMPLETE_ENTRY: _ClassVar[TimerKind]
+    START_SCHEDULED: _ClassVar[TimerKind]
 PHASE_UNSPECIFIED: Phase
 INBOXED: Phase
 SCHEDULED: Phase
@@ -24,9 +30,12 @@ INVOKED: Phase
 SUSPENDED: Phase
 PAUSED: Phase
 COMPLETED: Phase
+TIMER_KIND_UNSPECIFIED: TimerKind
+COMPLETE_ENTRY: TimerKind
+START_SCHEDULED: TimerKind
 
 class InvocationStatus(_message.Message):
-    __slots__ = ("phase", "service", "handler", "key", "service_type", "handler_type", "input", "headers", "idempotency_key", "journal_length", "deployment_id", "waiting_requests", "result", "output_content_type", "created_at_ms", "modified_at_ms", "completed_at_ms", "expires_at_ms", "last_failure", "execution_time_ms")
+    __slots__ = ("phase", "service", "handler", "key", "service_type", "handler_type", "input", "headers", "idempotency_key", "journal_length", "deployment_id", "waiting_requests", "result", "output_content_type", "created_at_ms", "modified_at_ms", "completed_at_ms", "expires_at_ms", "last_failure", "execution_time_ms", "caller_invocation_id", "caller_entry_index", "cancel_requested", "waiting_on", "attached_entries")
     PHASE_FIELD_NUMBER: _ClassVar[int]
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     HANDLER_FIELD_NUMBER: _ClassVar[int]
@@ -47,6 +56,11 @@ class InvocationStatus(_message.Message):
     EXPIRES_AT_MS_FIELD_NUMBER: _ClassVar[int]
     LAST_FAILURE_FIELD_NUMBER: _ClassVar[int]
     EXECUTION_TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    CALLER_INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    CALLER_ENTRY_INDEX_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_REQUESTED_FIELD_NUMBER: _ClassVar[int]
+    WAITING_ON_FIELD_NUMBER: _ClassVar[int]
+    ATTACHED_ENTRIES_FIELD_NUMBER: _ClassVar[int]
     phase: Phase
     service: str
     handler: str
@@ -67,7 +81,36 @@ class InvocationStatus(_message.Message):
     expires_at_ms: int
     last_failure: _protocol_pb2.Failure
     execution_time_ms: int
-    def __init__(self, phase: _Optional[_Union[Phase, str]] = ..., service: _Optional[str] = ..., handler: _Optional[str] = ..., key: _Optional[str] = ..., service_type: _Optional[_Union[_protocol_pb2.ServiceType, str]] = ..., handler_type: _Optional[_Union[_protocol_pb2.HandlerType, str]] = ..., input: _Optional[bytes] = ..., headers: _Optional[_Iterable[_Union[_protocol_pb2.Header, _Mapping]]] = ..., idempotency_key: _Optional[str] = ..., journal_length: _Optional[int] = ..., deployment_id: _Optional[str] = ..., waiting_requests: _Optional[_Iterable[int]] = ..., result: _Optional[_Union[_protocol_pb2.Result, _Mapping]] = ..., output_content_type: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., modified_at_ms: _Optional[int] = ..., completed_at_ms: _Optional[int] = ..., expires_at_ms: _Optional[int] = ..., last_failure: _Optional[_Union[_protocol_pb2.Failure, _Mapping]] = ..., execution_time_ms: _Optional[int] = ...) -> None: ...
+    caller_invocation_id: str
+    caller_entry_index: int
+    cancel_requested: bool
+    waiting_on: _containers.RepeatedScalarFieldContainer[int]
+    attached_entries: _containers.RepeatedCompositeFieldContainer[EntryRef]
+    def __init__(self, phase: _Optional[_Union[Phase, str]] = ..., service: _Optional[str] = ..., handler: _Optional[str] = ..., key: _Optional[str] = ..., service_type: _Optional[_Union[_protocol_pb2.ServiceType, str]] = ..., handler_type: _Optional[_Union[_protocol_pb2.HandlerType, str]] = ..., input: _Optional[bytes] = ..., headers: _Optional[_Iterable[_Union[_protocol_pb2.Header, _Mapping]]] = ..., idempotency_key: _Optional[str] = ..., journal_length: _Optional[int] = ..., deployment_id: _Optional[str] = ..., waiting_requests: _Optional[_Iterable[int]] = ..., result: _Optional[_Union[_protocol_pb2.Result, _Mapping]] = ..., output_content_type: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., modified_at_ms: _Optional[int] = ..., completed_at_ms: _Optional[int] = ..., expires_at_ms: _Optional[int] = ..., last_failure: _Optional[_Union[_protocol_pb2.Failure, _Mapping]] = ..., execution_time_ms: _Optional[int] = ..., caller_invocation_id: _Optional[str] = ..., caller_entry_index: _Optional[int] = ..., cancel_requested: _Optional[bool] = ..., waiting_on: _Optional[_Iterable[int]] = ..., attached_entries: _Optional[_Iterable[_Union[EntryRef, _Mapping]]] = ...) -> None: ...
+
+class EntryRef(_message.Message):
+    __slots__ = ("invocation_id", "index")
+    INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    invocation_id: str
+    index: int
+    def __init__(self, invocation_id: _Optional[str] = ..., index: _Optional[int] = ...) -> None: ...
+
+class TimerRow(_message.Message):
+    __slots__ = ("kind",)
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    kind: TimerKind
+    def __init__(self, kind: _Optional[_Union[TimerKind, str]] = ...) -> None: ...
+
+class PromiseRow(_message.Message):
+    __slots__ = ("completed", "result", "waiters")
+    COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    WAITERS_FIELD_NUMBER: _ClassVar[int]
+    completed: bool
+    result: _protocol_pb2.Result
+    waiters: _containers.RepeatedCompositeFieldContainer[EntryRef]
+    def __init__(self, completed: _Optional[bool] = ..., result: _Optional[_Union[_protocol_pb2.Result, _Mapping]] = ..., waiters: _Optional[_Iterable[_Union[EntryRef, _Mapping]]] = ...) -> None: ...
 
 class KeyLock(_message.Message):
     __slots__ = ("invocation_id", "inbox_head", "inbox_tail")
