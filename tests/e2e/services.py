@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import perdure as restate
 from examples.services import counter, greeter, steps
+from examples.services import greet as greeter_greet
 from perdure import Context
 
 E2E_DIR = Path(os.environ.get("E2E_DIR", "/tmp"))
@@ -97,4 +99,131 @@ async def steps3(ctx: Context, name: str) -> str:
     return "".join(out)
 
 
-app = restate.app(services=[greeter, counter, steps, flaky, writer, slow])
+# ---------------------------------------------------------------- issue 4 building blocks
+
+sleepy = restate.Service("Sleepy")
+
+
+@sleepy.handler()
+async def nap(ctx: Context, ms: int) -> str:
+    """Sleeps durably; records its start and end (step lines) to count executions."""
+    await ctx.run("before", lambda: _append(f"nap{ms}.lines", "before"))
+    await ctx.sleep(timedelta(milliseconds=ms))
+    await ctx.run("after", lambda: _append(f"nap{ms}.lines", "after"))
+    return "rested"
+
+
+@sleepy.handler()
+async def forever(ctx: Context, name: str) -> str:
+    """Sleeps an hour; a cancellation runs the compensation step and is re-raised."""
+    try:
+        await ctx.sleep(timedelta(hours=1))
+    except restate.TerminalError:
+        await ctx.run("compensate", lambda: _append(f"{name}.compensated", "yes"))
+        raise
+    return "woke"
+
+
+lists = restate.VirtualObject("Lists")
+
+
+@lists.handler()
+async def append(ctx: restate.ObjectContext, value: str) -> list[str]:
+    items: list[str] = await ctx.get("items") or []
+    items.append(value)
+    ctx.set("items", items)
+    return items
+
+
+@lists.handler(kind="shared")
+async def items(ctx: restate.ObjectSharedContext) -> list[str]:
+    return await ctx.get("items") or []
+
+
+caller = restate.Service("Caller")
+
+
+@caller.handler()
+async def call_greet(ctx: Context, name: str) -> str:
+    return await ctx.service_call(greeter_greet, arg=name)
+
+
+@caller.handler()
+async def call_reject(ctx: Context, code: int) -> str:
+    try:
+        await ctx.service_call(reject, arg=code)
+    except restate.TerminalError as e:
+        return f"{e.status_code}:{e.message}"
+    return "no error"
+
+
+@caller.handler()
+async def fan_out(ctx: Context, key: str) -> str:
+    """Ten sends to one key, in order, then a delayed one."""
+    for i in range(10):
+        ctx.object_send(append, key=key, arg=str(i))
+    ctx.object_send(append, key=key, arg="late", send_delay=timedelta(milliseconds=500))
+    return "sent"
+
+
+@caller.handler()
+async def gather_greets(ctx: Context, n: int) -> list[str]:
+    futures = [ctx.service_call(greeter_greet, arg=str(i)) for i in range(n)]
+    return [await f for f in await restate.gather(*futures)]
+
+
+@caller.handler()
+async def race(ctx: Context, ms: int) -> str:
+    """A call raced against a timer: the call to nap(ms) loses when ms is long."""
+    match await restate.select(
+        call=ctx.service_call(nap, arg=ms), timeout=ctx.sleep(timedelta(milliseconds=200))
+    ):
+        case ["call", value]:
+            return f"call:{value}"
+        case _:
+            return "timeout"
+
+
+holder = restate.VirtualObject("Holder")
+
+
+@holder.handler()
+async def hold(ctx: restate.ObjectContext, value: str) -> None:
+    ctx.set("value", value)
+
+
+@holder.handler(kind="shared")
+async def held(ctx: restate.ObjectSharedContext) -> str | None:
+    return await ctx.get("value")
+
+
+awakeables = restate.Service("Awakeables")
+
+
+@awakeables.handler()
+async def wait_external(ctx: Context, key: str) -> str:
+    """Parks an awakeable id in Holder/<key> and waits for someone to complete it."""
+    awakeable_id, future = ctx.awakeable()
+    ctx.object_send(hold, key=key, arg=awakeable_id)
+    try:
+        return f"resolved:{await future}"
+    except restate.TerminalError as e:
+        return f"rejected:{e.status_code}:{e.message}"
+
+
+@awakeables.handler()
+async def round_trip(ctx: Context) -> str:
+    """Creates an awakeable and resolves it from another handler."""
+    awakeable_id, future = ctx.awakeable(type_hint=str)
+    ctx.service_send(resolve_it, arg=awakeable_id)
+    value: str = await future
+    return value
+
+
+@awakeables.handler()
+async def resolve_it(ctx: Context, awakeable_id: str) -> None:
+    ctx.resolve_awakeable(awakeable_id, "from a handler")
+
+
+SERVICES = [greeter, counter, steps, flaky, writer, slow, sleepy, lists, caller, holder]
+app = restate.app(services=[*SERVICES, awakeables])

@@ -1,0 +1,38 @@
+"""Durable timers: ctx.sleep and delayed sends survive restarts and fire once."""
+
+from __future__ import annotations
+
+import time
+
+from node.local import wait_until
+from tests.e2e.conftest import Cluster
+from tests.e2e.helpers import call, send, wait_output
+
+
+def test_sleep_suspends_and_resumes(cluster: Cluster) -> None:
+    started = time.monotonic()
+    assert call(cluster, "/Sleepy/nap", 300) == "rested"
+    assert time.monotonic() - started >= 0.3
+    assert cluster.lines("nap300.lines") == ["before", "after"]
+
+
+def test_a_10s_sleep_survives_kill9_of_server_and_deployment(cluster: Cluster) -> None:
+    started = time.monotonic()
+    invocation_id = send(cluster, "/Sleepy/nap", 10_000)
+    wait_until(lambda: cluster.lines("nap10000.lines") == ["before"], 10, "the nap to start")
+    time.sleep(1)
+    cluster.node.kill9()
+    cluster.deployment.kill9()
+    cluster.deployment.start()
+    cluster.node.start()
+    assert wait_output(cluster, invocation_id, timeout=30) == (200, "rested")
+    elapsed = time.monotonic() - started
+    assert 9.5 <= elapsed < 16, elapsed  # about 10 s after it started, not after the restart
+    assert cluster.lines("nap10000.lines") == ["before", "after"]
+
+
+def test_delayed_send_from_the_ingress_starts_later(cluster: Cluster) -> None:
+    started = time.monotonic()
+    invocation_id = send(cluster, "/Lists/delayed/append", "x", query="?delay=1s")
+    assert wait_output(cluster, invocation_id) == (200, ["x"])
+    assert time.monotonic() - started >= 1.0
