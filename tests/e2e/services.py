@@ -203,7 +203,7 @@ awakeables = restate.Service("Awakeables")
 @awakeables.handler()
 async def wait_external(ctx: Context, key: str) -> str:
     """Parks an awakeable id in Holder/<key> and waits for someone to complete it."""
-    awakeable_id, future = ctx.awakeable()
+    awakeable_id, future = ctx.awakeable(type_hint=str)
     ctx.object_send(hold, key=key, arg=awakeable_id)
     try:
         return f"resolved:{await future}"
