@@ -23,6 +23,7 @@ def manifest() -> pb.Manifest:
     counter.handlers.add(name="get", ty=pb.SHARED)
     wf = m.services.add(name="Signup", ty=pb.WORKFLOW)
     wf.handlers.add(name="run", ty=pb.WORKFLOW_RUN)
+    wf.handlers.add(name="approve", ty=pb.SHARED)
     for svc in m.services:
         for h in svc.handlers:
             h.output.present = True
