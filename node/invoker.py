@@ -40,6 +40,7 @@ from perdure._pb import protocol_pb2 as pb
 log = logging.getLogger(__name__)
 
 LOST_STREAM = "lost the connection to the deployment"
+WATCHDOG_PERIOD_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,8 @@ class Attempt:
     commands: list[pb.Command] = field(default_factory=list)
     suspension: list[int] | None = None
     retry: asyncio.TimerHandle | None = None
+    last_activity: float = 0.0  # loop time of the last message from the deployment
+    silence_limit_s: float = 0.0  # inactivity + abort timeout of its handler
 
 
 class Invoker:
@@ -97,6 +100,8 @@ class Invoker:
         att.number += 1
         att.running = True
         att.saw_output = False
+        att.last_activity = asyncio.get_running_loop().time()
+        att.silence_limit_s = self._silence_limit_s(status.service, status.handler)
         att.deployment_id = deployment_id
         att.stream = conn.stream_for(invocation_id)
         start = pb.Start(
@@ -182,10 +187,12 @@ class Invoker:
     # ------------------------------------------------------------------ from the streams
 
     def on_batch(self, stream: Stream, batch: pb.DeploymentBatch) -> None:
+        now = asyncio.get_running_loop().time()
         for msg in batch.messages:
             att = self._attempts.get(msg.invocation_id)
             if att is None or not att.running or msg.attempt != att.number:
                 continue  # a superseded attempt, or an invocation that already ended
+            att.last_activity = now
             kind = msg.WhichOneof("kind")
             if kind == "command":
                 att.commands.append(msg.command)
@@ -327,6 +334,43 @@ class Invoker:
         if status is None:
             return self._options.default_retry
         return policy_for(self._schema, status.service, status.handler, self._options.default_retry)
+
+    def start(self) -> None:
+        """Start the watchdog that aborts attempts silent for longer than their timeouts."""
+        task = asyncio.get_running_loop().create_task(self._watchdog(), name="invoker-watchdog")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _watchdog(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(WATCHDOG_PERIOD_S)
+            now = loop.time()
+            for att in list(self._attempts.values()):
+                if att.running and now - att.last_activity > att.silence_limit_s:
+                    limit = att.silence_limit_s
+                    self._fail(
+                        att,
+                        pb.Failure(
+                            code=409,
+                            message=f"the attempt sent nothing for {limit:.0f} s (inactivity "
+                            "plus abort timeout); aborted to retry",
+                        ),
+                    )
+            self._propose_effects()
+
+    def _silence_limit_s(self, service: str, handler: str) -> float:
+        inactivity = self._options.inactivity_timeout_ms
+        abort = self._options.abort_timeout_ms
+        found = self._schema.handler(service, handler)
+        if found is not None:
+            row, spec = found
+            for opts in (row.spec.options, spec.options):
+                if opts.HasField("inactivity_timeout_ms"):
+                    inactivity = opts.inactivity_timeout_ms
+                if opts.HasField("abort_timeout_ms"):
+                    abort = opts.abort_timeout_ms
+        return (inactivity + abort) / 1000
 
     def _current_deployment(self, service: str) -> str:
         row = self._schema.services.get(service)

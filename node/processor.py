@@ -143,6 +143,7 @@ class PartitionProcessor:
                 self._invoker.invoke(invocation_id)
             self._timers.start()
             self._cleaner.start()
+            self._invoker.start()
         elif not mine:
             self.active = False
             self._timers.stop()

@@ -225,5 +225,16 @@ async def resolve_it(ctx: Context, awakeable_id: str) -> None:
     ctx.resolve_awakeable(awakeable_id, "from a handler")
 
 
-SERVICES = [greeter, counter, steps, flaky, writer, slow, sleepy, lists, caller, holder]
+versioned = restate.Service("Versioned")
+
+
+@versioned.handler()
+async def which(ctx: Context, ms: int) -> str:
+    """Which deployment version ran this invocation (after an optional sleep)."""
+    await ctx.run("started", lambda: _append(f"which{ms}.lines", "started"))
+    await ctx.sleep(timedelta(milliseconds=ms))
+    return os.environ.get("E2E_VERSION", "?")
+
+
+SERVICES = [versioned, greeter, counter, steps, flaky, writer, slow, sleepy, lists, caller, holder]
 app = restate.app(services=[*SERVICES, awakeables])
