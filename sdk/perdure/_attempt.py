@@ -1,9 +1,9 @@
 """The async shell around one ``AttemptMachine``: runs the handler task and ``ctx.run`` actions.
 
 The runner owns the handler task and the tasks of new ``run`` actions, turns waits on durable
-futures into asyncio waits on machine handles, suspends when every wait is on an incomplete
-completion and no run is in flight, and tells its stream (the ``Outlet``) whenever the machine may
-have something to send.
+futures into asyncio waits on machine handles (``_waiting.Waits``: suspension, cancellation,
+always-replay), and tells its stream (the ``Outlet``) whenever the machine may have something to
+send.
 """
 
 from __future__ import annotations
@@ -17,19 +17,18 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from perdure._context_types import AttemptFinishedEvent
 from perdure._machine import AttemptMachine, Closed, Handle
 from perdure._pb import protocol_pb2 as pb
 from perdure._run_retry import RunRetryPolicy
+from perdure._waiting import Waits
 from perdure.entry_codec import JournalValueCodec
 from perdure.exceptions import (
     AttemptStopped,
     RetryableError,
     SdkInternalBaseException,
-    SuspendedException,
     TerminalError,
     find_terminal_error,
 )
@@ -76,12 +75,6 @@ def failure_of(error: TerminalError) -> pb.Result:
     return pb.Result(failure=failure)
 
 
-@dataclass(slots=True)
-class _Waiter:
-    handles: Sequence[Handle]
-    future: asyncio.Future[None]
-
-
 class _FinishedEvent(AttemptFinishedEvent):
     """``AttemptFinishedEvent`` backed by an asyncio event."""
 
@@ -108,17 +101,17 @@ class AttemptRunner:
         outlet: Outlet,
         codec: JournalValueCodec | None = None,
         clock: Clock | None = None,
+        always_replay: bool = False,
     ) -> None:
         self.machine = machine
         self.handler = handler
         self.codec = codec
         self.clock: Clock = clock or SystemClock()
         self.finished_event = _FinishedEvent()
+        self.waits = Waits(machine, always_replay, self.changed)
         self._outlet = outlet
         self._task: asyncio.Task[None] | None = None
         self._run_tasks: set[asyncio.Task[None]] = set()
-        self._waiters: list[_Waiter] = []
-        self._suspend_check_pending = False
 
     @property
     def attempt(self) -> int:
@@ -144,16 +137,19 @@ class AttemptRunner:
             self.machine.on_completion(
                 c.index, c.result if c.HasField("result") else None, c.invocation_id
             )
+        elif kind == "cancel":
+            self.machine.on_cancel()
         elif kind == "abort":
             self.abort()
             return
-        self._wake()
+        self.waits.wake()
 
     def changed(self) -> None:
         """The machine may have new output or new completed handles."""
         if self.machine.closed is not None:
             self._closed()
-        self._wake()
+        else:
+            self.waits.wake()
         self._outlet.changed(self)
 
     async def _main(self) -> None:
@@ -226,11 +222,7 @@ class AttemptRunner:
 
     def _closed(self) -> None:
         self.finished_event.set()
-        suspended = self.machine.closed is Closed.SUSPENDED
-        for waiter in self._waiters:
-            if not waiter.future.done():
-                exc = SuspendedException() if suspended else AttemptStopped("attempt closed")
-                waiter.future.set_exception(exc)
+        self.waits.close()
         for run_task in list(self._run_tasks):
             run_task.cancel()
         task = self._task
@@ -250,43 +242,9 @@ class AttemptRunner:
 
     # ------------------------------------------------------------------ waiting
 
-    async def wait_any(self, handles: Sequence[Handle]) -> None:
-        """Return once one of ``handles`` is done; raise if the attempt closes first."""
-        while True:
-            if any(self.machine.is_done(h) for h in handles):
-                return
-            if self.machine.closed is not None:
-                if self.machine.closed is Closed.SUSPENDED:
-                    raise SuspendedException()
-                raise AttemptStopped("attempt closed")
-            waiter = _Waiter(handles, asyncio.get_running_loop().create_future())
-            self._waiters.append(waiter)
-            self._schedule_suspend_check()
-            try:
-                await waiter.future
-            finally:
-                self._waiters.remove(waiter)
-
-    def _wake(self) -> None:
-        for waiter in self._waiters:
-            if not waiter.future.done() and any(self.machine.is_done(h) for h in waiter.handles):
-                waiter.future.set_result(None)
-
-    def _schedule_suspend_check(self) -> None:
-        if not self._suspend_check_pending:
-            self._suspend_check_pending = True
-            asyncio.get_running_loop().call_soon(self._check_suspend)
-
-    def _check_suspend(self) -> None:
-        self._suspend_check_pending = False
-        m = self.machine
-        pending = [w for w in self._waiters if not w.future.done()]
-        if m.closed is not None or not pending or m.runs_in_flight():
-            return
-        if any(m.is_done(h) for w in pending for h in w.handles):
-            return
-        m.suspend(h.index for w in pending for h in w.handles)
-        self.changed()
+    async def wait_any(self, handles: Sequence[Handle], ready: bool = False) -> None:
+        """Return once one of ``handles`` is done (see ``Waits.wait_any``)."""
+        await self.waits.wait_any(handles, ready)
 
     async def durable_choice(self, name: str, choose: Callable[[], list[int]]) -> list[int]:
         """Journal (or replay) a combinator's choice so that replays pick the same futures.

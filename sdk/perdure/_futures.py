@@ -24,6 +24,7 @@ __all__ = [
     "DurableSleepFuture",
     "ReadyFuture",
     "ServerSendHandle",
+    "cancel_invocation",
     "not_supported",
 ]
 
@@ -63,15 +64,20 @@ class ServerFuture(RestateDurableFuture[T]):
         return self._get().__await__()
 
     async def _get(self) -> T:
+        if self._value is _MISSING and self._error is None:
+            # A cancellation raised by the wait is not this future's outcome: not cached.
+            await self._wait()
+            if self._value is _MISSING and self._error is None:
+                try:
+                    self._value = await self._compute()
+                except TerminalError as e:
+                    self._error = e
         if self._error is not None:
             raise self._error
-        if self._value is _MISSING:
-            try:
-                self._value = await self._compute()
-            except TerminalError as e:
-                self._error = e
-                raise
         return self._value  # type: ignore[no-any-return]
+
+    async def _wait(self) -> None:
+        """Wait until the outcome is known."""
 
     async def _compute(self) -> T:
         raise NotImplementedError
@@ -97,8 +103,10 @@ class DurableFuture(ServerFuture[T]):
         self._handle = handle
         self._convert = convert
 
-    async def _compute(self) -> T:
+    async def _wait(self) -> None:
         await self._runner.wait_any([self._handle])
+
+    async def _compute(self) -> T:
         return await self._from_result(self._runner.machine.result(self._handle))
 
     async def _from_result(self, result: pb.Result) -> T:
@@ -123,6 +131,12 @@ async def _invocation_id(runner: AttemptRunner, index: int) -> str:
     return runner.machine.invocation_id_of(index)
 
 
+def cancel_invocation(runner: AttemptRunner, invocation_id: str) -> None:
+    """Journal a request to cancel ``invocation_id``."""
+    runner.machine.cancel_invocation(invocation_id)
+    runner.changed()
+
+
 class DurableCallFuture(DurableFuture[T], RestateDurableCallFuture[T]):
     """The result of a call, plus the callee's invocation id."""
 
@@ -130,7 +144,7 @@ class DurableCallFuture(DurableFuture[T], RestateDurableCallFuture[T]):
         return await _invocation_id(self._runner, self._handle.index)
 
     async def cancel_invocation(self) -> None:
-        raise not_supported("cancel_invocation")
+        cancel_invocation(self._runner, await self.invocation_id())
 
 
 class ServerSendHandle(SendHandle, Generic[T]):
@@ -144,4 +158,4 @@ class ServerSendHandle(SendHandle, Generic[T]):
         return await _invocation_id(self.runner, self.index)
 
     async def cancel_invocation(self) -> None:
-        raise not_supported("cancel_invocation")
+        cancel_invocation(self.runner, await self.invocation_id())

@@ -11,7 +11,7 @@ and then fed two kinds of input:
   journal; a mismatch fails the attempt with code 570. Past the journal it is PROCESSING: the
   operation becomes a new ``Command`` for the server.
 * server messages: ``Ack`` (commands up to an index are durable), ``Completion`` (the result of a
-  command that completes later) and ``Abort``.
+  command that completes later), ``Cancel`` and ``Abort``.
 
 What the handler may observe is expressed through ``Handle``s: a handle is done once its result is
 known *and* durable (a new ``run`` result only after its ``Ack``). Commands go out strictly in index
@@ -22,6 +22,13 @@ States and transitions::
 
     REPLAYING --(journal consumed)--> PROCESSING --(end | suspend | fail | abort)--> CLOSED
     REPLAYING --(mismatch | fail | abort)--------------------------------------> CLOSED
+
+Cancellation: a ``Cancel`` (or ``Start.cancelled``, unless the journal already holds a
+``Cancelled`` marker) leaves a cancellation pending. The shell reports every await of a durable
+future (``await_point``, which numbers the awaits at each journal index) and asks
+``cancellation_at`` whether that await observes a cancellation: when processing, a pending one is
+journaled there as a ``Cancelled`` marker naming the await's number; when replaying, a recorded
+marker is observed again at the same index and await number.
 
 Everything to send accumulates in an outbox that the async shell drains (``take_outbox``).
 """
@@ -34,7 +41,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from perdure._journal import describe, matches
+from perdure._commands import JournalCommands
+from perdure._journal import cancelled_marker, cancelled_ordinal, describe, kind_of, matches
 from perdure._pb import protocol_pb2 as pb
 from perdure.exceptions import AttemptStopped
 
@@ -76,7 +84,7 @@ class RunTicket:
     replayed: bool
 
 
-class AttemptMachine:
+class AttemptMachine(JournalCommands):
     """Protocol state of one invocation attempt (see the module docstring)."""
 
     def __init__(self, invocation_id: str, attempt: int, start: pb.Start) -> None:
@@ -96,6 +104,10 @@ class AttemptMachine:
         self._invocation_ids: dict[int, str] = {}
         self._end_pending = False
         self._outbox: list[pb.DeploymentMessage] = []
+        observed = any(kind_of(e) == "cancelled" for e in self._journal)
+        self._cancel_requested = start.cancelled and not observed
+        self._await_index = 0
+        self._awaits = 0
 
     # ------------------------------------------------------------------ observation
 
@@ -126,55 +138,24 @@ class AttemptMachine:
         """True while a ``run`` is executing or its result awaits the server's ``Ack``."""
         return bool(self._open_runs or self._unacked_runs)
 
+    def runs_executing(self) -> bool:
+        """True while the action of a new ``run`` has not finished (its command is not out)."""
+        return bool(self._open_runs)
+
+    def resolves_without_server_event(self, handle: Handle) -> bool:
+        """True when ``handle`` gets done by the server acknowledging what was sent (a run's
+        ``Ack``, a call's or send's invocation id), not by an external event to suspend on."""
+        if handle.kind == "invocation_id":
+            return True
+        return handle.index in self._open_runs or handle.index in self._unacked_runs
+
+    @property
+    def cancel_pending(self) -> bool:
+        return self._cancel_requested
+
     def take_outbox(self) -> list[pb.DeploymentMessage]:
         out, self._outbox = self._outbox, []
         return out
-
-    # ------------------------------------------------------------------ state
-
-    def get_state(self, key: str, name: str = "") -> bytes | None:
-        if self.start.partial_state and key not in self._state and not self.is_replaying:
-            self._unsupported(f"lazy state (key {key!r} is not in the eager state)")
-        attempted = pb.JournalEntry(name=name, get_state=pb.GetState(key=key))
-        index, recorded = self._take(attempted)
-        if recorded is not None:
-            got = recorded.get_state
-            return got.value if got.HasField("value") else None
-        value = self._state.get(key)
-        if value is not None:
-            attempted.get_state.value = value
-        self._emit(index, attempted)
-        return value
-
-    def state_keys(self, name: str = "") -> list[str]:
-        if self.start.partial_state and not self.is_replaying:
-            self._unsupported("lazy state (state_keys needs the full state)")
-        attempted = pb.JournalEntry(name=name, get_state_keys=pb.GetStateKeys())
-        index, recorded = self._take(attempted)
-        if recorded is not None:
-            return list(recorded.get_state_keys.keys)
-        keys = sorted(self._state)
-        attempted.get_state_keys.keys.extend(keys)
-        self._emit(index, attempted)
-        return keys
-
-    def set_state(self, key: str, value: bytes, name: str = "") -> None:
-        entry = pb.JournalEntry(name=name, set_state=pb.SetState(key=key, value=value))
-        self._mutate(entry)
-        self._state[key] = value
-
-    def clear_state(self, key: str, name: str = "") -> None:
-        self._mutate(pb.JournalEntry(name=name, clear_state=pb.ClearState(key=key)))
-        self._state.pop(key, None)
-
-    def clear_all_state(self, name: str = "") -> None:
-        self._mutate(pb.JournalEntry(name=name, clear_all_state=pb.ClearAllState()))
-        self._state.clear()
-
-    def _mutate(self, entry: pb.JournalEntry) -> None:
-        index, recorded = self._take(entry)
-        if recorded is None:
-            self._emit(index, entry)
 
     # ------------------------------------------------------------------ run
 
@@ -194,36 +175,46 @@ class AttemptMachine:
         self._unacked_runs[index] = result
         self._emit(index, pb.JournalEntry(name=name, run=pb.Run(result=result)))
 
-    # ------------------------------------------------------------------ completable commands
+    # ------------------------------------------------------------------ cancellation
 
-    def sleep(self, wake_up_time_ms: int, name: str = "") -> int:
-        return self._completable(
-            pb.JournalEntry(name=name, sleep=pb.Sleep(wake_up_time_ms=wake_up_time_ms))
-        )
+    def on_cancel(self) -> None:
+        """The server asked to cancel the invocation."""
+        if self.closed is None:
+            self._cancel_requested = True
 
-    def call(self, call: pb.Call, name: str = "") -> int:
-        return self._completable(pb.JournalEntry(name=name, call=call))
+    def await_point(self) -> tuple[int, int]:
+        """Count an await of a durable future: the next journal index and the await's number
+        among the awaits made while that index was next."""
+        if self._await_index != self._next_index:
+            self._await_index, self._awaits = self._next_index, 0
+        self._awaits += 1
+        return self._next_index, self._awaits
 
-    def send(self, send: pb.Send, name: str = "") -> int:
-        return self._completable(pb.JournalEntry(name=name, send=send))
+    def ordinal_for(self, index: int, ordinal: int) -> int:
+        """The number to record for an await that began at ``(index, ordinal)`` and is still
+        blocked: its own when no command was issued since, else the next await's."""
+        if index == self._next_index:
+            return ordinal
+        return (self._awaits if self._await_index == self._next_index else 0) + 1
 
-    def awakeable(self, name: str = "") -> int:
-        return self._completable(pb.JournalEntry(name=name, awakeable=pb.Awakeable()))
-
-    def complete_awakeable(self, awakeable_id: str, result: pb.Result, name: str = "") -> None:
-        complete = pb.CompleteAwakeable(id=awakeable_id, result=result)
-        self._mutate(pb.JournalEntry(name=name, complete_awakeable=complete))
-
-    def _completable(self, entry: pb.JournalEntry) -> int:
-        index, recorded = self._take(entry)
-        if recorded is None:
-            self._emit(index, entry)
-            return index
-        if recorded.HasField("completion") and recorded.completion.WhichOneof("result"):
-            self._results.setdefault(index, recorded.completion)
-        if recorded.completion_invocation_id:
-            self._invocation_ids.setdefault(index, recorded.completion_invocation_id)
-        return index
+    def cancellation_at(self, ordinal: int) -> bool:
+        """Whether the await numbered ``ordinal`` observes a cancellation (journaled now or
+        replayed); the caller then raises ``TerminalError("cancelled", 409)`` there."""
+        if self.closed is not None:
+            return False
+        if self.is_replaying:
+            recorded = self._journal[self._next_index - 1]
+            if kind_of(recorded) != "cancelled" or ordinal < cancelled_ordinal(recorded):
+                return False
+            self._take(recorded)
+            return True
+        if not self._cancel_requested:
+            return False
+        self._cancel_requested = False
+        marker = cancelled_marker(ordinal)
+        index, _ = self._take(marker)
+        self._emit(index, marker)
+        return True
 
     # ------------------------------------------------------------------ end of the attempt
 
@@ -256,11 +247,13 @@ class AttemptMachine:
         self.closed = Closed.FAILED
 
     def suspend(self, waiting_on: Iterable[int]) -> None:
-        """Stop the attempt until one of the commands at ``waiting_on`` completes."""
+        """Stop the attempt until one of the commands at ``waiting_on`` completes (empty: replay
+        at once). Commands already sent stay ahead of the ``Suspend``, so unacknowledged runs are
+        fine; a run whose action has not finished is not."""
         if self.closed is not None:
             return
-        if self.runs_in_flight():
-            raise RuntimeError("cannot suspend while a run is in flight")
+        if self._open_runs:
+            raise RuntimeError("cannot suspend while the action of a run is executing")
         suspend = pb.Suspend(waiting_on=sorted(set(waiting_on)))
         self._outbox.append(self._message(suspend=suspend))
         self.closed = Closed.SUSPENDED

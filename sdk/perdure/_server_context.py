@@ -25,10 +25,12 @@ from perdure._futures import (
     DurableFuture,
     DurableSleepFuture,
     ReadyFuture,
+    cancel_invocation,
     not_supported,
 )
 from perdure._machine import Handle
 from perdure._pb import protocol_pb2 as pb
+from perdure._promise import ServerDurablePromise, check_workflow
 from perdure._run_retry import RunRetryPolicy
 from perdure.context import WorkflowContext, WorkflowSharedContext
 from perdure.exceptions import TerminalError
@@ -231,6 +233,30 @@ class ServerInvocationContext(CallsMixin, WorkflowContext, WorkflowSharedContext
         self._machine.complete_awakeable(name, failure)
         self._runner.changed()
 
+    # ------------------------------------------------------------------ invocations, promises
+
+    def cancel_invocation(self, invocation_id: str) -> None:
+        cancel_invocation(self._runner, invocation_id)
+
+    def attach_invocation(
+        self, invocation_id: str, serde: Serde[T] = DefaultSerde(), type_hint: type[T] | None = None
+    ) -> RestateDurableFuture[T]:
+        index = self._machine.attach_invocation(invocation_id)
+        self._runner.changed()
+        serde = _typed(serde, type_hint)
+        runner = self._runner
+
+        async def convert(data: bytes) -> T:
+            return serde.deserialize(await runner.decode(data))  # type: ignore[return-value]
+
+        return DurableFuture(runner, Handle(index), convert)
+
+    def promise(
+        self, name: str, serde: Serde[T] = DefaultSerde(), type_hint: type[T] | None = None
+    ) -> DurablePromise[T]:
+        check_workflow(self._runner, "ctx.promise()")
+        return ServerDurablePromise(self._runner, name, _typed(serde, type_hint))
+
     # ------------------------------------------------------------------ not available yet
 
     def signal(
@@ -247,19 +273,6 @@ class ServerInvocationContext(CallsMixin, WorkflowContext, WorkflowSharedContext
         self, invocation_id: str, name: str, failure_message: str, failure_code: int = 500
     ) -> None:
         raise not_supported("ctx.reject_signal()")
-
-    def cancel_invocation(self, invocation_id: str) -> None:
-        raise not_supported("ctx.cancel_invocation()")
-
-    def attach_invocation(
-        self, invocation_id: str, serde: Serde[T] = DefaultSerde(), type_hint: type[T] | None = None
-    ) -> RestateDurableFuture[T]:
-        raise not_supported("ctx.attach_invocation()")
-
-    def promise(
-        self, name: str, serde: Serde[T] = DefaultSerde(), type_hint: type[T] | None = None
-    ) -> DurablePromise[T]:
-        raise not_supported("ctx.promise() (workflow durable promises)")
 
     def scope(self, scope: str) -> ScopedContext:
         raise not_supported("ctx.scope() (flow-control scopes)")

@@ -30,10 +30,12 @@ class InvokeStream:
         lookup: HandlerLookup,
         codec: JournalValueCodec | None = None,
         clock: Clock | None = None,
+        always_replay: bool = False,
     ) -> None:
         self._lookup = lookup
         self._codec = codec
         self._clock = clock
+        self._always_replay = always_replay
         self._attempts: dict[str, AttemptRunner] = {}
         self._dirty: dict[AttemptRunner, None] = {}
         self._out: asyncio.Queue[pb.DeploymentBatch | None] = asyncio.Queue()
@@ -63,7 +65,9 @@ class InvokeStream:
         start = message.start
         machine = AttemptMachine(message.invocation_id, message.attempt, start)
         handler = self._lookup(start.service, start.handler)
-        runner = AttemptRunner(machine, handler, self, self._codec, self._clock)
+        runner = AttemptRunner(
+            machine, handler, self, self._codec, self._clock, self._always_replay
+        )
         self._attempts[message.invocation_id] = runner
         runner.start()
 

@@ -33,6 +33,22 @@ def run(name: str, result: pb.Result) -> pb.JournalEntry:
     return pb.JournalEntry(name=name, run=pb.Run(result=result))
 
 
+def void() -> pb.Result:
+    return pb.Result(void=pb.Void())
+
+
+def completed(
+    entry: pb.JournalEntry, result: pb.Result | None = None, invocation_id: str = ""
+) -> pb.JournalEntry:
+    """``entry`` as replayed once completed (with ``result`` and/or an invocation id)."""
+    done = pb.JournalEntry()
+    done.CopyFrom(entry)
+    if result is not None:
+        done.completion.CopyFrom(result)
+    done.completion_invocation_id = invocation_id
+    return done
+
+
 def start(
     service: str,
     handler: str,
@@ -42,6 +58,7 @@ def start(
     state: dict[str, bytes] | None = None,
     seed: int = 7,
     headers: dict[str, str] | None = None,
+    cancelled: bool = False,
 ) -> pb.Start:
     return pb.Start(
         service=service,
@@ -52,6 +69,7 @@ def start(
         state=[pb.StateEntry(key=k, value=v) for k, v in (state or {}).items()],
         random_seed=seed,
         headers=[pb.Header(key=k, value=v) for k, v in (headers or {}).items()],
+        cancelled=cancelled,
     )
 
 
@@ -74,6 +92,10 @@ def msg_completion(
 
 def msg_abort(inv: str, attempt: int = 1) -> pb.ServerMessage:
     return pb.ServerMessage(invocation_id=inv, attempt=attempt, abort=pb.Abort(reason="test"))
+
+
+def msg_cancel(inv: str, attempt: int = 1) -> pb.ServerMessage:
+    return pb.ServerMessage(invocation_id=inv, attempt=attempt, cancel=pb.Cancel())
 
 
 def kinds(messages: Iterable[pb.DeploymentMessage]) -> list[str]:
@@ -114,9 +136,11 @@ class FakeClock:
 class StreamDriver:
     """Feeds server messages into an ``InvokeStream`` and collects what it sends back."""
 
-    def __init__(self, app: App, clock: FakeClock | None = None) -> None:
+    def __init__(
+        self, app: App, clock: FakeClock | None = None, always_replay: bool = False
+    ) -> None:
         self.clock = clock or FakeClock()
-        self.stream = InvokeStream(app.handler, None, self.clock)
+        self.stream = InvokeStream(app.handler, None, self.clock, always_replay)
         self.batches: list[list[pb.DeploymentMessage]] = []
 
     def send(self, *messages: pb.ServerMessage) -> None:
@@ -159,3 +183,8 @@ def ended(inv: str) -> Callable[[list[pb.DeploymentMessage]], bool]:
         )
 
     return check
+
+
+def commands_of(messages: Iterable[pb.DeploymentMessage]) -> list[pb.JournalEntry]:
+    """The journal entries of the ``Command`` messages among ``messages``, in order."""
+    return [m.command.entry for m in messages if m.WhichOneof("kind") == "command"]

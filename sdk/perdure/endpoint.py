@@ -23,6 +23,10 @@ class App:
 
     It is an ASGI3 callable (``/health``, ``/discover``) and the thing ``perdure.serve`` serves over
     gRPC, where the Perdure server discovers it and streams invocations to it.
+
+    ``always_replay`` (also turned on by the environment variable ``PERDURE_ALWAYS_REPLAY=1`` where
+    the app is served): suspend after every step the handler would wait for, so every step runs
+    under a fresh replay of the journal; this flushes out non-deterministic handler code.
     """
 
     def __init__(
@@ -41,6 +45,7 @@ class App:
         self.identity_keys = list(identity_keys or [])
         self._codec_source = journal_value_codec
         self._codec: JournalValueCodec | None = None
+        self.always_replay = False
 
     def handler(self, service: str, handler: str) -> Handler | None:
         """The handler ``service/handler``, or ``None`` when not hosted here."""

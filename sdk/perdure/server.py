@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,7 +17,14 @@ from perdure._stream import InvokeStream
 from perdure.discovery import PROTOCOL_VERSION
 from perdure.endpoint import App
 
-__all__ = ["DeploymentServicer", "serve", "serve_async", "start_server"]
+__all__ = [
+    "ALWAYS_REPLAY_ENV",
+    "DeploymentServicer",
+    "always_replay_from_env",
+    "serve",
+    "serve_async",
+    "start_server",
+]
 
 log = logging.getLogger("perdure.server")
 
@@ -28,11 +36,26 @@ _OPTIONS = [
 ]
 
 
-class DeploymentServicer(pb_grpc.DeploymentServicer):
-    """Answers ``Discover`` with the manifest; runs invocations arriving on ``Invoke`` streams."""
+ALWAYS_REPLAY_ENV = "PERDURE_ALWAYS_REPLAY"
 
-    def __init__(self, app: App) -> None:
+
+def always_replay_from_env() -> bool:
+    """``PERDURE_ALWAYS_REPLAY=1`` (or true/yes/on) turns on always-replay mode."""
+    return os.environ.get(ALWAYS_REPLAY_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+class DeploymentServicer(pb_grpc.DeploymentServicer):
+    """Answers ``Discover`` with the manifest; runs invocations arriving on ``Invoke`` streams.
+
+    ``always_replay``: ``None`` takes ``app.always_replay`` or the ``PERDURE_ALWAYS_REPLAY``
+    environment variable.
+    """
+
+    def __init__(self, app: App, always_replay: bool | None = None) -> None:
         self._app = app
+        if always_replay is None:
+            always_replay = app.always_replay or always_replay_from_env()
+        self.always_replay = always_replay
 
     async def Discover(self, request: pb.DiscoverRequest, context: Any) -> pb.Manifest:
         lo, hi = request.min_protocol_version, request.max_protocol_version
@@ -48,7 +71,7 @@ class DeploymentServicer(pb_grpc.DeploymentServicer):
         self, request_iterator: AsyncIterator[pb.ServerBatch], context: Any
     ) -> AsyncIterator[pb.DeploymentBatch]:
         codec = await self._app.journal_codec()
-        stream = InvokeStream(self._app.handler, codec)
+        stream = InvokeStream(self._app.handler, codec, always_replay=self.always_replay)
         reader = asyncio.get_running_loop().create_task(
             self._read(stream, request_iterator), name="perdure-invoke-reader"
         )
@@ -70,10 +93,14 @@ class DeploymentServicer(pb_grpc.DeploymentServicer):
             stream.close()
 
 
-async def start_server(app: App, host: str = "127.0.0.1", port: int = 9080) -> tuple[Any, int]:
-    """Start serving ``app``; returns the started ``grpc.aio.Server`` and the bound port."""
+async def start_server(
+    app: App, host: str = "127.0.0.1", port: int = 9080, always_replay: bool | None = None
+) -> tuple[Any, int]:
+    """Start serving ``app`` (``port=0``: any free port); returns the started
+    ``grpc.aio.Server`` and the bound port."""
     server = grpc.aio.server(options=_OPTIONS)
-    pb_grpc.add_DeploymentServicer_to_server(DeploymentServicer(app), server)  # type: ignore[no-untyped-call]
+    servicer = DeploymentServicer(app, always_replay)
+    pb_grpc.add_DeploymentServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
     bound = server.add_insecure_port(f"{host}:{port}")
     if bound == 0:
         raise OSError(f"cannot bind the deployment gRPC server to {host}:{port}")

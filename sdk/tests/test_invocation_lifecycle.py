@@ -90,7 +90,7 @@ async def caller(ctx: Context, name: str) -> str:
 
 @greeter.handler()
 async def promiser(ctx: Context) -> str:
-    ctx.attach_invocation("inv_x")
+    ctx.signal("x")
     return "unreachable"
 
 
