@@ -5,7 +5,7 @@ in-run reference (a plain asyncio echo server measured the same way), plus the n
 time and its RSS (and the deployment's) idle and after the load.
 
 Environment: BENCH_SECONDS (per cell, default 5), BENCH_CONCURRENCY (default "1,16,64"),
-BENCH_WORKLOADS (default all).
+BENCH_WORKLOADS (default all: greet, counter_random, counter_hot, run3, send, workflow).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psutil
 
-from bench import wrk
+from bench import flows, wrk
 from node.local import LocalDeployment, LocalNode, free_port, http
 
 WORKLOADS: dict[str, tuple[str, str, bool]] = {
@@ -28,6 +28,8 @@ WORKLOADS: dict[str, tuple[str, str, bool]] = {
     "counter_random": ("/Counter/{key}/add", "1", True),
     "counter_hot": ("/Counter/hot/add", "1", False),
     "run3": ("/Steps/run3", "1", False),
+    "send": ("/Counter/{key}/add/send", "1", True),
+    "workflow": ("", "", False),  # driven by bench.flows (send run, resolve, attach)
 }
 
 
@@ -63,6 +65,7 @@ def main() -> int:
     deployment = LocalDeployment(tmp / "deployment.log")
     node = LocalNode(tmp / "data")
     rows: list[tuple[str, int, wrk.Result]] = []
+    drains: dict[int, float] = {}
     try:
         deployment.start()
         t0 = time.perf_counter()
@@ -80,9 +83,18 @@ def main() -> int:
         for name in names:
             path, body, random_key = WORKLOADS[name]
             for c in concurrency:
-                result = wrk.run(node.ingress_url, path, body, c, seconds, random_key)
+                before = flows.completed_total(node.admin_url)
+                if name == "workflow":
+                    result = flows.workflow(node.ingress_url, c, seconds)
+                else:
+                    result = wrk.run(node.ingress_url, path, body, c, seconds, random_key)
                 rows.append((name, c, result))
-                print(f"  {name:15s} c={c:<3d} {result.rps:9.0f} req/s", flush=True)
+                extra = ""
+                if name == "send":
+                    drain = flows.drain_seconds(node.admin_url, before + result.requests)
+                    drains[c] = drain
+                    extra = f", drained {drain:.2f} s after the load stopped"
+                print(f"  {name:15s} c={c:<3d} {result.rps:9.0f} req/s{extra}", flush=True)
         loaded = (rss_mb(node.process.pid), rss_mb(deployment.process.pid))  # type: ignore[union-attr]
     finally:
         node.stop()
@@ -102,6 +114,13 @@ def main() -> int:
         f"{'asyncio echo':15s} {64:4d} {baseline.rps:9.0f} {baseline.p50_ms:8.2f} "
         f"{baseline.p90_ms:8.2f} {baseline.p99_ms:8.2f} {baseline.errors:6d} {1.0:8.3f}"
     )
+    for c, drain in drains.items():
+        sent = next(r for n, cc, r in rows if n == "send" and cc == c)
+        total = sent.seconds + drain
+        print(
+            f"send c={c}: {sent.rps:.0f} accepted/s; all {sent.requests} completed "
+            f"{drain:.2f} s after the load ({sent.requests / total:.0f} completed/s overall)"
+        )
     print()
     print(f"node start-up to ready: {startup:.2f} s")
     print(f"RSS idle:       node {idle[0]:.0f} MB, deployment {idle[1]:.0f} MB")

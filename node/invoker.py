@@ -345,6 +345,7 @@ class Invoker:
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(WATCHDOG_PERIOD_S)
+            metrics.INVOCATIONS_IN_FLIGHT.set(self.in_flight())
             now = loop.time()
             for att in list(self._attempts.values()):
                 if att.running and now - att.last_activity > att.silence_limit_s:

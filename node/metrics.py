@@ -18,3 +18,6 @@ PARTITION_APPLY_SECONDS = Histogram(
     buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05),
 )
 APPLIED_LSN = Gauge("perdure_partition_applied_lsn", "Last applied log position")
+INVOCATIONS_COMPLETED = Counter(
+    "perdure_invocations_completed_total", "Invocations that completed (success or failure)"
+)

@@ -112,8 +112,10 @@ class PartitionProcessor:
             case act.Ack(invocation_id=invocation_id, up_to_index=index):
                 if self.active:
                     self._invoker.ack(invocation_id, index)
-            case act.Ended(invocation_id=invocation_id, abort=abort):
+            case act.Ended(invocation_id=invocation_id, abort=abort, completed=completed):
                 self._invoker.ended(invocation_id, abort)
+                if completed:
+                    metrics.INVOCATIONS_COMPLETED.inc()
             case act.Completion():
                 if self.active:
                     self._invoker.completion(

@@ -33,6 +33,7 @@ class Ended:
 
     invocation_id: str
     abort: bool = False
+    completed: bool = False  # it ended for good (not a suspension or a pause)
 
 
 @dataclass(frozen=True, slots=True)

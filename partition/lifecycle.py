@@ -90,7 +90,7 @@ def complete(
     waiting = list(status.attached_entries)
     del status.attached_entries[:]
     tables.put_status(ctx.txn, invocation_id, status)
-    ctx.actions.append(act.Ended(invocation_id, abort=abort))
+    ctx.actions.append(act.Ended(invocation_id, abort=abort, completed=True))
     if status.caller_invocation_id:
         completions.complete_entry(
             ctx, status.caller_invocation_id, status.caller_entry_index, result, invocation_id

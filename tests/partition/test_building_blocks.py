@@ -161,8 +161,8 @@ def test_kill_completes_with_409_and_kills_pending_calls(sc: Scenario) -> None:
         invocation_id="inv_k", command=rec.KILL, reply=rec.Reply(request_id=6)
     )
     actions = sc.apply(rec.Envelope(invocation_command=cmd))
-    assert act.Ended(child, abort=True) in actions
-    assert act.Ended("inv_k", abort=True) in actions
+    assert act.Ended(child, abort=True, completed=True) in actions
+    assert act.Ended("inv_k", abort=True, completed=True) in actions
     assert act.ReplyDone(6, "inv_k", 200) in actions
     killed = [a for a in actions if isinstance(a, act.ReplyCompleted)]
     assert [(r.request_id, r.result.failure.code, r.result.failure.message) for r in killed] == [

@@ -27,7 +27,7 @@ def test_call_runs_journals_and_replies_with_the_output(sc: Scenario) -> None:
     actions = sc.output("inv_a", 2, b'"hi"')
     assert actions == [
         act.ReplyCompleted(7, "inv_a", pb.Result(value=b'"hi"'), "application/json", 0),
-        act.Ended("inv_a"),
+        act.Ended("inv_a", completed=True),
     ]
     status = sc.status("inv_a")
     assert status.phase == st.COMPLETED
