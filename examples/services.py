@@ -5,7 +5,13 @@ from __future__ import annotations
 import os
 
 import perdure as restate
-from perdure import Context, ObjectContext, ObjectSharedContext
+from perdure import (
+    Context,
+    ObjectContext,
+    ObjectSharedContext,
+    WorkflowContext,
+    WorkflowSharedContext,
+)
 
 greeter = restate.Service("Greeter")
 
@@ -48,7 +54,23 @@ async def run3(ctx: Context, x: int) -> int:
     return x
 
 
-app = restate.app(services=[greeter, counter, steps])
+payment = restate.Workflow("Payment")
+
+
+@payment.main()
+async def run(ctx: WorkflowContext, amount: int) -> str:
+    """Charges once someone approves (the durable promise ``approval``)."""
+    approval = await ctx.promise("approval", type_hint=str).value()
+    return f"charged {amount}: {approval}"
+
+
+@payment.handler()
+async def approve(ctx: WorkflowSharedContext, decision: str) -> None:
+    """Resolves the payment's approval."""
+    await ctx.promise("approval", type_hint=str).resolve(decision)
+
+
+app = restate.app(services=[greeter, counter, steps, payment])
 
 if __name__ == "__main__":
     restate.serve(app, port=int(os.environ.get("PORT", "9080")))

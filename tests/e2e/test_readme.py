@@ -37,7 +37,7 @@ def test_run_script_serves_the_readme_examples(tmp_path: Path) -> None:
 
         def registered() -> bool:
             status, _, body = http("GET", f"http://127.0.0.1:{admin}/services", timeout=1)
-            return status == 200 and len(json.loads(body)["services"]) == 3
+            return status == 200 and len(json.loads(body)["services"]) == 4
 
         wait_until(registered, 60, "the examples to be registered")
         status, _, body = http("POST", url + "/Greeter/greet", b'"World"', JSON)
