@@ -273,9 +273,3 @@ def test_internal_exceptions_escape_except_exception() -> None:
     assert not issubclass(SuspendedException, Exception)
     assert perdure.is_internal_exception(SuspendedException())
     assert not perdure.is_internal_exception(ValueError())
-
-
-async def test_harness_is_announced_not_silently_missing() -> None:
-    with pytest.raises(NotImplementedError, match="issue #4"):
-        async with perdure.create_test_harness(perdure.app([])):
-            pass

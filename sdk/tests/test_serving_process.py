@@ -56,7 +56,7 @@ async def test_served_examples_discover_and_run(deployment: int) -> None:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{deployment}") as channel:
         stub: Any = pb_grpc.DeploymentStub(channel)  # type: ignore[no-untyped-call]
         manifest = await _discover(stub, asyncio.get_running_loop().time() + 20)
-        assert [s.name for s in manifest.services] == ["Greeter", "Counter", "Steps"]
+        assert {"Greeter", "Counter", "Steps"} <= {s.name for s in manifest.services}
         call = stub.Invoke()
         await call.write(pb.ServerBatch(messages=[msg_start("s1", start("Steps", "run3", b"1"))]))
         output = b""
