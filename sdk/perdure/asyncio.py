@@ -37,10 +37,12 @@ def _check(futures: tuple[Any, ...]) -> tuple[list[ServerFuture[Any]], AttemptRu
 
 
 async def _wait_any(futures: list[ServerFuture[Any]], runner: AttemptRunner | None) -> None:
-    if any(f.done() for f in futures) or runner is None:
+    # Always one await point, done or not, so a replay (where more is done) counts the same
+    # awaits and observes a journaled cancellation at the same one.
+    if runner is None:
         return
     handles: list[Handle] = [f.handle for f in futures if f.handle is not None]
-    await runner.wait_any(handles)
+    await runner.wait_any(handles, ready=any(f.done() for f in futures))
 
 
 async def _choose(
@@ -68,8 +70,8 @@ async def gather(*futures: RestateDurableFuture[Any]) -> list[RestateDurableFutu
     """Wait for all futures; returns the futures themselves (await each for its value)."""
     checked, runner = _check(futures)
     for f in checked:
-        if not f.done() and runner is not None and f.handle is not None:
-            await runner.wait_any([f.handle])
+        if runner is not None and f.handle is not None:
+            await runner.wait_any([f.handle], ready=f.done())
     return list(futures)
 
 

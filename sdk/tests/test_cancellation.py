@@ -63,6 +63,17 @@ async def two_awaits(ctx: Context) -> str:
     return "not cancelled"
 
 
+@svc.handler()
+async def race(ctx: Context) -> str:
+    step = ctx.run_typed("step", action, RunOptions(), "stepped")
+    _, approval = ctx.awakeable(type_hint=str)
+    try:
+        winner, _ = await restate.select(step=step, approval=approval)
+    except TerminalError as e:
+        return f"{e.message} in select"
+    return f"{winner} won"
+
+
 app = restate.app([svc])
 
 
@@ -171,3 +182,25 @@ async def test_a_different_command_where_the_marker_was_is_a_mismatch(
     out = await driver.until(ended("i1"))
     assert kinds(out) == ["error:570"]
     assert "recorded Cancelled(name='perdure:await#1')" in out[0].error.message
+
+
+async def test_cancel_inside_a_combinator_replays_even_when_more_is_done(
+    driver: StreamDriver,
+) -> None:
+    driver.send(msg_start("i1", start("Trip", "race")))
+    out = await driver.until(lambda ms: len(ms) == 2)
+    assert kinds(out) == ["command:run@1", "command:awakeable@2"]
+    driver.send(msg_cancel("i1"))
+    out = await driver.until(ended("i1"))
+    assert kinds(out) == ["command:cancelled@3", "command:output@4", "end"]
+    assert out[1].command.entry.output.result.value == b'"cancelled in select"'
+
+    # Replayed, the run is already complete: select still observes the marker first.
+    journal = [
+        run("step", value(b'"stepped"')),
+        pb.JournalEntry(awakeable=pb.Awakeable()),
+        cancelled_at(1),
+    ]
+    driver.send(msg_start("i1", start("Trip", "race", journal=journal), attempt=2))
+    out = await driver.until(ended("i1"))
+    assert out[0].command.entry.output.result.value == b'"cancelled in select"'
