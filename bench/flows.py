@@ -7,45 +7,79 @@ import asyncio
 import time
 import uuid
 
-import httpx
-
 from bench.wrk import Result
 from node.local import http
 
-JSON = {"content-type": "application/json"}
+
+class Error(Exception):
+    """A request of a flow failed."""
 
 
-async def _workflow_once(client: httpx.AsyncClient) -> None:
+class Connection:
+    """A minimal HTTP/1.1 keep-alive client (httpx costs more CPU than the server it loads)."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def open(cls, url: str) -> Connection:
+        host, port = url.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        return cls(reader, writer)
+
+    async def request(self, method: str, path: str, body: bytes = b"") -> bytes:
+        head = (
+            f"{method} {path} HTTP/1.1\r\nhost: bench\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(body)}\r\n\r\n"
+        )
+        self.writer.write(head.encode() + body)
+        status_line = await self.reader.readline()
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        payload = await self.reader.readexactly(length)
+        status = int(status_line.split()[1])
+        if status >= 300:
+            raise Error(f"{method} {path}: {status} {payload[:200]!r}")
+        return payload
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def _workflow_once(conn: Connection) -> None:
     key = uuid.uuid4().hex
-    r = await client.post(f"/Payment/{key}/run/send", content=b"100", headers=JSON)
-    r.raise_for_status()
-    r = await client.post(f"/Payment/{key}/approve", content=b'"ok"', headers=JSON)
-    r.raise_for_status()
-    r = await client.get(f"/restate/workflow/Payment/{key}/attach")
-    r.raise_for_status()
+    await conn.request("POST", f"/Payment/{key}/run/send", b"100")
+    await conn.request("POST", f"/Payment/{key}/approve", b'"ok"')
+    await conn.request("GET", f"/restate/workflow/Payment/{key}/attach")
 
 
 async def _closed_loop(url: str, concurrency: int, seconds: float) -> Result:
     latencies: list[float] = []
     errors = 0
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
-        deadline = time.perf_counter() + seconds
+    deadline = time.perf_counter() + seconds
 
-        async def worker() -> None:
-            nonlocal errors
+    async def worker() -> None:
+        nonlocal errors
+        conn = await Connection.open(url)
+        try:
             while time.perf_counter() < deadline:
                 t0 = time.perf_counter()
                 try:
-                    await _workflow_once(client)
-                except httpx.HTTPError:
+                    await _workflow_once(conn)
+                except Error:
                     errors += 1
                     continue
                 latencies.append(time.perf_counter() - t0)
+        finally:
+            conn.close()
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
     latencies.sort()
 
     def pct(p: float) -> float:
