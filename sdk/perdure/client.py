@@ -2,7 +2,8 @@
 
 Wire format: ``POST {ingress}/{Service}[/{key}]/{handler}[/send][?delay=<ms>ms]``, the target
 handler's input serde for the body, ``Idempotency-Key`` header; scoped calls use
-``/restate/scope/{scope}/call|send/...`` plus ``x-restate-limit-key``.
+``/restate/scope/{scope}/call|send/...`` plus ``x-restate-limit-key``. Perdure adds
+``attach_invocation`` / ``invocation_output`` (``GET /restate/invocation/{id}/attach|output``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from perdure.client_types import (
 )
 from perdure.entry_codec import JournalValueCodec
 from perdure.handler import handler_from_callable
+from perdure.serde import DefaultSerde, Serde
 
 __all__ = [
     "Client",
@@ -34,8 +36,20 @@ __all__ = [
     "create_client",
 ]
 
+T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741
 O = TypeVar("O")  # noqa: E741
+
+
+def _raise_for_status(res: Any) -> None:
+    if res.status_code >= 400:
+        text = res.text
+        message = text
+        try:
+            message = json.loads(text).get("message", text)
+        except (ValueError, AttributeError):
+            pass
+        raise HttpError(res.status_code, message, text)
 
 
 class _HttpClient(RestateClient):
@@ -79,18 +93,33 @@ class _HttpClient(RestateClient):
         if self._codec is not None and body:
             body = self._codec.encode(body)
         res = await self._http.post(path, content=body, headers=h, params=params)
-        if res.status_code >= 400:
-            text = res.text
-            message = text
-            try:
-                message = json.loads(text).get("message", text)
-            except (ValueError, AttributeError):
-                pass
-            raise HttpError(res.status_code, message, text)
+        _raise_for_status(res)
         content: bytes = res.content
         if self._codec is not None and content and not send:
             content = await self._codec.decode(content)
         return res.status_code, content
+
+    async def _lookup(
+        self, invocation_id: str, action: str, serde: Serde[T], type_hint: type[T] | None
+    ) -> T:
+        if type_hint is not None and isinstance(serde, DefaultSerde):
+            serde = serde.with_maybe_type(type_hint)
+        res = await self._http.get(f"/restate/invocation/{quote(invocation_id, safe='')}/{action}")
+        _raise_for_status(res)
+        content: bytes = res.content
+        if self._codec is not None and content:
+            content = await self._codec.decode(content)
+        return serde.deserialize(content)  # type: ignore[return-value]
+
+    async def attach_invocation(
+        self, invocation_id: str, serde: Serde[T] = DefaultSerde(), type_hint: type[T] | None = None
+    ) -> T:
+        return await self._lookup(invocation_id, "attach", serde, type_hint)
+
+    async def invocation_output(
+        self, invocation_id: str, serde: Serde[T] = DefaultSerde(), type_hint: type[T] | None = None
+    ) -> T:
+        return await self._lookup(invocation_id, "output", serde, type_hint)
 
     async def _typed_call(
         self,

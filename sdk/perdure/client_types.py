@@ -8,9 +8,11 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from perdure._context_types import HandlerType
+from perdure.serde import DefaultSerde, Serde
 
 __all__ = ["HttpError", "RestateClient", "RestateClientSendHandle", "RestateScopedClient"]
 
+T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741
 O = TypeVar("O")  # noqa: E741
 
@@ -174,6 +176,21 @@ class RestateClient(abc.ABC):
 
     @abc.abstractmethod
     def scope(self, scope: str) -> RestateScopedClient: ...
+
+    # Perdure additions (restate-sdk's client has no attach/output helpers).
+
+    @abc.abstractmethod
+    async def attach_invocation(
+        self, invocation_id: str, serde: Serde[T] = DefaultSerde(), type_hint: type[T] | None = None
+    ) -> T:
+        """Wait for the invocation ``invocation_id`` to finish and return its result (raises
+        ``HttpError`` with the invocation's failure code if it failed)."""
+
+    @abc.abstractmethod
+    async def invocation_output(
+        self, invocation_id: str, serde: Serde[T] = DefaultSerde(), type_hint: type[T] | None = None
+    ) -> T:
+        """The result of a finished invocation; ``HttpError`` 470 while it is still running."""
 
 
 Client = RestateClient

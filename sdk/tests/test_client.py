@@ -33,6 +33,10 @@ def make_client(seen: list[httpx.Request], status: int = 200) -> _HttpClient:
         seen.append(request)
         if status >= 400:
             return httpx.Response(status, json={"code": status, "message": "bad amount"})
+        if request.url.path.endswith("/output"):
+            return httpx.Response(470, json={"code": 470, "message": "not ready"})
+        if request.url.path.endswith("/attach"):
+            return httpx.Response(200, json={"n": 1})
         if request.url.path.endswith("/send"):
             return httpx.Response(202, json={"invocationId": "inv_1", "status": "Accepted"})
         return httpx.Response(200, content=request.content)
@@ -72,3 +76,16 @@ async def test_error_status_raises_http_error_with_the_message() -> None:
 async def test_create_client_yields_a_client() -> None:
     async with restate.create_client("http://127.0.0.1:1") as client:
         assert isinstance(client, restate.RestateClient)
+
+
+async def test_attach_and_output_by_invocation_id() -> None:
+    seen: list[httpx.Request] = []
+    client = make_client(seen)
+    assert await client.attach_invocation("inv_1", type_hint=dict) == {"n": 1}
+    with pytest.raises(restate.HttpError) as info:
+        await client.invocation_output("inv_1")
+    assert info.value.status_code == 470
+    assert [(r.method, r.url.path) for r in seen] == [
+        ("GET", "/restate/invocation/inv_1/attach"),
+        ("GET", "/restate/invocation/inv_1/output"),
+    ]

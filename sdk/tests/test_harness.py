@@ -171,7 +171,10 @@ async def test_harness_serves_the_app_through_a_real_node_and_stops_it() -> None
 async def test_workflow_promise_round_trip() -> None:
     async with restate.create_test_harness(app) as env:
         client = env.client
-        await client.workflow_send(run, key="k1", arg="a@b.c")
+        sent = await client.workflow_send(run, key="k1", arg="a@b.c")
+        with pytest.raises(restate.HttpError) as running:
+            await client.invocation_output(sent.invocation_id)
+        assert running.value.status_code == 470
         assert await client.workflow_call(peek, key="k1", arg=None) == "not yet"
         assert await client.workflow_call(submit, key="k1", arg="1234") == "ok"
         assert await client.workflow_call(submit, key="k1", arg="9999") == "conflict 409"
@@ -179,6 +182,8 @@ async def test_workflow_promise_round_trip() -> None:
         async with httpx.AsyncClient(base_url=env.ingress_url) as http:
             answer = await http.get("/restate/workflow/HarnessSignup/k1/attach")
         assert answer.json() == "a@b.c verified with 1234"
+        output = await client.invocation_output(sent.invocation_id, type_hint=str)
+        assert output == "a@b.c verified with 1234"
 
 
 async def test_cancellation_runs_compensations_and_reaches_callers() -> None:
@@ -188,9 +193,9 @@ async def test_cancellation_runs_compensations_and_reaches_callers() -> None:
         async with httpx.AsyncClient() as http:
             url = f"{env.admin_api_url}/invocations/{handle.invocation_id}/cancel"
             assert (await http.patch(url)).status_code == 202
-            url = f"{env.ingress_url}/restate/invocation/{handle.invocation_id}/attach"
-            answer = await http.get(url)
-        assert (answer.status_code, answer.json()["message"]) == (
+        with pytest.raises(restate.HttpError) as failed:
+            await env.client.attach_invocation(handle.invocation_id)
+        assert (failed.value.status_code, failed.value.message) == (
             409,
             "compensated after cancelled",
         )
