@@ -63,6 +63,7 @@ class PartitionProcessor:
     async def run(self) -> None:
         start = 0 if self.applied_lsn is None else self.applied_lsn + 1
         if self.applied_lsn is not None:
+            self._store.sync()
             await self._log.trim(self.applied_lsn)  # the store holds everything up to here
         since_trim = 0
         async for batch in self._log.read_batches(start, MAX_APPLY_BATCH):
@@ -85,7 +86,9 @@ class PartitionProcessor:
             self._applied_changed = asyncio.Event()
             since_trim += len(batch)
             if since_trim >= TRIM_EVERY:
-                # Applied records live on in the store; the log's in-memory copy can go.
+                # Applied records live on in the store; once it is synced, the log can forget
+                # them (its memory and its journal stay bounded).
+                self._store.sync()
                 await self._log.trim(last)
                 since_trim = 0
 
