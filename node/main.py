@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 
@@ -47,7 +48,13 @@ def main(argv: list[str] | None = None) -> int:
         uvloop.install()
     except ImportError:
         pass
-    asyncio.run(_serve(options))
+    profile = os.environ.get("PERDURE_PROFILE")  # a path: write cProfile stats there on exit
+    if profile:
+        import cProfile
+
+        cProfile.runctx("asyncio.run(_serve(options))", globals(), locals(), profile)
+    else:
+        asyncio.run(_serve(options))
     return 0
 
 
