@@ -1,0 +1,1 @@
+"""Restate's SDK conformance scenarios (restatedev/sdk-test-suite), written for Perdure."""

@@ -1,0 +1,30 @@
+"""One node process and one deployment process (serving tests.e2e.conformance.services) per test
+module: the scenarios of a module share them and keep apart by using distinct keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from node.local import LocalDeployment, LocalNode
+from tests.e2e.conftest import Cluster
+
+
+@pytest.fixture(scope="module")
+def conformance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A real node and a real deployment, shared by the tests of one module."""
+    tmp_path = tmp_path_factory.mktemp("conformance")
+    env = {"CONFORMANCE_DIR": str(tmp_path)}
+    deployment = LocalDeployment(
+        tmp_path / "deployment.log", app="tests.e2e.conformance.services:app", extra_env=env
+    )
+    node = LocalNode(tmp_path / "data")
+    try:
+        deployment.start()
+        node.start()
+        node.register(deployment.uri)
+        yield Cluster(node, deployment, tmp_path)
+    finally:
+        node.stop()
+        deployment.stop()
