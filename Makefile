@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test verify lint fmt typecheck proto bench clean
+.PHONY: install run test verify lint fmt typecheck proto bench bench-peer clean
 
 $(STAMP): pyproject.toml sdk/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ proto: $(STAMP)
 bench: $(STAMP)
 	@command -v wrk >/dev/null || (apt-get install -y -q wrk >/dev/null 2>&1 || sudo apt-get install -y -q wrk)
 	$(PY) -m bench
+
+bench-peer: $(STAMP)
+	@command -v wrk >/dev/null || (apt-get install -y -q wrk >/dev/null 2>&1 || sudo apt-get install -y -q wrk)
+	BENCH_PEER=restate $(PY) -m bench
 
 clean:
 	rm -rf .perdure-data bench/results

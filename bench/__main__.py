@@ -2,10 +2,13 @@
 
 Prints, for each workload and concurrency, throughput and latency percentiles, next to an
 in-run reference (a plain asyncio echo server measured the same way), plus the node's start-up
-time and its RSS (and the deployment's) idle and after the load.
+time and its RSS (and the deployment's) idle and after the load. With BENCH_PEER=restate it
+also runs the official Restate server + Python SDK on the same example services in the same
+run (bench/peer.py) and prints Perdure's throughput as a ratio to it.
 
 Environment: BENCH_SECONDS (per cell, default 5), BENCH_CONCURRENCY (default "1,16,64"),
-BENCH_WORKLOADS (default all: greet, counter_random, counter_hot, run3, send, workflow).
+BENCH_WORKLOADS (default all: greet, counter_random, counter_hot, run3, send, workflow),
+BENCH_PEER ("restate" to add the peer).
 """
 
 from __future__ import annotations
@@ -15,11 +18,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
 
-from bench import flows, wrk
+from bench import flows, peer, wrk
 from node.local import LocalDeployment, LocalNode, free_port, http
 
 WORKLOADS: dict[str, tuple[str, str, bool]] = {
@@ -31,6 +35,25 @@ WORKLOADS: dict[str, tuple[str, str, bool]] = {
     "send": ("/Counter/{key}/add/send", "1", True),
     "workflow": ("", "", False),  # driven by bench.flows (send run, resolve, attach)
 }
+
+
+@dataclass
+class Run:
+    """The results of one system under test."""
+
+    label: str
+    rows: dict[tuple[str, int], wrk.Result] = field(default_factory=dict)
+    drains: dict[int, float] = field(default_factory=dict)
+    startup_s: float = 0.0
+    rss_idle: tuple[float, float] = (0.0, 0.0)
+    rss_loaded: tuple[float, float] = (0.0, 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    seconds: float
+    concurrency: list[int]
+    names: list[str]
 
 
 def rss_mb(pid: int) -> float:
@@ -46,85 +69,127 @@ def echo_baseline(seconds: float, connections: int) -> wrk.Result:
         [sys.executable, "-m", "bench.echo", str(port)], stdout=subprocess.PIPE, text=True
     )
     try:
-        assert proc.stdout is not None
-        proc.stdout.readline()
+        if proc.stdout is not None:
+            proc.stdout.readline()
         return wrk.run(f"http://127.0.0.1:{port}", "/echo", '"bench"', connections, seconds)
     finally:
         proc.kill()
         proc.wait(10)
 
 
-def main() -> int:
-    if not wrk.available():
-        print("wrk is not installed: `apt-get install -y wrk` (make bench does this)")
-        return 2
-    seconds = float(os.environ.get("BENCH_SECONDS", "5"))
-    concurrency = [int(c) for c in os.environ.get("BENCH_CONCURRENCY", "1,16,64").split(",")]
-    names = os.environ.get("BENCH_WORKLOADS", ",".join(WORKLOADS)).split(",")
-    tmp = Path(tempfile.mkdtemp(prefix="perdure-bench-"))
+def load(run: Run, settings: Settings, ingress: str, admin: str | None) -> None:
+    """Every workload at every concurrency against `ingress` (drain times need `admin`)."""
+    http("POST", ingress + "/Greeter/greet", b'"warm"', {"content-type": "application/json"})
+    for name in settings.names:
+        path, body, random_key = WORKLOADS[name]
+        for c in settings.concurrency:
+            before = flows.completed_total(admin) if admin else 0.0
+            if name == "workflow":
+                result = flows.workflow(ingress, c, settings.seconds)
+            else:
+                result = wrk.run(ingress, path, body, c, settings.seconds, random_key)
+            run.rows[(name, c)] = result
+            extra = ""
+            if name == "send" and admin:
+                run.drains[c] = flows.drain_seconds(admin, before + result.requests)
+                extra = f", drained {run.drains[c]:.2f} s after the load stopped"
+            print(f"  {run.label:8s} {name:15s} c={c:<3d} {result.rps:9.0f} req/s{extra}")
+
+
+def bench_perdure(settings: Settings, tmp: Path) -> Run:
+    run = Run("perdure")
     deployment = LocalDeployment(tmp / "deployment.log")
     node = LocalNode(tmp / "data")
-    rows: list[tuple[str, int, wrk.Result]] = []
-    drains: dict[int, float] = {}
     try:
         deployment.start()
         t0 = time.perf_counter()
         node.start()
-        startup = time.perf_counter() - t0
+        run.startup_s = time.perf_counter() - t0
         node.register(deployment.uri)
-        http(
-            "POST",
-            node.ingress_url + "/Greeter/greet",
-            b'"warm"',
-            {"content-type": "application/json"},
-        )
         time.sleep(1)
-        idle = (rss_mb(node.process.pid), rss_mb(deployment.process.pid))  # type: ignore[union-attr]
-        for name in names:
-            path, body, random_key = WORKLOADS[name]
-            for c in concurrency:
-                before = flows.completed_total(node.admin_url)
-                if name == "workflow":
-                    result = flows.workflow(node.ingress_url, c, seconds)
-                else:
-                    result = wrk.run(node.ingress_url, path, body, c, seconds, random_key)
-                rows.append((name, c, result))
-                extra = ""
-                if name == "send":
-                    drain = flows.drain_seconds(node.admin_url, before + result.requests)
-                    drains[c] = drain
-                    extra = f", drained {drain:.2f} s after the load stopped"
-                print(f"  {name:15s} c={c:<3d} {result.rps:9.0f} req/s{extra}", flush=True)
-        loaded = (rss_mb(node.process.pid), rss_mb(deployment.process.pid))  # type: ignore[union-attr]
+        pids = (
+            node.process.pid if node.process else -1,
+            deployment.process.pid if deployment.process else -1,
+        )
+        run.rss_idle = (rss_mb(pids[0]), rss_mb(pids[1]))
+        load(run, settings, node.ingress_url, node.admin_url)
+        run.rss_loaded = (rss_mb(pids[0]), rss_mb(pids[1]))
     finally:
         node.stop()
         deployment.stop()
-    baseline = echo_baseline(seconds, 64)
+    return run
+
+
+def bench_restate(settings: Settings, tmp: Path) -> Run:
+    run = Run("restate")
+    peer.install()
+    restate = peer.RestatePeer(tmp / "restate")
+    restate.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        t0 = time.perf_counter()
+        restate.start()
+        run.startup_s = time.perf_counter() - t0  # includes the SDK start and registration
+        time.sleep(1)
+        run.rss_idle = (rss_mb(restate.pids[0]), rss_mb(restate.pids[1]))
+        load(run, settings, restate.ingress_url, None)
+        run.rss_loaded = (rss_mb(restate.pids[0]), rss_mb(restate.pids[1]))
+    finally:
+        restate.stop()
+    return run
+
+
+def report(runs: list[Run], baseline: wrk.Result) -> None:
+    ours = runs[0]
+    others = runs[1:]
+    head = f"{'workload':15s} {'conc':>4s} {'req/s':>8s} {'p50 ms':>7s} {'p90 ms':>7s} "
+    head += f"{'p99 ms':>7s} {'err':>4s} {'/echo':>6s}"
+    for other in others:
+        head += f" | {other.label + ' req/s':>13s} {'p50':>6s} {'p99':>6s} {'ratio':>6s}"
     print()
+    print(head)
+    for (name, c), r in ours.rows.items():
+        line = f"{name:15s} {c:4d} {r.rps:8.0f} {r.p50_ms:7.2f} {r.p90_ms:7.2f} "
+        line += f"{r.p99_ms:7.2f} {r.errors:4d} {r.rps / baseline.rps:6.3f}"
+        for other in others:
+            o = other.rows.get((name, c))
+            if o is not None:
+                ratio = r.rps / o.rps if o.rps else float("inf")
+                line += f" | {o.rps:13.0f} {o.p50_ms:6.2f} {o.p99_ms:6.2f} {ratio:6.2f}"
+        print(line)
     print(
-        f"{'workload':15s} {'conc':>4s} {'req/s':>9s} {'p50 ms':>8s} {'p90 ms':>8s} "
-        f"{'p99 ms':>8s} {'errors':>6s} {'vs echo':>8s}"
+        f"{'asyncio echo':15s} {64:4d} {baseline.rps:8.0f} {baseline.p50_ms:7.2f} "
+        f"{baseline.p90_ms:7.2f} {baseline.p99_ms:7.2f} {baseline.errors:4d} {1.0:6.3f}"
     )
-    for name, c, r in rows:
-        print(
-            f"{name:15s} {c:4d} {r.rps:9.0f} {r.p50_ms:8.2f} {r.p90_ms:8.2f} {r.p99_ms:8.2f} "
-            f"{r.errors:6d} {r.rps / baseline.rps:8.3f}"
-        )
-    print(
-        f"{'asyncio echo':15s} {64:4d} {baseline.rps:9.0f} {baseline.p50_ms:8.2f} "
-        f"{baseline.p90_ms:8.2f} {baseline.p99_ms:8.2f} {baseline.errors:6d} {1.0:8.3f}"
-    )
-    for c, drain in drains.items():
-        sent = next(r for n, cc, r in rows if n == "send" and cc == c)
-        total = sent.seconds + drain
+    for c, drain in ours.drains.items():
+        sent = ours.rows[("send", c)]
         print(
             f"send c={c}: {sent.rps:.0f} accepted/s; all {sent.requests} completed "
-            f"{drain:.2f} s after the load ({sent.requests / total:.0f} completed/s overall)"
+            f"{drain:.2f} s after the load ({sent.requests / (sent.seconds + drain):.0f} "
+            "completed/s overall)"
         )
     print()
-    print(f"node start-up to ready: {startup:.2f} s")
-    print(f"RSS idle:       node {idle[0]:.0f} MB, deployment {idle[1]:.0f} MB")
-    print(f"RSS after load: node {loaded[0]:.0f} MB, deployment {loaded[1]:.0f} MB")
+    for run in runs:
+        print(
+            f"{run.label}: start-up to ready {run.startup_s:.2f} s; RSS idle server "
+            f"{run.rss_idle[0]:.0f} MB + deployment {run.rss_idle[1]:.0f} MB; after load "
+            f"{run.rss_loaded[0]:.0f} MB + {run.rss_loaded[1]:.0f} MB"
+        )
+
+
+def main() -> int:
+    if not wrk.available():
+        print("wrk is not installed: `apt-get install -y wrk` (make bench does this)")
+        return 2
+    settings = Settings(
+        seconds=float(os.environ.get("BENCH_SECONDS", "5")),
+        concurrency=[int(c) for c in os.environ.get("BENCH_CONCURRENCY", "1,16,64").split(",")],
+        names=os.environ.get("BENCH_WORKLOADS", ",".join(WORKLOADS)).split(","),
+    )
+    tmp = Path(tempfile.mkdtemp(prefix="perdure-bench-"))
+    runs = [bench_perdure(settings, tmp)]
+    if os.environ.get("BENCH_PEER") == "restate":
+        runs.append(bench_restate(settings, tmp))
+    report(runs, echo_baseline(settings.seconds, 64))
     return 0
 
 
