@@ -101,3 +101,12 @@ def test_caller_sees_409_when_its_callee_is_cancelled(conformance: Cluster) -> N
 
     assert wait_output(conformance, caller_id) == (200, "409:cancelled")
     assert conformance.lines(f"{name}.trip") == ["booked", "compensated"]
+
+
+def test_cancel_a_delayed_send_before_it_starts(conformance: Cluster) -> None:
+    key = new_key()
+    invocation_id = send(conformance, f"/Counter/{key}/add", 1, query="?delay=30s")
+    _cancel_from_admin(conformance, invocation_id)
+    status, body = wait_output(conformance, invocation_id)
+    assert (status, body["message"]) == (409, "cancelled")
+    assert call(conformance, f"/Counter/{key}/get") == 0

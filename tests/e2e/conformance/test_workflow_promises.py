@@ -78,3 +78,10 @@ def test_a_rejected_promise_fails_the_run(conformance: Cluster) -> None:
     assert status == 422
     assert isinstance(body, dict)
     assert body["message"] == "no way"
+
+
+def test_a_promise_resolved_before_run_starts_is_seen_by_run(conformance: Cluster) -> None:
+    key = new_key()
+    call(conformance, f"/BlockAndWaitWorkflow/{key}/unblock", "early")
+    assert call(conformance, f"/BlockAndWaitWorkflow/{key}/peekPromise") == "early"
+    assert call(conformance, f"/BlockAndWaitWorkflow/{key}/run", "late") == "early"
