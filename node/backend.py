@@ -140,7 +140,14 @@ class Backend:
             execution_time_ms=now_ms() + request.delay_ms if request.delay_ms else 0,
         )
         invoke.headers.extend(pb.Header(key=k, value=v) for k, v in request.headers)
-        return await self._ask(rec.Envelope(invoke=invoke), request_id, fut)
+        outcome = await self._ask(rec.Envelope(invoke=invoke), request_id, fut)
+        if (
+            isinstance(outcome, api.Accepted)
+            and invoke.execution_time_ms
+            and not outcome.previously
+        ):
+            return api.Accepted(outcome.invocation_id, False, invoke.execution_time_ms)
+        return outcome
 
     async def attach(self, ref: api.InvocationRef) -> api.Outcome:
         invocation_id = self._resolve(ref)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import time
 
-from node.local import wait_until
+from node.local import http, wait_until
 from tests.e2e.conftest import Cluster
-from tests.e2e.helpers import call, send, wait_output
+from tests.e2e.helpers import JSON, call, send, wait_output
 
 
 def test_sleep_suspends_and_resumes(cluster: Cluster) -> None:
@@ -33,6 +34,12 @@ def test_a_10s_sleep_survives_kill9_of_server_and_deployment(cluster: Cluster) -
 
 def test_delayed_send_from_the_ingress_starts_later(cluster: Cluster) -> None:
     started = time.monotonic()
-    invocation_id = send(cluster, "/Lists/delayed/append", "x", query="?delay=1s")
+    status, _, body = http(
+        "POST", cluster.ingress + "/Lists/delayed/append/send?delay=1s", b'"x"', JSON
+    )
+    accepted = json.loads(body)
+    assert status == 202 and accepted["status"] == "Accepted"
+    assert accepted["executionTime"].endswith("Z")  # RFC 3339, when it will start
+    invocation_id = accepted["invocationId"]
     assert wait_output(cluster, invocation_id) == (200, ["x"])
     assert time.monotonic() - started >= 1.0
