@@ -33,6 +33,7 @@ class NodeOptions:
     default_retry_on_max_attempts: str = "pause"
     inactivity_timeout_ms: int = 60_000
     abort_timeout_ms: int = 600_000
+    cleanup_interval_ms: int = 60_000
 
     @property
     def data_path(self) -> Path:

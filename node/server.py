@@ -100,7 +100,7 @@ class Node:
         )
         epoch = int.from_bytes(os.urandom(6), "big")
         self.timers = TimerService(self.store, self.proposer)
-        self.cleaner = Cleaner(self.store, self.proposer)
+        self.cleaner = Cleaner(self.store, self.proposer, opts.cleanup_interval_ms / 1000)
         self.processor = PartitionProcessor(
             self.log,
             self.store,

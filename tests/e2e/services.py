@@ -236,5 +236,49 @@ async def which(ctx: Context, ms: int) -> str:
     return os.environ.get("E2E_VERSION", "?")
 
 
-SERVICES = [versioned, greeter, counter, steps, flaky, writer, slow, sleepy, lists, caller, holder]
+options = restate.Service("Options", idempotency_retention=timedelta(seconds=1))
+
+
+@options.handler(ingress_private=True)
+async def private_echo(ctx: Context, text: str) -> str:
+    return text
+
+
+@options.handler()
+async def public_proxy(ctx: Context, text: str) -> str:
+    """Private handlers stay callable from other handlers."""
+    return await ctx.service_call(private_echo, arg=text)
+
+
+@options.handler(
+    invocation_retry_policy=restate.InvocationRetryPolicy(
+        initial_interval=timedelta(milliseconds=50), max_attempts=2, on_max_attempts="pause"
+    )
+)
+async def fragile(ctx: Context, name: str) -> str:
+    """Fails until the file <name>.fixed exists; pauses after two attempts."""
+
+    def attempt() -> str:
+        _append(f"{name}.attempts", "attempt")
+        if not (E2E_DIR / f"{name}.fixed").exists():
+            raise RuntimeError("not fixed yet")
+        return "fixed"
+
+    return await ctx.run("attempt", attempt)
+
+
+SERVICES = [
+    options,
+    versioned,
+    greeter,
+    counter,
+    steps,
+    flaky,
+    writer,
+    slow,
+    sleepy,
+    lists,
+    caller,
+    holder,
+]
 app = restate.app(services=[*SERVICES, awakeables])

@@ -1,0 +1,90 @@
+"""Service and handler options: private handlers, retry policy with pause then resume,
+idempotency retention, attach/output by idempotency key."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from node.local import LocalDeployment, LocalNode, http, wait_until
+from tests.e2e.conftest import Cluster
+from tests.e2e.helpers import JSON, admin, call, output, send, wait_output
+
+
+@pytest.fixture
+def fast_cleanup(tmp_path: Path) -> Iterator[Cluster]:
+    """A cluster whose cleaner purges expired invocations every 200 ms."""
+    env = {"E2E_DIR": str(tmp_path)}
+    deployment = LocalDeployment(
+        tmp_path / "deployment.log", app="tests.e2e.services:app", extra_env=env
+    )
+    node = LocalNode(tmp_path / "data", extra_env={"PERDURE_CLEANUP_INTERVAL_MS": "200"})
+    try:
+        deployment.start()
+        node.start()
+        node.register(deployment.uri)
+        yield Cluster(node, deployment, tmp_path)
+    finally:
+        node.stop()
+        deployment.stop()
+
+
+def test_private_handlers_are_refused_at_the_ingress_but_callable_from_handlers(
+    cluster: Cluster,
+) -> None:
+    status, _headers, body = http("POST", cluster.ingress + "/Options/private_echo", b'"x"', JSON)
+    assert status == 400
+    assert json.loads(body)["message"] == "the invoked service is not public"
+    assert call(cluster, "/Options/public_proxy", "via a handler") == "via a handler"
+
+
+def test_exhausted_retries_pause_until_resumed(cluster: Cluster) -> None:
+    invocation_id = send(cluster, "/Options/fragile", "f")
+    wait_until(lambda: len(cluster.lines("f.attempts")) == 2, 10, "two attempts")
+    time.sleep(0.5)  # a paused invocation makes no further attempts
+    assert len(cluster.lines("f.attempts")) == 2
+    assert output(cluster, invocation_id)[0] == 470
+    (cluster.dir / "f.fixed").touch()
+    assert admin(cluster, "PATCH", f"/invocations/{invocation_id}/resume")[0] == 200
+    assert wait_output(cluster, invocation_id) == (200, "fixed")
+
+
+def test_admin_pause_and_resume_of_a_sleeping_invocation(cluster: Cluster) -> None:
+    invocation_id = send(cluster, "/Sleepy/nap", 1500)
+    wait_until(lambda: cluster.lines("nap1500.lines") == ["before"], 10, "the nap to start")
+    assert admin(cluster, "PATCH", f"/invocations/{invocation_id}/pause")[0] == 202
+    assert admin(cluster, "PATCH", f"/invocations/{invocation_id}/pause")[0] == 200
+    time.sleep(2)  # the timer fires while paused: the invocation stays paused
+    assert output(cluster, invocation_id)[0] == 470
+    assert (
+        admin(cluster, "PATCH", f"/invocations/{invocation_id}/resume?deployment=latest")[0] == 200
+    )
+    assert wait_output(cluster, invocation_id) == (200, "rested")
+
+
+def test_attach_and_output_by_idempotency_key(cluster: Cluster) -> None:
+    key = {"idempotency-key": "idem-1"}
+    status, _headers, _ = http(
+        "POST", cluster.ingress + "/Greeter/greet/send", b'"Bo"', {**JSON, **key}
+    )
+    assert status == 202
+    base = f"{cluster.ingress}/restate/invocation/Greeter/greet/idem-1"
+    wait_until(lambda: http("GET", base + "/output")[0] == 200, 10, "the output")
+    assert json.loads(http("GET", base + "/output")[2]) == "Hello, Bo!"
+    assert json.loads(http("GET", base + "/attach")[2]) == "Hello, Bo!"
+    assert http("GET", f"{cluster.ingress}/restate/invocation/Greeter/greet/nope/output")[0] == 404
+
+
+def test_completed_invocations_are_purged_after_their_retention(fast_cleanup: Cluster) -> None:
+    c = fast_cleanup
+    status, headers, _ = http(
+        "POST", c.ingress + "/Options/public_proxy", b'"x"', {**JSON, "idempotency-key": "r"}
+    )
+    assert status == 200
+    invocation_id = headers["x-restate-id"]
+    assert output(c, invocation_id)[0] == 200
+    wait_until(lambda: output(c, invocation_id)[0] == 404, 10, "the retention to expire")
