@@ -267,6 +267,21 @@ async def fragile(ctx: Context, name: str) -> str:
     return await ctx.run("attempt", attempt)
 
 
+@options.handler(
+    inactivity_timeout=timedelta(milliseconds=300), abort_timeout=timedelta(milliseconds=300)
+)
+async def stuck_once(ctx: Context, name: str) -> str:
+    """The first attempt hangs in user code; the server's watchdog aborts and retries it."""
+
+    def work() -> str:
+        _append(f"{name}.attempts", "attempt")
+        if _count(f"{name}.attempts") == 1:
+            time.sleep(5)
+        return "done"
+
+    return await ctx.run("work", work)
+
+
 SERVICES = [
     options,
     versioned,

@@ -88,3 +88,10 @@ def test_completed_invocations_are_purged_after_their_retention(fast_cleanup: Cl
     invocation_id = headers["x-restate-id"]
     assert output(c, invocation_id)[0] == 200
     wait_until(lambda: output(c, invocation_id)[0] == 404, 10, "the retention to expire")
+
+
+def test_an_attempt_silent_beyond_its_timeouts_is_aborted_and_retried(cluster: Cluster) -> None:
+    started = time.monotonic()
+    assert call(cluster, "/Options/stuck_once", "s") == "done"
+    assert time.monotonic() - started < 4.5  # did not wait for the stuck first attempt
+    assert cluster.lines("s.attempts") == ["attempt", "attempt"]
