@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from log.journal import JournalError
+from log.api import Error
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,9 @@ class RoleChanged:
 
 @dataclass(frozen=True, slots=True)
 class JournalFailed:
-    error: JournalError
+    """The journal became unusable (an I/O error, or a fault found outside it)."""
+
+    error: Error
 
 
 @dataclass(frozen=True, slots=True)

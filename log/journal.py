@@ -13,8 +13,8 @@ Files in the data directory:
   command[len]`, appended with `pwritev`. The crc covers index, term and command. On open, the
   records are read back; the first incomplete or crc-failing record and everything after it is a
   torn tail (never acknowledged, see below) and is cut off, with a warning.
-* `raft.meta`: JSON `{"term", "voted_for", "commit_index"}`, replaced atomically: write a temp file,
-  fsync it, rename it over the old one, fsync the directory.
+* `raft.meta`: JSON `{"term", "voted_for", "commit_index", "trimmed_lsn"}`, replaced atomically:
+  write a temp file, fsync it, rename it over the old one, fsync the directory.
 * `LOCK`: an exclusive `flock`, so two logs (or two processes) never share a directory.
 
 Durability protocol (with `fsync=True`):
@@ -30,6 +30,16 @@ Durability protocol (with `fsync=True`):
   journal's last index on open.
 * Opening syncs the journal once, so entries read back after a process crash (possibly still only
   in the page cache) are durable before they are replayed.
+
+Compaction (`compact(through)`, driven by `RaftLog.trim` through log/compaction.py; pysyncobj's
+own `deleteEntriesTo` is ignored): the file is rewritten atomically (temp file, fsync, rename,
+directory fsync) holding two *stubs* — entries with an empty command that keep only the index and
+term of entries `through - 1` and `through` — followed by every entry after `through`. Stubs are
+what pysyncobj needs after a snapshot (`raftLog[0]`, `raftLog[1]`: the previous and the last
+compacted entry, for their terms); they hold no records, are never applied (pysyncobj resumes
+after them) and are never sent (log/compaction.py intercepts that). pysyncobj never produces an
+empty command, so stubs are unambiguous. The journal refuses to truncate or clear stubs (a bug
+elsewhere: they stand for committed entries).
 
 Any I/O error makes the journal unusable (a failed fsync cannot be retried safely): it calls
 `on_failure` and raises on every later write.
@@ -47,7 +57,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import overload
+from typing import NoReturn, overload
 
 from log.api import Error
 from log.files import fsync_directory, write_all
@@ -63,6 +73,7 @@ _LEN_CRC = struct.Struct("<II")
 _INDEX_TERM = struct.Struct("<QQ")
 _HEADER_SIZE = _LEN_CRC.size + _INDEX_TERM.size
 _MAX_COMMAND = (1 << 32) - 1
+STUB = b""  # command of a compacted entry (pysyncobj never stores an empty command)
 
 JournalEntry = tuple[bytes, int, int]  # (command, raft index, term): pysyncobj's entry shape
 
@@ -102,12 +113,13 @@ class DurableJournal:
         self._entries: list[JournalEntry] = []
         self._offsets: list[int] = []
         self._dirty = False
-        self._failed: JournalError | None = None
+        self._failed: Error | None = None
         self._closed = False
-        self._on_failure: Callable[[JournalError], None] | None = None
+        self._on_failure: Callable[[Error], None] | None = None
         self._on_closed: Callable[[], None] | None = None
         self.sync_count = 0
         self.entries_added = 0
+        self.compactions = 0
         self._meta_dirty = False
         try:
             directory.mkdir(parents=True, exist_ok=True)
@@ -137,7 +149,7 @@ class DurableJournal:
     def set_listeners(
         self,
         *,
-        on_failure: Callable[[JournalError], None],
+        on_failure: Callable[[Error], None],
         on_closed: Callable[[], None],
     ) -> None:
         """`on_failure` runs once when an I/O error makes the journal unusable; `on_closed` runs
@@ -149,6 +161,33 @@ class DurableJournal:
     def last_index(self) -> int:
         """Raft index of the last entry (0 if empty)."""
         return self._entries[-1][1] if self._entries else 0
+
+    @property
+    def compacted_index(self) -> int:
+        """Raft index of the last compacted entry (a stub), 0 if the journal was never compacted."""
+        entries = self._entries  # one read: stats may call this from another thread
+        if len(entries) >= 2 and entries[0][0] == STUB:
+            return entries[1][1]
+        return 0
+
+    @property
+    def trimmed_lsn(self) -> int:
+        """The stored trim point (`store_trimmed`), -1 if none."""
+        return self._meta.trimmed_lsn
+
+    @property
+    def size_bytes(self) -> int:
+        """Bytes of the journal file in use."""
+        return self._end
+
+    def term_at(self, index: int) -> int | None:
+        """Term of the entry at raft `index` (stubs included), None if the journal lacks it."""
+        if not self._entries:
+            return None
+        position = index - self._entries[0][1]
+        if 0 <= position < len(self._entries):
+            return self._entries[position][2]
+        return None
 
     # --- opening ---------------------------------------------------------------------------
 
@@ -211,6 +250,11 @@ class DurableJournal:
             self._entries.append((command, index, term))
             self._offsets.append(pos)
             pos = end
+        if self._entries and self._entries[0][0] == STUB and self.compacted_index == 0:
+            raise JournalError(
+                f"{path} is damaged: it was compacted but lacks the stub of its last compacted "
+                f"entry; rebuild this member from its peers or a backup"
+            )
         return pos
 
     # --- pysyncobj's journal interface (its tick thread) -------------------------------------
@@ -236,10 +280,13 @@ class DurableJournal:
         self._truncate_at_entry(entryFrom)
 
     def deleteEntriesTo(self, entryTo: int) -> None:
-        """Drop the first `entryTo` entries (log compaction): rewrite the file atomically."""
-        self._check_usable()
-        keep = self._entries[entryTo:]
-        self._guarded(lambda: self._rewrite(keep))
+        """pysyncobj's own log compaction, which is off (it would compact at its applied index,
+        past what the log's owner made durable): ignored; see `compact`."""
+        logger.warning(
+            "raft journal %s: ignoring pysyncobj's request to compact; compaction is driven by "
+            "RaftLog.trim (is pysyncobj's log compaction switched on?)",
+            self._dir,
+        )
 
     @overload
     def __getitem__(self, item: int) -> JournalEntry: ...
@@ -258,7 +305,8 @@ class DurableJournal:
         self._meta_dirty = True
 
     def getRaftCommitIndex(self) -> int:
-        return max(1, min(self._meta.commit_index, self.last_index))
+        # Compacted entries were committed (and applied) even if the stored hint is older.
+        return max(1, self.compacted_index, min(self._meta.commit_index, self.last_index))
 
     def setCurrentTerm(self, term: int, votedForNodeId: str | None) -> None:
         self._check_usable()
@@ -281,6 +329,48 @@ class DurableJournal:
             self._on_closed()
 
     # --- ours ---------------------------------------------------------------------------------
+
+    def compact(self, through: int) -> bool:
+        """Forget every entry up to raft index `through` (clamped to the last entry): rewrite the
+        journal as two stubs (`through - 1`, `through`) and the entries after them; durable when
+        this returns. The caller guarantees that entries up to `through` are committed, applied
+        and no longer needed. Returns False (and does nothing) unless this moves the compaction
+        point forward."""
+        self._check_usable()
+        through = min(through, self.last_index)
+        if through < 2 or through <= self.compacted_index:
+            return False
+        position = through - self._entries[0][1]
+        if position < 1:  # no entry before `through` to stand for (a journal not from pysyncobj)
+            return False
+        (_, before_index, before_term), (_, index, term) = self._entries[
+            position - 1 : position + 1
+        ]
+        keep = [
+            (STUB, before_index, before_term),
+            (STUB, index, term),
+            *self._entries[position + 1 :],
+        ]
+        self._guarded(lambda: self._rewrite(keep))
+        self.compactions += 1
+        return True
+
+    def store_trimmed(self, lsn: int) -> None:
+        """Durably record that records with LSN <= `lsn` were trimmed (before `compact` drops
+        them, so a restart never serves fewer records than the trim point says are trimmed)."""
+        self._check_usable()
+        if lsn <= self._meta.trimmed_lsn:
+            return
+        self._meta = replace(self._meta, trimmed_lsn=lsn)
+        self._guarded(self._store_meta)
+
+    def fail(self, error: Error) -> None:
+        """Make the journal unusable because of `error` (found outside it) and report it like an
+        I/O failure, without raising."""
+        try:
+            self._fail(error)
+        except Error:
+            pass
 
     def flush(self) -> None:
         """Make every entry written so far durable (one `fdatasync`, only if something changed)."""
@@ -323,7 +413,7 @@ class DurableJournal:
                 )
             )
 
-    def _fail(self, error: JournalError) -> None:
+    def _fail(self, error: Error) -> NoReturn:
         if self._failed is None:
             self._failed = error
             logger.error("%s", error)
@@ -351,6 +441,13 @@ class DurableJournal:
         self._check_usable()
         if position >= len(self._entries):
             return
+        if position < 2 and self.compacted_index:
+            self._fail(
+                JournalError(
+                    f"bug: pysyncobj asked to drop compacted (committed) raft entries from "
+                    f"position {position} of the journal in {self._dir}; the member stopped"
+                )
+            )
         cut = self._offsets[position]
         self._guarded(lambda: os.ftruncate(self._fd, cut))
         del self._entries[position:]
@@ -371,8 +468,8 @@ class DurableJournal:
                 offsets.append(offset)
                 parts += (header, body)
                 offset += len(header) + len(body)
-            for part in parts:
-                write_all(fd, part)
+            write_all(fd, b"".join(parts))
+            del parts
             if self._fsync:
                 os.fsync(fd)
             os.replace(tmp, path)

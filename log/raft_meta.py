@@ -1,4 +1,5 @@
-"""Raft's persistent metadata (current term, vote, commit index) in `raft.meta`, as JSON.
+"""Raft's persistent metadata (current term, vote, commit index) and the log's trim point in
+`raft.meta`, as JSON.
 
 Stored with `files.replace_atomically`, so a crash leaves the old or the new version.
 """
@@ -24,6 +25,8 @@ class RaftMeta:
     term: int = 0
     voted_for: str | None = None
     commit_index: int = 1
+    trimmed_lsn: int = -1
+    """Records with LSN <= this were trimmed (`RaftLog.trim`); -1 if none was."""
 
 
 def load_meta(directory: Path) -> RaftMeta:
@@ -38,8 +41,9 @@ def load_meta(directory: Path) -> RaftMeta:
         voted_for = meta["voted_for"]
         if voted_for is not None and not isinstance(voted_for, str):
             raise TypeError(f"voted_for must be a string, got {voted_for!r}")
-        return RaftMeta(int(meta["term"]), voted_for, int(meta["commit_index"]))
-    except (ValueError, KeyError, TypeError) as e:
+        trimmed_lsn = int(meta.get("trimmed_lsn", -1))  # absent in directories from before trim
+        return RaftMeta(int(meta["term"]), voted_for, int(meta["commit_index"]), trimmed_lsn)
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise MetaError(
             f"raft metadata {path} is unreadable ({e}); it is written atomically, so this is "
             f"outside damage: restore the directory from a backup or rebuild this member"
@@ -47,5 +51,10 @@ def load_meta(directory: Path) -> RaftMeta:
 
 
 def store_meta(directory: Path, meta: RaftMeta, *, fsync: bool) -> None:
-    data = {"term": meta.term, "voted_for": meta.voted_for, "commit_index": meta.commit_index}
+    data = {
+        "term": meta.term,
+        "voted_for": meta.voted_for,
+        "commit_index": meta.commit_index,
+        "trimmed_lsn": meta.trimmed_lsn,
+    }
     replace_atomically(directory / META_FILE, json.dumps(data).encode(), fsync=fsync)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from log.journal import JOURNAL_FILE, DurableJournal, JournalError
+from log.api import Error
+from log.journal import JOURNAL_FILE, STUB, DurableJournal, JournalError
 from log.raft_meta import META_FILE, MetaError
 
 
@@ -154,16 +155,55 @@ def test_deleting_a_suffix_is_durable(journal: DurableJournal, tmp_path: Path) -
         again.close()
 
 
-def test_deleting_a_prefix_rewrites_the_journal(journal: DurableJournal, tmp_path: Path) -> None:
-    fill(journal, 5)
-    journal.deleteEntriesTo(3)
-    assert [e[1] for e in journal[:]] == [4, 5]
-    journal.add(b"cmd-6", 6, 1)
+def test_compacting_keeps_two_stubs_and_what_follows_across_reopen(
+    journal: DurableJournal, tmp_path: Path
+) -> None:
+    for i in range(1, 6):
+        journal.add(b"cmd-%d" % i, i, 1 if i < 3 else 2)
+    size = journal.size_bytes
+    assert journal.compact(3)
+    assert journal[:] == [(STUB, 2, 1), (STUB, 3, 2), (b"cmd-4", 4, 2), (b"cmd-5", 5, 2)]
+    assert (journal.compacted_index, journal.term_at(2), journal.term_at(1)) == (3, 1, None)
+    assert journal.size_bytes < size
+    assert not journal.compact(3)  # never backwards, never twice
+    journal.add(b"cmd-6", 6, 2)
     again = reopen(journal, tmp_path)
     try:
-        assert [e[1] for e in again[:]] == [4, 5, 6]
+        assert again.compacted_index == 3
+        assert [e[1] for e in again[:]] == [2, 3, 4, 5, 6]
+        assert again.getRaftCommitIndex() >= 3  # compacted entries were committed
+        assert again.compact(99)  # clamped to the last entry
+        assert again[:] == [(STUB, 5, 2), (STUB, 6, 2)]
+        assert (tmp_path / JOURNAL_FILE).stat().st_size == again.size_bytes
     finally:
         again.close()
+
+
+def test_the_trim_point_is_stored(journal: DurableJournal, tmp_path: Path) -> None:
+    assert journal.trimmed_lsn == -1
+    journal.store_trimmed(1234)
+    journal.store_trimmed(1000)  # never backwards
+    again = reopen(journal, tmp_path)
+    try:
+        assert again.trimmed_lsn == 1234
+    finally:
+        again.close()
+
+
+def test_stubs_are_never_truncated_and_pysyncobj_compaction_is_ignored(
+    journal: DurableJournal,
+) -> None:
+    failures: list[Error] = []
+    journal.set_listeners(on_failure=failures.append, on_closed=lambda: None)
+    fill(journal, 5)
+    journal.compact(3)
+    journal.deleteEntriesTo(3)  # pysyncobj's own compaction: off, ignored
+    assert len(journal) == 4
+    journal.deleteEntriesFrom(2)  # after the stubs: fine
+    assert [e[1] for e in journal[:]] == [2, 3]
+    with pytest.raises(JournalError, match="compacted"):
+        journal.deleteEntriesFrom(1)
+    assert len(failures) == 1
 
 
 def test_clear_empties_the_journal(journal: DurableJournal, tmp_path: Path) -> None:
@@ -214,7 +254,7 @@ def test_a_journal_that_cannot_sync_on_open_is_refused(tmp_path: Path) -> None:
 
 
 def test_an_io_error_makes_the_journal_unusable_and_is_reported(tmp_path: Path) -> None:
-    failures: list[JournalError] = []
+    failures: list[Error] = []
     disk = Disk()
     journal = DurableJournal(tmp_path, sync_file=disk)
     journal.set_listeners(on_failure=failures.append, on_closed=lambda: None)
