@@ -11,7 +11,9 @@ Guarantees every implementation keeps (checked by tests/log/test_conformance.py)
   across a leader change); callers make records idempotent (ids inside the record).
 * `trim(up_to)` lets the log forget records with position <= up_to; readers must not ask for
   them again (after a trim, the state of the reader comes from a snapshot). A reader that does
-  (or that falls behind a trim) gets `Trimmed`.
+  (or that falls behind a trim) gets `Trimmed`. Durable implementations also forget them on disk:
+  after a restart, reading from a position <= up_to raises `Trimmed`, and reading from up_to + 1
+  yields every later record exactly once.
 * After `close()`, `append` raises `Closed` and open readers raise `Closed`.
 * `is_leader()` says whether appends through this member can succeed now.
 """
@@ -37,6 +39,12 @@ class Closed(Error):
 
 class Trimmed(Error):
     """A reader asked for records `trim` already let the log forget; rebuild from a snapshot."""
+
+
+class SnapshotNeeded(Error):
+    """This member lacks records that the rest of the group already trimmed away (it was down or
+    cut off for too long, or is new): it cannot catch up from the log. Its state must come from a
+    snapshot of an up-to-date member (or the member must be rebuilt); the member stopped serving."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,10 +2,10 @@
 
 pysyncobj runs elections, replication, journal syncs and the apply of committed entries on its own
 tick thread. Everything that thread learns (committed batches, outcomes of our submits, readiness,
-role changes, journal failures, shutdown) becomes an `Event` posted here; the event loop handles
-the events in the order they were posted. Ordering matters: pysyncobj applies an entry before it
-calls the submitter's callback, so a batch's `Committed` is always handled before its
-`SubmitDone`, and `Ready` after the replayed entries it follows.
+role changes, journal failures, finished compactions, shutdown) becomes an `Event` posted here;
+the event loop handles the events in the order they were posted. Ordering matters: pysyncobj
+applies an entry before it calls the submitter's callback, so a batch's `Committed` is always
+handled before its `SubmitDone`, and `Ready` after the replayed entries it follows.
 
 Posting costs one `call_soon_threadsafe` per burst of events, not per event.
 """
@@ -63,9 +63,16 @@ class RoleChanged:
 
 @dataclass(frozen=True, slots=True)
 class JournalFailed:
-    """The journal became unusable (an I/O error, or a fault found outside it)."""
+    """The journal became unusable (I/O error, or this member needs a snapshot)."""
 
     error: Error
+
+
+@dataclass(frozen=True, slots=True)
+class Compacted:
+    """The compaction requested with `ticket` (and every earlier one) is done and durable."""
+
+    ticket: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +80,9 @@ class Stopped:
     """pysyncobj destroyed the member: its thread is exiting, port and journal are released."""
 
 
-Event = Committed | Undecodable | SubmitDone | Ready | RoleChanged | JournalFailed | Stopped
+Event = (
+    Committed | Undecodable | SubmitDone | Ready | RoleChanged | JournalFailed | Compacted | Stopped
+)
 
 
 class Bridge:

@@ -38,8 +38,19 @@ class CommittedBuffer:
             return self._entries[-1].lsn
         return self._trimmed_to
 
+    @property
+    def trimmed_to(self) -> int:
+        """LSN of the last forgotten entry (or the `start_after` point), -1 if none."""
+        return self._trimmed_to
+
     def __len__(self) -> int:
         return len(self._entries)
+
+    def start_after(self, lsn: int) -> None:
+        """Start an empty buffer as if every entry up to `lsn` had been trimmed (a log restarted
+        after trims): reading from `lsn` or below raises `Trimmed`; entries added must follow."""
+        require(not self._entries and self._dropped == 0, "start_after on a used buffer")
+        self._trimmed_to = lsn
 
     def extend(self, entries: Iterable[Entry]) -> None:
         """Add committed entries (LSNs must keep increasing) and wake every waiting tail."""
@@ -61,6 +72,11 @@ class CommittedBuffer:
         self._trimmed_to = self._entries[cut - 1].lsn
         del self._entries[:cut]
         self._dropped += cut
+
+    def first_after(self, lsn: int) -> Entry | None:
+        """The first kept entry with a position > lsn, if any."""
+        index = bisect_left(self._entries, lsn + 1, key=_lsn)
+        return self._entries[index] if index < len(self._entries) else None
 
     def close(self, error: Error) -> None:
         """Make every open and future tail raise `error` (the first close wins)."""

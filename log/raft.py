@@ -31,13 +31,28 @@ How it is built:
   pysyncobj's verdict, which may never come.
 * Timers, buffers and the rest of pysyncobj's configuration: log/raft_options.py.
 
-Caveats (not done yet):
+Trim and compaction (log/compaction.py has the details). pysyncobj keeps every entry of its log
+in RAM (our journal is that log) and our read buffer keeps committed records, so both grow until
+`trim(up_to)`. `trim` drops the buffer's records <= up_to at once, then has pysyncobj's thread
+store the trim point and compact the journal through the last entry holding only records
+<= up_to; it returns once that is durable (a few ms: one small meta write, one rewrite of the
+retained entries, one manifest write). From then on neither pysyncobj's in-memory log nor the
+journal file holds those entries (two index/term stubs stand for them), and a restart resumes
+after them: reading from <= up_to raises `Trimmed`, reading from up_to + 1 yields every later
+record once. Memory and the journal file are bounded by what was committed since the last trim
+(plus what is in flight). The caller must only trim what its own state holds durably.
 
-* pysyncobj keeps the whole log in RAM (its entry list) and so does our read buffer until `trim`;
-  `trim` only drops our buffer. Journal compaction and snapshots come later; until then memory
-  and the journal file grow with the log, and a restart replays the whole journal (readers skip
-  what they already applied). Our journal has no 4 GiB limit (pysyncobj's FileJournal has);
-  a single Raft entry must stay under 4 GiB.
+A member that lacks entries another member has compacted (it was down, cut off, or is new) cannot
+catch up from the log: it fails with `SnapshotNeeded` (appends, reads and `start` raise it) and
+the leader logs a warning naming it. Moving state between members (snapshot transfer) is not
+automated yet; such a member must be restored from an up-to-date member's data or rebuilt.
+Members that keep up are unaffected; each member compacts on its own trims.
+
+Caveats:
+
+* Our journal has no 4 GiB limit (pysyncobj's FileJournal has); a single Raft entry must stay
+  under 4 GiB. Each compaction rewrites the entries after the trim point (cheap when trims follow
+  the applied position closely, as the node's do).
 * Membership is static (`partners`); no dynamic changes, no learners.
 * After a leader change, an append may fail with `NotLeader`/`Error` and yet be committed; records
   must carry their own ids (see log/api.py). An append whose caller is cancelled may still commit.
@@ -62,6 +77,7 @@ from log.api import Closed, Entry, Error, NotLeader
 from log.bridge import (
     Bridge,
     Committed,
+    Compacted,
     Event,
     JournalFailed,
     Ready,
@@ -71,9 +87,10 @@ from log.bridge import (
     Undecodable,
 )
 from log.buffer import CommittedBuffer
+from log.compaction import Compaction
 from log.group_commit import GroupCommit, PendingBatch
 from log.journal import DurableJournal
-from log.lsn import MAX_RECORDS_PER_BATCH, make_lsn
+from log.lsn import MAX_RECORDS_PER_BATCH, make_lsn, raft_index_of
 from log.pb.log_pb2 import Batch
 from log.raft_options import RaftOptions, syncobj_conf
 from log.replica import (
@@ -103,6 +120,16 @@ class RaftStats:
     batches_committed: int
     records_committed: int
     journal_syncs: int
+    raft_entries: int = 0
+    """Entries in pysyncobj's in-memory log (our journal is that log), stubs included."""
+    journal_bytes: int = 0
+    """Size of the journal file."""
+    buffered_records: int = 0
+    """Committed records the read buffer holds (those not trimmed)."""
+    compacted_index: int = 0
+    """Raft index through which the log is compacted (0: never)."""
+    compactions: int = 0
+    """Journal compactions since start."""
 
 
 class _Phase(enum.Enum):
@@ -135,6 +162,7 @@ class RaftLog:
         self._tickets = itertools.count(1)
         self._bridge: Bridge | None = None
         self._journal: DurableJournal | None = None
+        self._compaction: Compaction | None = None
         self._replica: Replica | None = None
         self._ready = False
         self._stopped = asyncio.Event()
@@ -142,6 +170,13 @@ class RaftLog:
         self._fatal: Error | None = None
         self._batches_committed = 0
         self._records_committed = 0
+        self._last_raft_index = 0  # of the newest committed batch the loop has seen
+        self._replay_floor = -1  # trim point stored before the last start: filtered on replay
+        self._compaction_tickets = itertools.count(1)
+        self._requested = (0, -1)  # (through raft index, trimmed lsn) last asked for
+        self._last_ticket = 0
+        self._done_ticket = 0
+        self._trim_waiters: list[tuple[int, asyncio.Future[None]]] = []
 
     # --- the Log contract -----------------------------------------------------------------------
 
@@ -155,16 +190,40 @@ class RaftLog:
         self._phase = _Phase.STARTING
         options = self._options
         bridge = self._bridge = Bridge(asyncio.get_running_loop(), self._handle)
-        try:
-            journal = await asyncio.to_thread(
-                DurableJournal, options.data_dir, fsync=options.fsync, sync_file=self._sync_file
+
+        def open_journal() -> tuple[DurableJournal, Compaction]:
+            journal = DurableJournal(
+                options.data_dir, fsync=options.fsync, sync_file=self._sync_file
             )
+            try:
+                compaction = Compaction(
+                    journal,
+                    data_dir=options.data_dir,
+                    member=options.self_address,
+                    partners=options.partners,
+                    on_done=lambda ticket: bridge.post(Compacted(ticket)),
+                )
+                compaction.prepare()
+            except BaseException:
+                journal.close()
+                raise
+            return journal, compaction
+
+        try:
+            journal, compaction = await asyncio.to_thread(open_journal)
         except Error as e:  # JournalError, MetaError: in use, unreadable, I/O
             self._abandon_start(e)
             raise
         if self._phase is _Phase.CLOSED:  # close() ran while the journal was opening
             journal.close()
             raise Closed("the log was closed while starting")
+        # Resume after the stored trim point: pysyncobj replays only entries after the compacted
+        # ones; records of them that are <= the trim point are dropped as they arrive.
+        self._replay_floor = journal.trimmed_lsn
+        self._buffer.start_after(journal.trimmed_lsn)
+        self._last_raft_index = journal.compacted_index
+        self._requested = (journal.compacted_index, journal.trimmed_lsn)
+        self._compaction = compaction
         journal.set_listeners(
             on_failure=lambda error: bridge.post(JournalFailed(error)),
             on_closed=lambda: bridge.post(Stopped()),
@@ -174,6 +233,7 @@ class RaftLog:
             options,
             on_ready=lambda: bridge.post(Ready()),
             on_state_changed=lambda old, new: bridge.post(RoleChanged(old, new)),
+            compaction=compaction,
         )
         try:
             self._replica = start_replica(
@@ -181,6 +241,7 @@ class RaftLog:
                 partners=options.partners,
                 conf=conf,
                 journal=journal,
+                compaction=compaction,
                 on_committed=self._on_committed,
             )
         except BindError as e:
@@ -221,10 +282,29 @@ class RaftLog:
         return self._buffer.read_batches(from_lsn, max_entries)
 
     async def trim(self, up_to: int) -> None:
-        """Forget records with LSN <= up_to from the read buffer (the journal keeps them for now:
-        after a restart they are read again)."""
+        """Forget records with LSN <= up_to (committed ones; see the module docstring): drop them
+        from the read buffer at once, then return once the trim point is stored and pysyncobj's
+        log and the journal are compacted through the last entry holding only such records (on
+        pysyncobj's thread; durable when this returns). Call it only for records the caller's
+        own state holds durably: after a restart they are gone (reading them raises `Trimmed`).
+
+        Raises `Closed` if the log is closed meanwhile, or the error that stopped the member."""
         self._check_running()
+        compaction = self._compaction
+        if compaction is None:  # cannot happen once running
+            raise Error("bug: a running RaftLog has no compaction")
+        through = self._compactable_through(up_to)
         self._buffer.trim(up_to)
+        requested_through, requested_trimmed = self._requested
+        wanted = (max(through, requested_through), max(self._buffer.trimmed_to, requested_trimmed))
+        if wanted != self._requested:
+            self._requested = wanted
+            self._last_ticket = next(self._compaction_tickets)
+            compaction.request(self._last_ticket, *wanted)
+        if self._last_ticket > self._done_ticket:  # wait for ours (or an earlier, same request)
+            done = asyncio.get_running_loop().create_future()
+            self._trim_waiters.append((self._last_ticket, done))
+            await done
 
     def is_leader(self) -> bool:
         replica = self._replica
@@ -262,6 +342,7 @@ class RaftLog:
                 "it may or may not be committed"
             )
         )
+        self._fail_trims(Closed("the log was closed before this trim was durable"))
         self._buffer.close(closed)
         self._changed.wake()
         await self._stop_replica()
@@ -271,10 +352,17 @@ class RaftLog:
     @property
     def stats(self) -> RaftStats:
         journal = self._journal
+        if journal is None:
+            return RaftStats(self._batches_committed, self._records_committed, 0)
         return RaftStats(
             batches_committed=self._batches_committed,
             records_committed=self._records_committed,
-            journal_syncs=journal.sync_count if journal is not None else 0,
+            journal_syncs=journal.sync_count,
+            raft_entries=len(journal),
+            journal_bytes=journal.size_bytes,
+            buffered_records=len(self._buffer),
+            compacted_index=journal.compacted_index,
+            compactions=journal.compactions,
         )
 
     # --- internals (event-loop thread unless noted) -----------------------------------------------
@@ -285,6 +373,10 @@ class RaftLog:
         while True:
             if self._phase is _Phase.CLOSED:
                 raise self._fatal or Closed("the log was closed while starting")
+            if self._fatal is not None:  # e.g. SnapshotNeeded while catching up
+                fatal = self._fatal
+                await self.close()
+                raise fatal
             if self._ready and (self._options.partners or self._leads()):
                 break
             remaining = deadline - loop.time()
@@ -360,6 +452,14 @@ class RaftLog:
 
         replica.append_batch(blob, callback=done)
 
+    def _compactable_through(self, up_to: int) -> int:
+        """The highest raft index whose entry, and every one before it, holds only records with
+        LSN <= up_to (or already trimmed ones), among the committed entries seen here."""
+        after = self._buffer.first_after(up_to)
+        if after is not None:
+            return raft_index_of(after.lsn) - 1
+        return self._last_raft_index
+
     def _on_committed(self, raft_index: int, blob: bytes) -> None:
         """pysyncobj's thread: a batch is committed and durable here; pass it on."""
         bridge = self._bridge
@@ -378,9 +478,13 @@ class RaftLog:
     def _handle(self, event: Event) -> None:
         match event:
             case Committed(raft_index, records):
+                floor = self._replay_floor
                 self._buffer.extend(
-                    Entry(make_lsn(raft_index, i), record) for i, record in enumerate(records)
+                    Entry(lsn, record)
+                    for i, record in enumerate(records)
+                    if (lsn := make_lsn(raft_index, i)) > floor
                 )
+                self._last_raft_index = raft_index
                 self._batches_committed += 1
                 self._records_committed += len(records)
             case SubmitDone(ticket, raft_index, reason):
@@ -400,6 +504,14 @@ class RaftLog:
                 self._changed.wake()
             case JournalFailed(error):
                 self._poison(error)
+            case Compacted(ticket):
+                self._done_ticket = max(self._done_ticket, ticket)
+                waiting, self._trim_waiters = self._trim_waiters, []
+                for wanted, done in waiting:
+                    if wanted > self._done_ticket:
+                        self._trim_waiters.append((wanted, done))
+                    elif not done.done():
+                        done.set_result(None)
             case Undecodable(raft_index, reason):
                 self._poison(
                     Error(
@@ -432,8 +544,15 @@ class RaftLog:
                 self._replica.destroy()
         self._group_commit.fail_pending(error)
         self._fail_inflight(error)
+        self._fail_trims(error)
         self._buffer.close(error)
         self._changed.wake()
+
+    def _fail_trims(self, error: Error) -> None:
+        waiting, self._trim_waiters = self._trim_waiters, []
+        for _, done in waiting:
+            if not done.done():
+                done.set_exception(error)
 
     def _fail_inflight(self, error: Error) -> None:
         inflight, self._inflight = self._inflight, {}

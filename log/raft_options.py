@@ -3,7 +3,9 @@
 Defaults follow research/feasibility.md 7.1 (measured on this project's 2-core machine): elections
 in 0.15-0.3 s, heartbeats every 30 ms, reconnect after 0.2 s (sub-0.5 s failover, sub-0.3 s
 rejoin), `appendEntriesUseBatch=False` (each batch is sent at once; avoids pysyncobj's truncation
-on overlapping AppendEntries), 1 MiB socket and AppendEntries buffers, log compaction off.
+on overlapping AppendEntries), 1 MiB socket and AppendEntries buffers. pysyncobj's own log
+compaction trigger is off: `RaftLog.trim` compacts, through pysyncobj's dump hooks and file
+(log/compaction.py).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 from pysyncobj import SyncObjConf
 
+from log.compaction import Compaction
 from log.replica import journal_path
 
 _NEVER = 10**12  # pysyncobj wants numbers; this is "never" for compaction
@@ -85,6 +88,7 @@ def syncobj_conf(
     options: RaftOptions,
     on_ready: Callable[[], None],
     on_state_changed: Callable[[int, int], None],
+    compaction: Compaction,
 ) -> SyncObjConf:
     return SyncObjConf(
         autoTick=True,
@@ -102,6 +106,9 @@ def syncobj_conf(
         commandsQueueSize=options.commands_queue_size,
         logCompactionMinEntries=_NEVER,
         logCompactionMinTime=_NEVER,
+        fullDumpFile=str(compaction.manifest_path),
+        serializer=compaction.serializer,
+        deserializer=compaction.deserializer,
         journalFile=journal_path(options.data_dir),
         bindAddress=options.bind_address or options.self_address,
         maxBindRetries=1,

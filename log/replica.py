@@ -9,7 +9,9 @@
   other path).
 * `_SyncingTransport` (a public extension point: `transportClass=`) flushes the journal before any
   message leaves the member, so followers acknowledge only synced entries, and re-wakes the tick
-  loop after a tick that appended entries.
+  loop after a tick that appended entries. It also lets `Compaction` (log/compaction.py) screen
+  messages in both directions (snapshot dumps, entries below the compaction point), and the
+  replica runs `Compaction.on_tick` on every tick.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pysyncobj.transport import TCPTransport
 
 import log.wire  # noqa: F401  (installs the fast wire format before any SyncObj exists)
 from log.api import Error, NotLeader
+from log.compaction import Compaction
 from log.journal import JOURNAL_FILE, DurableJournal
 
 _handoff_lock = threading.Lock()
@@ -91,8 +94,11 @@ class _SyncingTransport(TCPTransport):  # type: ignore[misc]
     of after `autoTickPeriod` of idle polling (1 ms saved per batch on a single member, where no
     socket event would wake it)."""
 
-    def __init__(self, journal: DurableJournal, sync_obj: Any, *args: Any) -> None:
+    def __init__(
+        self, journal: DurableJournal, compaction: Compaction, sync_obj: Any, *args: Any
+    ) -> None:
         self._journal = journal
+        self._compaction = compaction
         super().__init__(sync_obj, *args)
         self._poller = sync_obj._poller
         self._wake_read, self._wake_write = os.pipe()
@@ -104,7 +110,15 @@ class _SyncingTransport(TCPTransport):  # type: ignore[misc]
 
     def send(self, node: Any, message: Any) -> bool:
         self._journal.flush()
+        message = self._compaction.screen_outgoing(str(node.id), message)
         return bool(super().send(node, message))
+
+    def _onMessageReceived(self, node: Any, message: Any) -> None:
+        def reply(answer: dict[str, Any]) -> bool:
+            return self.send(node, answer)
+
+        if self._compaction.screen_incoming(str(node.id), message, reply):
+            super()._onMessageReceived(node, message)
 
     def destroy(self) -> None:
         super().destroy()
@@ -136,6 +150,7 @@ class Replica(SyncObj):  # type: ignore[misc]
         partners: tuple[str, ...],
         conf: SyncObjConf,
         journal: DurableJournal,
+        compaction: Compaction,
         on_committed: Callable[[int, bytes], None],
     ) -> None:
         self._on_committed = on_committed
@@ -143,8 +158,9 @@ class Replica(SyncObj):  # type: ignore[misc]
             self_address,
             list(partners),
             conf,
-            transportClass=functools.partial(_SyncingTransport, journal),
+            transportClass=functools.partial(_SyncingTransport, journal, compaction),
         )
+        self.addOnTickCallback(compaction.on_tick)
 
     @replicated  # type: ignore[untyped-decorator]
     def append_batch(self, blob: bytes) -> int:
@@ -160,6 +176,7 @@ def start_replica(
     partners: tuple[str, ...],
     conf: SyncObjConf,
     journal: DurableJournal,
+    compaction: Compaction,
     on_committed: Callable[[int, bytes], None],
 ) -> Replica:
     """Start a member on `journal` (its tick thread starts and binds the port).
@@ -172,7 +189,7 @@ def start_replica(
     with _handoff_lock:
         _handoff[key] = journal
     try:
-        replica = Replica(self_address, partners, conf, journal, on_committed)
+        replica = Replica(self_address, partners, conf, journal, compaction, on_committed)
     finally:
         with _handoff_lock:
             _handoff.pop(key, None)
