@@ -521,11 +521,11 @@ kill_singleton = restate.VirtualObject("KillTestSingleton")
 @kill_singleton.handler(name="recursiveCall")
 async def recursive_call(ctx: ObjectContext) -> None:
     """Parks an awakeable, then calls itself on its own key: the inner call waits in the key's
-    inbox behind this invocation forever."""
+    inbox behind this invocation forever (its idempotency key lets the test see it exists)."""
     awakeable_id, future = ctx.awakeable(type_hint=str)
     ctx.object_send(hold, key=ctx.key(), arg=awakeable_id)
     await future
-    await ctx.object_call(recursive_call, key=ctx.key(), arg=None)
+    await ctx.object_call(recursive_call, key=ctx.key(), arg=None, idempotency_key="inner")
 
 
 @kill_singleton.handler(name="isUnlocked")

@@ -4,6 +4,7 @@ key's inbox), which frees their keys; invocations it only sent to keep running."
 
 from __future__ import annotations
 
+from node.local import wait_until
 from tests.e2e.conformance.helpers import invoke, new_key, wait_done, wait_held
 from tests.e2e.conftest import Cluster
 from tests.e2e.helpers import admin, call, send, wait_output
@@ -16,6 +17,8 @@ def test_kill_a_call_tree(conformance: Cluster) -> None:
     # itself on its own key, which queues behind it forever.
     wait_held(conformance, key)
     call(conformance, f"/AwakeableHolder/{key}/unlock", "go")
+    inner = f"/restate/invocation/KillTestSingleton/{key}/recursiveCall/inner/output"
+    wait_until(lambda: invoke(conformance, inner, method="GET")[0] == 470, 10, "the inner call")
 
     assert admin(conformance, "PATCH", f"/invocations/{invocation_id}/kill")[0] == 200
 
