@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import perdure as restate
 from perdure import (
     Context,
@@ -72,5 +70,3 @@ async def approve(ctx: WorkflowSharedContext, decision: str) -> None:
 
 app = restate.app(services=[greeter, counter, steps, payment])
 
-if __name__ == "__main__":
-    restate.serve(app, port=int(os.environ.get("PORT", "9080")))

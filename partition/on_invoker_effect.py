@@ -37,6 +37,10 @@ def apply(ctx: Apply, cmd: rec.InvokerEffect) -> None:
         _apply_command(ctx, invocation_id, status, command.index, entry)
         tables.put_journal_entry(ctx.txn, invocation_id, command.index, entry)
         acked = command.index
+        if status.cancel_requested and _is_pending_call(entry):
+            # Made after the cancellation was requested but before the handler observed it:
+            # one of the pending calls the cancellation propagates to.
+            invocation_control.cancel(ctx, entry.completion_invocation_id)
     status.modified_at_ms = ctx.now_ms
     tables.put_status(ctx.txn, invocation_id, status)
     if acked:
@@ -75,6 +79,14 @@ def _apply_command(
         invocation_control.cancel(ctx, entry.cancel_invocation.invocation_id)
     elif kind == "cancelled":
         status.cancel_requested = False  # the handler observed it
+
+
+def _is_pending_call(entry: pb.JournalEntry) -> bool:
+    return (
+        entry.WhichOneof("command") == "call"
+        and bool(entry.completion_invocation_id)
+        and not completions.is_completed(entry)
+    )
 
 
 def _complete_awakeable(ctx: Apply, cmd: pb.CompleteAwakeable) -> None:

@@ -212,3 +212,21 @@ def test_expired_completions_are_purged(sc: Scenario) -> None:
     sc.apply(rec.Envelope(purge_expired=rec.PurgeExpired(invocation_ids=["inv_e"])))
     with pytest.raises(LookupError):
         sc.status("inv_e")
+
+
+def test_a_call_made_after_a_cancellation_request_is_cancelled_too(sc: Scenario) -> None:
+    sc.invoke("inv_x", "Counter", "add", key="k")
+    sc.apply(
+        rec.Envelope(
+            invocation_command=rec.InvocationCommand(invocation_id="inv_x", command=rec.CANCEL)
+        )
+    )
+    call = pb.JournalEntry(call=pb.Call(service="Counter", handler="add", key="k"))
+    sc.effect("inv_x", (1, call))
+    child = ids.child_invocation_id("inv_x", 1, "k")
+    assert sc.status(child).result.failure.code == 409  # inboxed behind its caller: cancelled
+    entry = tables.get_journal_entry(sc.store, "inv_x", 1)
+    assert entry is not None and entry.completion.failure.code == 409
+    marker = pb.JournalEntry(cancelled=pb.Cancelled())
+    sc.effect("inv_x", (2, marker), (3, call))  # observed: later calls (compensations) run
+    assert sc.status(ids.child_invocation_id("inv_x", 3, "k")).phase == st.INBOXED

@@ -54,12 +54,6 @@ def _inner_call_status(c: Cluster, key: str) -> int:
     return http("GET", url)[0]
 
 
-@pytest.mark.xfail(
-    reason="server bug: a call journaled after its caller's cancellation was applied (the "
-    "caller is running, cancel_requested is set, the Call command arrives next) is admitted "
-    "and never cancelled; after the caller ends with 409 the queued call runs and holds the key",
-    strict=False,
-)
 def test_cancel_while_the_handler_is_issuing_a_call(conformance: Cluster) -> None:
     """The cancellation is applied while the blocking handler does synchronous work, just before
     it calls itself on its own key. That call is part of the cancelled tree: it must be
