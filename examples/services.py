@@ -69,4 +69,3 @@ async def approve(ctx: WorkflowSharedContext, decision: str) -> None:
 
 
 app = restate.app(services=[greeter, counter, steps, payment])
-
