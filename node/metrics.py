@@ -7,6 +7,12 @@ from prometheus_client import Counter, Gauge, Histogram
 INGRESS_REQUESTS = Counter(
     "perdure_ingress_requests_total", "Ingress requests answered, by HTTP status", ["status"]
 )
+INGRESS_DURATION = Histogram(
+    "perdure_ingress_request_duration_seconds",
+    "Time from a complete ingress request to its response",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0, 30.0),
+)
+TIMERS_PENDING = Gauge("perdure_timers_pending", "Durable timers held by the timer service")
 INVOKER_ATTEMPTS = Counter("perdure_invoker_attempts_total", "Invocation attempts started")
 INVOKER_FAILURES = Counter("perdure_invoker_attempt_failures_total", "Invocation attempts failed")
 INVOKER_PAUSES = Counter("perdure_invoker_pauses_total", "Invocations paused after retries")

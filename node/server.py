@@ -23,6 +23,7 @@ from ingress.http import HttpServer, HttpServerOptions
 from ingress.http_types import Handler, Request, Response
 from log.raft import RaftLog, RaftOptions
 from node import invoker as invoker_mod
+from node import metrics
 from node.admin_api import AdminApi, admin_error
 from node.backend import Backend
 from node.cleaner import Cleaner
@@ -53,6 +54,28 @@ def with_metrics(handler: Handler) -> Handler:
             return Response(200, generate_latest(), (("content-type", CONTENT_TYPE_LATEST),))
         return await handler(request)
 
+    return serve
+
+
+def with_request_metrics(handler: Handler) -> Handler:
+    """Count ingress responses by status and time them (labels pre-bound per status)."""
+    by_status: dict[int, Any] = {}
+    observe = metrics.INGRESS_DURATION.observe
+
+    async def serve(request: Request) -> Response:
+        t0 = time.perf_counter()
+        response = await handler(request)
+        observe(time.perf_counter() - t0)
+        counter = by_status.get(response.status)
+        if counter is None:
+            counter = by_status[response.status] = metrics.INGRESS_REQUESTS.labels(
+                str(response.status)
+            )
+        counter.inc()
+        return response
+
+    if hasattr(handler, "error_response"):
+        serve.error_response = handler.error_response  # type: ignore[attr-defined]
     return serve
 
 
@@ -120,7 +143,7 @@ class Node:
         )
         await self.processor.wait_applied(lsn)
         self.ingress = HttpServer(
-            IngressHandler(self.backend),
+            with_request_metrics(IngressHandler(self.backend)),
             HttpServerOptions(
                 host=opts.bind_host,
                 port=opts.ingress_port,

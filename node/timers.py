@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 
 from log.api import Error as LogError
+from node import metrics
 from node.proposer import Proposer
 from partition import keys
 from partition.pb import records_pb2 as rec
@@ -92,6 +93,7 @@ class TimerService:
             self._schedule()
 
     def _schedule(self) -> None:
+        metrics.TIMERS_PENDING.set(len(self._heap))
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
