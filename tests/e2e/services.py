@@ -6,6 +6,7 @@ really ran, across retries, replays and process kills.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from datetime import timedelta
@@ -282,7 +283,27 @@ async def stuck_once(ctx: Context, name: str) -> str:
     return await ctx.run("work", work)
 
 
+determinism = restate.Service("Determinism")
+
+
+@determinism.handler()
+async def values(ctx: Context, name: str) -> dict[str, object]:
+    """random/uuid/time seen by every attempt (the second attempt replays the first)."""
+    seen = {"random": ctx.random().random(), "uuid": str(ctx.uuid()), "time": await ctx.time()}
+    _append(f"{name}.seen", json.dumps(seen, sort_keys=True))  # outside ctx.run on purpose
+
+    def flaky_step() -> int:
+        _append(f"{name}.steps", "x")
+        if _count(f"{name}.steps") == 1:
+            raise ConnectionError("fail the first attempt")
+        return 1
+
+    await ctx.run("step", flaky_step)
+    return seen
+
+
 SERVICES = [
+    determinism,
     options,
     versioned,
     greeter,
