@@ -128,19 +128,24 @@ class Backend:
         else:
             invocation_id = ids.random_invocation_id(request.key)
         request_id, fut = self._proposer.new_request()
-        invoke = rec.Invoke(
-            invocation_id=invocation_id,
-            service=request.service,
-            handler=request.handler,
-            key=key,
-            input=request.body,
-            idempotency_key=request.idempotency_key or "",
-            mode=rec.SEND if request.send else rec.CALL,
-            reply=rec.Reply(request_id=request_id),
-            execution_time_ms=now_ms() + request.delay_ms if request.delay_ms else 0,
-        )
-        invoke.headers.extend(pb.Header(key=k, value=v) for k, v in request.headers)
-        outcome = await self._ask(rec.Envelope(invoke=invoke), request_id, fut)
+        # Filled in place: passing a message to a constructor copies it (this is per request).
+        envelope = rec.Envelope()
+        invoke = envelope.invoke
+        invoke.invocation_id = invocation_id
+        invoke.service = request.service
+        invoke.handler = request.handler
+        invoke.key = key
+        invoke.input = request.body
+        if request.idempotency_key:
+            invoke.idempotency_key = request.idempotency_key
+        invoke.mode = rec.SEND if request.send else rec.CALL
+        invoke.reply.request_id = request_id
+        if request.delay_ms:
+            invoke.execution_time_ms = now_ms() + request.delay_ms
+        add_header = invoke.headers.add
+        for k, v in request.headers:
+            add_header(key=k, value=v)
+        outcome = await self._ask(envelope, request_id, fut)
         if (
             isinstance(outcome, api.Accepted)
             and invoke.execution_time_ms

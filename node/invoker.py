@@ -104,25 +104,24 @@ class Invoker:
         att.silence_limit_s = self._silence_limit_s(status.service, status.handler)
         att.deployment_id = deployment_id
         att.stream = conn.stream_for(invocation_id)
-        start = pb.Start(
-            service=status.service,
-            handler=status.handler,
-            key=status.key,
-            input=status.input,
-            idempotency_key=status.idempotency_key,
-            random_seed=ids.random_seed(invocation_id),
-            retry_count=att.failures,
-            cancelled=status.cancel_requested,
-        )
+        # Filled in place: passing a message to a constructor copies it (this is per attempt).
+        msg = pb.ServerMessage(invocation_id=invocation_id, attempt=att.number)
+        start = msg.start
+        start.service = status.service
+        start.handler = status.handler
+        start.key = status.key
+        start.input = status.input
+        start.idempotency_key = status.idempotency_key
+        start.random_seed = ids.random_seed(invocation_id)
+        start.retry_count = att.failures
+        start.cancelled = status.cancel_requested
         start.headers.extend(status.headers)
         if status.journal_length:
             start.journal.extend(tables.journal_entries(self._store, invocation_id))
         if status.service_type in (pb.VIRTUAL_OBJECT, pb.WORKFLOW):
             start.state.extend(tables.state_entries(self._store, status.service, status.key))
         metrics.INVOKER_ATTEMPTS.inc()
-        att.stream.send(
-            pb.ServerMessage(invocation_id=invocation_id, attempt=att.number, start=start)
-        )
+        att.stream.send(msg)
 
     def ack(self, invocation_id: str, up_to_index: int) -> None:
         att = self._attempts.get(invocation_id)
@@ -233,16 +232,18 @@ class Invoker:
             att = self._attempts.get(invocation_id)
             if att is None or not (att.commands or att.suspension is not None):
                 continue
-            effect = rec.InvokerEffect(
-                invocation_id=invocation_id, attempt=att.number, deployment_id=att.deployment_id
-            )
+            envelope = rec.Envelope()  # filled in place: constructors copy submessages
+            effect = envelope.invoker_effect
+            effect.invocation_id = invocation_id
+            effect.attempt = att.number
+            effect.deployment_id = att.deployment_id
             effect.commands.extend(att.commands)
             att.commands = []
             if att.suspension is not None:
                 effect.suspension.waiting_on.extend(att.suspension)
                 effect.suspension.SetInParent()
                 att.suspension = None
-            fut = asyncio.ensure_future(self._proposer.propose(rec.Envelope(invoker_effect=effect)))
+            fut = asyncio.ensure_future(self._proposer.propose(envelope))
             att.pending.add(fut)
             fut.add_done_callback(functools.partial(self._effect_done, att))
         self._dirty.clear()

@@ -21,13 +21,18 @@ class Error(ValueError):
     """A malformed identifier (the caller's input is wrong)."""
 
 
+# Two base-62 digits per division: half the big-int divisions of a digit at a time (an id is
+# made per request).
+_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]
+
+
 def _b62(data: bytes) -> str:
     n = int.from_bytes(data, "big")
     out = []
     while n:
-        n, r = divmod(n, 62)
-        out.append(_ALPHABET[r])
-    return "".join(reversed(out)) or "0"
+        n, r = divmod(n, 3844)
+        out.append(_PAIRS[r])
+    return "".join(reversed(out)).lstrip("0") or "0"
 
 
 class _RandomPool:

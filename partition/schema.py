@@ -13,6 +13,12 @@ from perdure._pb import protocol_pb2 as pb
 class Schema:
     deployments: dict[str, st.DeploymentRow] = field(default_factory=dict)
     services: dict[str, st.ServiceRow] = field(default_factory=dict)
+    # (service, handler) -> what `handler` found, valid while `services` holds the same row
+    # object (registration replaces rows, never edits them). Looked up several times per
+    # invocation; scanning the row's repeated handler field each time is measurably slower.
+    _found: dict[tuple[str, str], tuple[st.ServiceRow, pb.HandlerSpec]] = field(
+        default_factory=dict
+    )
 
     @classmethod
     def load(cls, reader: tables.ScanReader) -> Schema:
@@ -27,9 +33,13 @@ class Schema:
         row = self.services.get(service)
         if row is None:
             return None
+        found = self._found.get((service, handler))
+        if found is not None and found[0] is row:
+            return found
         for h in row.spec.handlers:
             if h.name == handler:
-                return row, h
+                found = self._found[(service, handler)] = (row, h)
+                return found
         return None
 
     def output_content_type(self, service: str, handler: str) -> str:
