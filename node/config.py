@@ -25,7 +25,9 @@ class NodeOptions:
     raft_port: int = 5123
     max_body_bytes: int = 32 * 1024 * 1024
     fsync: bool = True
-    streams_per_deployment: int = 2
+    # One stream carries everything (feasibility 7.1.4): each gRPC message costs CPU on both
+    # sides whatever it holds, and a second stream splits every loop turn's batch in two.
+    streams_per_deployment: int = 1
     log_level: str = "info"
     default_retry_initial_interval_ms: int = 500
     default_retry_max_interval_ms: int = 60_000

@@ -45,7 +45,7 @@ WATCHDOG_PERIOD_S = 1.0
 
 @dataclass(frozen=True, slots=True)
 class Options:
-    streams_per_deployment: int = 2
+    streams_per_deployment: int = 1  # see node.config
     default_retry: RetryPolicy = field(default_factory=RetryPolicy)
     inactivity_timeout_ms: int = 60_000
     abort_timeout_ms: int = 600_000
