@@ -20,7 +20,7 @@ Guarantees every implementation keeps (checked by tests/log/test_conformance.py)
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -58,7 +58,9 @@ class Log(Protocol):
         """Open the log (replaying anything durable) and join the group."""
         ...
 
-    async def append(self, record: bytes) -> int: ...
+    def append(self, record: bytes) -> Awaitable[int]:
+        """`await log.append(record)` gives the record's position (see the guarantees above)."""
+        ...
 
     def read(self, from_lsn: int) -> AsyncIterator[Entry]: ...
 

@@ -259,21 +259,31 @@ class RaftLog:
         self._buffer.close(error)
         self._changed.wake()
 
-    async def append(self, record: bytes) -> int:
-        """Append `record`; return its LSN once it is committed and durable (module docstring).
+    def append(self, record: bytes) -> asyncio.Future[int]:
+        """Append `record`; the future gets its LSN once it is committed and durable (module
+        docstring). Queued at once, so appends commit in call order.
 
-        Raises `NotLeader` if this member does not lead (retry on the leader), `Closed` after
-        `close()`, `Error` for a record over `max_record_bytes` or a failed submit (the message
-        says which; the record may or may not be committed)."""
-        self._check_running()
-        if len(record) > self._options.max_record_bytes:
-            raise Error(
-                f"record of {len(record)} bytes exceeds max_record_bytes "
-                f"({self._options.max_record_bytes}); split it or store it elsewhere"
-            )
-        if not self.is_leader():
-            raise self._not_leader()
-        return await self._group_commit.add(bytes(record))
+        The future fails with `NotLeader` if this member does not lead (retry on the leader),
+        `Closed` after `close()`, `Error` for a record over `max_record_bytes` or a failed submit
+        (the message says which; the record may or may not be committed).
+
+        A plain function returning the group commit's future, not a coroutine: callers that
+        track appends (the invoker, per invocation per batch) get a future without wrapping a
+        coroutine in a Task."""
+        try:
+            self._check_running()
+            if len(record) > self._options.max_record_bytes:
+                raise Error(
+                    f"record of {len(record)} bytes exceeds max_record_bytes "
+                    f"({self._options.max_record_bytes}); split it or store it elsewhere"
+                )
+            if not self.is_leader():
+                raise self._not_leader()
+        except Error as exc:
+            failed: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+            failed.set_exception(exc)
+            return failed
+        return self._group_commit.add(bytes(record))
 
     def read(self, from_lsn: int) -> AsyncIterator[Entry]:
         return self._buffer.read(from_lsn)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from log.api import Log
 from partition import actions as act
@@ -29,10 +29,12 @@ class Proposer:
         self._counter = 0
         self._waiting: dict[int, asyncio.Future[act.Reply]] = {}
 
-    async def propose(self, envelope: rec.Envelope) -> int:
-        """Append `envelope` stamped with the proposer's clock; returns once durable."""
+    def propose(self, envelope: rec.Envelope) -> Awaitable[int]:
+        """Append `envelope` stamped with the proposer's clock now; awaiting the result gives
+        its position once durable. Not a coroutine, so that the log's own future (RaftLog) goes
+        straight to the caller: `ensure_future` of it creates no Task."""
         envelope.timestamp_ms = self._clock()
-        return await self._log.append(envelope.SerializeToString())
+        return self._log.append(envelope.SerializeToString())
 
     def new_request(self) -> tuple[int, asyncio.Future[act.Reply]]:
         self._counter += 1
