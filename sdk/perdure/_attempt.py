@@ -158,9 +158,12 @@ class AttemptRunner:
         ctx = ServerInvocationContext(self)
         set_current_context(ctx)
         try:
-            async with AsyncExitStack() as stack:
-                for factory in self.handler.context_managers if self.handler else ():
-                    await stack.enter_async_context(factory())
+            if self.handler is not None and self.handler.context_managers:
+                async with AsyncExitStack() as stack:
+                    for factory in self.handler.context_managers:
+                        await stack.enter_async_context(factory())
+                    result = await self._invoke(ctx)
+            else:  # the common case; an empty exit stack costs ~0.6 us per attempt
                 result = await self._invoke(ctx)
             self._output(result)
         except asyncio.CancelledError:
