@@ -77,6 +77,7 @@ class Invoker:
         self._attempts: dict[str, Attempt] = {}
         self._connections: dict[str, Connection] = {}
         self._dirty: set[str] = set()
+        self._silence_limits: dict[tuple[str, str], tuple[st.ServiceRow | None, float]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
 
@@ -362,6 +363,17 @@ class Invoker:
             self._propose_effects()
 
     def _silence_limit_s(self, service: str, handler: str) -> float:
+        # Computed once per (service, handler) while the service row stays the same object
+        # (a registration replaces rows, never edits them): this runs for every attempt.
+        row = self._schema.services.get(service)
+        cached = self._silence_limits.get((service, handler))
+        if cached is not None and cached[0] is row:
+            return cached[1]
+        limit = self._compute_silence_limit_s(service, handler)
+        self._silence_limits[(service, handler)] = (row, limit)
+        return limit
+
+    def _compute_silence_limit_s(self, service: str, handler: str) -> float:
         inactivity = self._options.inactivity_timeout_ms
         abort = self._options.abort_timeout_ms
         found = self._schema.handler(service, handler)

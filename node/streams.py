@@ -123,7 +123,8 @@ class Connection:
         self._streams: list[Stream | None] = [None] * max(1, n_streams)
 
     def stream_for(self, invocation_id: str) -> Stream:
-        i = zlib.crc32(invocation_id.encode()) % len(self._streams)
+        n = len(self._streams)
+        i = zlib.crc32(invocation_id.encode()) % n if n > 1 else 0
         stream = self._streams[i]
         if stream is None or not stream.alive:
             stream = Stream(self, i)
