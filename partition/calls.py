@@ -49,18 +49,9 @@ def start(ctx: Apply, parent_id: str, index: int, entry: pb.JournalEntry, is_cal
         if completions.is_completed(entry):
             ctx.actions.append(act.Completion(parent_id, index, entry.completion, child_id))
         return
-    status = st.InvocationStatus(
-        service=target.service,
-        handler=target.handler,
-        key=target.key,
-        service_type=row.spec.ty,
-        handler_type=handler.ty,
-        input=target.argument,
-        idempotency_key=target.idempotency_key,
-        created_at_ms=ctx.now_ms,
-        modified_at_ms=ctx.now_ms,
+    status = lifecycle.new_status(
+        ctx, row, handler, target.key, target.argument, target.idempotency_key, target.headers
     )
-    status.headers.extend(target.headers)
     if is_call:
         status.caller_invocation_id = parent_id
         status.caller_entry_index = index

@@ -8,6 +8,8 @@ Shared handlers and plain Services never take the lock.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from partition import actions as act
 from partition import completions, tables
 from partition.context import Apply
@@ -17,6 +19,31 @@ from perdure._pb import protocol_pb2 as pb
 
 def holds_key(status: st.InvocationStatus) -> bool:
     return status.handler_type in (pb.EXCLUSIVE, pb.WORKFLOW_RUN)
+
+
+def new_status(
+    ctx: Apply,
+    row: st.ServiceRow,
+    handler: pb.HandlerSpec,
+    key: str,
+    input_: bytes,
+    idempotency_key: str,
+    headers: Iterable[pb.Header],
+) -> st.InvocationStatus:
+    """The status row of a new invocation of `handler`, before admission."""
+    status = st.InvocationStatus(
+        service=row.spec.name,
+        handler=handler.name,
+        key=key,
+        service_type=row.spec.ty,
+        handler_type=handler.ty,
+        input=input_,
+        idempotency_key=idempotency_key,
+        created_at_ms=ctx.now_ms,
+        modified_at_ms=ctx.now_ms,
+    )
+    status.headers.extend(headers)
+    return status
 
 
 def admit(ctx: Apply, invocation_id: str, status: st.InvocationStatus) -> None:

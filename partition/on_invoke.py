@@ -35,18 +35,9 @@ def apply(ctx: Apply, cmd: rec.Invoke) -> None:
     if existing is not None:
         _on_repeat(ctx, cmd, handler, existing)
         return
-    status = st.InvocationStatus(
-        service=cmd.service,
-        handler=cmd.handler,
-        key=cmd.key,
-        service_type=row.spec.ty,
-        handler_type=handler.ty,
-        input=cmd.input,
-        idempotency_key=cmd.idempotency_key,
-        created_at_ms=ctx.now_ms,
-        modified_at_ms=ctx.now_ms,
+    status = lifecycle.new_status(
+        ctx, row, handler, cmd.key, cmd.input, cmd.idempotency_key, cmd.headers
     )
-    status.headers.extend(cmd.headers)
     if cmd.mode == rec.SEND:
         ctx.actions.append(act.ReplyAccepted(request_id, cmd.invocation_id, previously=False))
     elif request_id:

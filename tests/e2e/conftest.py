@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,19 +25,31 @@ class Cluster:
         return path.read_text().splitlines() if path.exists() else []
 
 
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    """A real node process and a real deployment process serving tests.e2e.services."""
-    env = {"E2E_DIR": str(tmp_path)}
+@contextmanager
+def running_cluster(
+    directory: Path,
+    app: str,
+    deployment_env: dict[str, str] | None = None,
+    node_env: dict[str, str] | None = None,
+) -> Iterator[Cluster]:
+    """A real node process and a real deployment process serving `app`, registered; both are
+    stopped (by PID) on exit."""
     deployment = LocalDeployment(
-        tmp_path / "deployment.log", app="tests.e2e.services:app", extra_env=env
+        directory / "deployment.log", app=app, extra_env=deployment_env or {}
     )
-    node = LocalNode(tmp_path / "data")
+    node = LocalNode(directory / "data", extra_env=node_env or {})
     try:
         deployment.start()
         node.start()
         node.register(deployment.uri)
-        yield Cluster(node, deployment, tmp_path)
+        yield Cluster(node, deployment, directory)
     finally:
         node.stop()
         deployment.stop()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    """A real node process and a real deployment process serving tests.e2e.services."""
+    with running_cluster(tmp_path, "tests.e2e.services:app", {"E2E_DIR": str(tmp_path)}) as c:
+        yield c

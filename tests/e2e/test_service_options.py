@@ -10,27 +10,21 @@ from pathlib import Path
 
 import pytest
 
-from node.local import LocalDeployment, LocalNode, http, wait_until
-from tests.e2e.conftest import Cluster
+from node.local import http, wait_until
+from tests.e2e.conftest import Cluster, running_cluster
 from tests.e2e.helpers import JSON, admin, call, output, send, wait_output
 
 
 @pytest.fixture
 def fast_cleanup(tmp_path: Path) -> Iterator[Cluster]:
     """A cluster whose cleaner purges expired invocations every 200 ms."""
-    env = {"E2E_DIR": str(tmp_path)}
-    deployment = LocalDeployment(
-        tmp_path / "deployment.log", app="tests.e2e.services:app", extra_env=env
-    )
-    node = LocalNode(tmp_path / "data", extra_env={"PERDURE_CLEANUP_INTERVAL_MS": "200"})
-    try:
-        deployment.start()
-        node.start()
-        node.register(deployment.uri)
-        yield Cluster(node, deployment, tmp_path)
-    finally:
-        node.stop()
-        deployment.stop()
+    with running_cluster(
+        tmp_path,
+        "tests.e2e.services:app",
+        {"E2E_DIR": str(tmp_path)},
+        {"PERDURE_CLEANUP_INTERVAL_MS": "200"},
+    ) as cluster:
+        yield cluster
 
 
 def test_private_handlers_are_refused_at_the_ingress_but_callable_from_handlers(

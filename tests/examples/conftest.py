@@ -7,8 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from node.local import LocalDeployment, LocalNode
-from tests.e2e.conftest import Cluster
+from tests.e2e.conftest import Cluster, running_cluster
 
 
 @pytest.fixture(scope="module")
@@ -17,13 +16,5 @@ def example(
 ) -> Iterator[Cluster]:
     app: str = request.module.EXAMPLE
     tmp_path = tmp_path_factory.mktemp(app.split(":")[0].replace(".", "_"))
-    deployment = LocalDeployment(tmp_path / "deployment.log", app=app)
-    node = LocalNode(tmp_path / "data")
-    try:
-        deployment.start()
-        node.start()
-        node.register(deployment.uri)
-        yield Cluster(node, deployment, tmp_path)
-    finally:
-        node.stop()
-        deployment.stop()
+    with running_cluster(tmp_path, app) as cluster:
+        yield cluster

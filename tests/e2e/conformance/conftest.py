@@ -7,8 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from node.local import LocalDeployment, LocalNode
-from tests.e2e.conftest import Cluster
+from tests.e2e.conftest import Cluster, running_cluster
 
 
 @pytest.fixture(scope="module")
@@ -16,15 +15,5 @@ def conformance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """A real node and a real deployment, shared by the tests of one module."""
     tmp_path = tmp_path_factory.mktemp("conformance")
     env = {"CONFORMANCE_DIR": str(tmp_path)}
-    deployment = LocalDeployment(
-        tmp_path / "deployment.log", app="tests.e2e.conformance.services:app", extra_env=env
-    )
-    node = LocalNode(tmp_path / "data")
-    try:
-        deployment.start()
-        node.start()
-        node.register(deployment.uri)
-        yield Cluster(node, deployment, tmp_path)
-    finally:
-        node.stop()
-        deployment.stop()
+    with running_cluster(tmp_path, "tests.e2e.conformance.services:app", env) as cluster:
+        yield cluster
