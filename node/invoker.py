@@ -374,16 +374,12 @@ class Invoker:
         return limit
 
     def _compute_silence_limit_s(self, service: str, handler: str) -> float:
-        inactivity = self._options.inactivity_timeout_ms
-        abort = self._options.abort_timeout_ms
-        found = self._schema.handler(service, handler)
-        if found is not None:
-            row, spec = found
-            for opts in (row.spec.options, spec.options):
-                if opts.HasField("inactivity_timeout_ms"):
-                    inactivity = opts.inactivity_timeout_ms
-                if opts.HasField("abort_timeout_ms"):
-                    abort = opts.abort_timeout_ms
+        inactivity = self._schema.option(service, handler, "inactivity_timeout_ms")
+        abort = self._schema.option(service, handler, "abort_timeout_ms")
+        if inactivity is None:
+            inactivity = self._options.inactivity_timeout_ms
+        if abort is None:
+            abort = self._options.abort_timeout_ms
         return (inactivity + abort) / 1000
 
     def _current_deployment(self, service: str) -> str:

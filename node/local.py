@@ -98,6 +98,25 @@ class Process:
         except OSError:
             return ""
 
+    def require_alive(self) -> None:
+        """Raise (with the tail of its output) if the process has exited."""
+        if not self.alive():
+            raise RuntimeError(f"{self.name} exited:\n" + self.output()[-4000:])
+
+
+class _Managed:
+    """Stop and kill for the dataclasses below, which each own one `Process`."""
+
+    process: Process | None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+    def kill9(self) -> None:
+        if self.process is not None:
+            self.process.kill9()
+
 
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
@@ -107,7 +126,7 @@ def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 @dataclass
-class LocalNode:
+class LocalNode(_Managed):
     data_dir: Path
     ingress_port: int = field(default_factory=free_port)
     admin_port: int = field(default_factory=free_port)
@@ -138,15 +157,18 @@ class LocalNode:
             str(self.raft_port),
         ]
         self.process = Process(
-            "node", args, _env(self.extra_env), self.data_dir.parent / f"{self.data_dir.name}.log"
+            "perdure node",
+            args,
+            _env(self.extra_env),
+            self.data_dir.parent / f"{self.data_dir.name}.log",
         )
         self.process.start()
         self.wait_ready(timeout)
 
     def wait_ready(self, timeout: float) -> None:
         def ready() -> bool:
-            if self.process is not None and not self.process.alive():
-                raise RuntimeError("perdure node exited:\n" + self.process.output()[-4000:])
+            if self.process is not None:
+                self.process.require_alive()
             status, _, _ = http("GET", self.ingress_url + "/restate/health", timeout=1)
             return status == 200
 
@@ -165,17 +187,9 @@ class LocalNode:
         result: dict[str, object] = json.loads(out)
         return result
 
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
-
-    def kill9(self) -> None:
-        if self.process is not None:
-            self.process.kill9()
-
 
 @dataclass
-class LocalDeployment:
+class LocalDeployment(_Managed):
     """A deployment process serving `module:app` (default: the example services)."""
 
     log_path: Path
@@ -204,17 +218,9 @@ class LocalDeployment:
         self.process.start()
 
         def listening() -> bool:
-            if self.process is not None and not self.process.alive():
-                raise RuntimeError("deployment exited:\n" + self.process.output()[-4000:])
+            if self.process is not None:
+                self.process.require_alive()
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
                 return True
 
         wait_until(listening, timeout, f"the deployment to listen on port {self.port}")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
-
-    def kill9(self) -> None:
-        if self.process is not None:
-            self.process.kill9()

@@ -66,9 +66,6 @@ class TimerService:
         self._heap.clear()
         self._known.clear()
 
-    def pending(self) -> int:
-        return len(self._heap)
-
     def register(self, wake_ms: int, invocation_id: str, index: int) -> None:
         if not self._running or wake_ms > self._loaded_until:
             return  # the periodic scan will bring it in

@@ -48,10 +48,6 @@ def state(service: str, key: str, name: str) -> bytes:
     return state_prefix(service, key) + name.encode()
 
 
-def state_name(service: str, key: str, row_key: bytes) -> str:
-    return row_key[len(state_prefix(service, key)) :].decode()
-
-
 def lock(service: str, key: str) -> bytes:
     return LOCK + _part(service) + _part(key)
 

@@ -73,21 +73,12 @@ def schedule(ctx: Apply, invocation_id: str, status: st.InvocationStatus, at_ms:
 
 
 def retention_ms(ctx: Apply, status: st.InvocationStatus) -> int:
-    found = ctx.schema.handler(status.service, status.handler)
     if status.handler_type == pb.WORKFLOW_RUN:
-        default = ctx.options.default_workflow_retention_ms
-        if found is not None:
-            row, h = found
-            for opts in (h.options, row.spec.options):
-                if opts.HasField("workflow_retention_ms"):
-                    return opts.workflow_retention_ms
-        return default
-    if found is not None:
-        row, h = found
-        for opts in (h.options, row.spec.options):
-            if opts.HasField("idempotency_retention_ms"):
-                return opts.idempotency_retention_ms
-    return ctx.options.default_idempotency_retention_ms
+        name, default = "workflow_retention_ms", ctx.options.default_workflow_retention_ms
+    else:
+        name, default = "idempotency_retention_ms", ctx.options.default_idempotency_retention_ms
+    value = ctx.schema.option(status.service, status.handler, name)
+    return default if value is None else value
 
 
 def complete(

@@ -42,6 +42,18 @@ class Schema:
                 return found
         return None
 
+    def option(self, service: str, handler: str, name: str) -> int | None:
+        """A numeric option of `pb.Options` (e.g. "inactivity_timeout_ms"): the handler's own
+        setting, else its service's, else None (the server default applies)."""
+        found = self.handler(service, handler)
+        if found is None:
+            return None
+        row, spec = found
+        for opts in (spec.options, row.spec.options):
+            if opts.HasField(name):
+                return int(getattr(opts, name))
+        return None
+
     def output_content_type(self, service: str, handler: str) -> str:
         found = self.handler(service, handler)
         if found is None or not found[1].output.present:

@@ -91,10 +91,6 @@ class Store:
         rocksdict holds the GIL while syncing, so call this rarely (it stalls the loop ~1 ms)."""
         self._db.flush_wal(True)
 
-    def checkpoint_size_bytes(self) -> int:
-        raw = self._db.property_int_value("rocksdb.total-sst-files-size")
-        return int(raw or 0)
-
     def close(self) -> None:
         self._db.close()
 

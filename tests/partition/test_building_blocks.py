@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from partition import actions as act
@@ -15,14 +12,6 @@ from perdure._pb import protocol_pb2 as pb
 from tests.partition.scenario import Scenario
 
 VOID = pb.Result(void=pb.Void())
-
-
-@pytest.fixture
-def sc(tmp_path: Path) -> Iterator[Scenario]:
-    scenario = Scenario(tmp_path / "store")
-    scenario.register()
-    yield scenario
-    scenario.store.close()
 
 
 def sleep(wake_ms: int) -> pb.JournalEntry:

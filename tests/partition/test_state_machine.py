@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from partition import actions as act
@@ -11,14 +8,6 @@ from partition.pb import records_pb2 as rec
 from partition.pb import storage_pb2 as st
 from perdure._pb import protocol_pb2 as pb
 from tests.partition.scenario import Scenario, run, set_state
-
-
-@pytest.fixture
-def sc(tmp_path: Path) -> Iterator[Scenario]:
-    scenario = Scenario(tmp_path / "store")
-    scenario.register()
-    yield scenario
-    scenario.store.close()
 
 
 def test_call_runs_journals_and_replies_with_the_output(sc: Scenario) -> None:
