@@ -45,6 +45,7 @@ class PartitionProcessor:
         on_schema_changed: Callable[[], None],
         timers: TimerService,
         cleaner: Cleaner,
+        trim_every: int = TRIM_EVERY,
     ) -> None:
         self._log = log_
         self._store = store
@@ -56,6 +57,7 @@ class PartitionProcessor:
         self._on_schema_changed = on_schema_changed
         self._timers = timers
         self._cleaner = cleaner
+        self._trim_every = trim_every
         self.active = False
         self.applied_lsn = store.applied_lsn()
         self._applied_changed = asyncio.Event()
@@ -85,7 +87,7 @@ class PartitionProcessor:
             self._applied_changed.set()
             self._applied_changed = asyncio.Event()
             since_trim += len(batch)
-            if since_trim >= TRIM_EVERY:
+            if since_trim >= self._trim_every:
                 # Applied records live on in the store; once it is synced, the log can forget
                 # them (its memory and its journal stay bounded).
                 self._store.sync()

@@ -72,6 +72,20 @@ def test_idempotency_key_returns_the_same_invocation_and_stored_response(cluster
     assert sent == {"invocationId": first[1]["x-restate-id"], "status": "PreviouslyAccepted"}
 
 
+def test_one_idempotency_key_on_two_handlers_makes_two_invocations(cluster: Cluster) -> None:
+    key = {"idempotency-key": "shared"}
+    added = call(cluster, "/Counter/zed/add", 4, key)
+    got = call(cluster, "/Counter/zed/get", None, key, method="GET")
+    assert (added[0], json.loads(added[2])) == (200, 4)
+    assert (got[0], json.loads(got[2])) == (200, 4)  # get's own answer, after the add
+    assert added[1]["x-restate-id"] != got[1]["x-restate-id"]
+    again = call(cluster, "/Counter/zed/add", 4, key)  # add's stored result, not get's
+    assert json.loads(again[2]) == 4 and again[1]["x-restate-id"] == added[1]["x-restate-id"]
+    other_key = call(cluster, "/Counter/yan/add", 1, key)
+    assert json.loads(other_key[2]) == 1  # same idempotency key, another object: runs
+    assert other_key[1]["x-restate-id"] != added[1]["x-restate-id"]
+
+
 def test_failing_step_is_retried_and_earlier_steps_run_once(cluster: Cluster) -> None:
     status, _, body = call(cluster, "/Flaky/twice_failing", "job")
     assert (status, json.loads(body)) == (200, "ab")

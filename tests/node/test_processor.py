@@ -1,0 +1,204 @@
+"""The partition processor's bookkeeping, on a real RocksDB store and the in-memory log:
+a record is applied once, across restarts, and the log forgets nothing the store has not
+synced."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from log.api import Log
+from log.memory import MemoryLog
+from node.cleaner import Cleaner
+from node.invoker import Invoker, Options
+from node.processor import PartitionProcessor
+from node.proposer import Proposer
+from node.timers import TimerService
+from partition import actions as act
+from partition import tables
+from partition.pb import records_pb2 as rec
+from partition.state_machine import StateMachine
+from partition.store import Store
+from tests.partition.scenario import manifest
+
+
+class CountingStateMachine(StateMachine):
+    """The real state machine, counting the records it is given (by log position order)."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self.applied: list[bytes] = []
+
+    def apply(self, txn: tables.Writer, record: bytes) -> list[act.Action]:
+        self.applied.append(record)
+        return super().apply(txn, record)
+
+
+@dataclass
+class Events:
+    """What happened to the store and the log, in order: ("sync", store's applied position)
+    and ("trim", up to)."""
+
+    seen: list[tuple[str, int]] = field(default_factory=list)
+
+
+class RecordingStore(Store):
+    def __init__(self, path: Path, events: Events) -> None:
+        super().__init__(path)
+        self._events = events
+
+    def sync(self) -> None:
+        super().sync()
+        self._events.seen.append(("sync", self.applied_lsn() or 0))
+
+
+class RecordingLog(MemoryLog):
+    def __init__(self, events: Events) -> None:
+        super().__init__()
+        self._events = events
+
+    async def trim(self, up_to: int) -> None:
+        self._events.seen.append(("trim", up_to))
+        await super().trim(up_to)
+
+
+def register() -> bytes:
+    return rec.Envelope(
+        timestamp_ms=1_000,
+        register_deployment=rec.RegisterDeployment(
+            deployment_id="dp_1", uri="http://127.0.0.1:9", manifest=manifest()
+        ),
+    ).SerializeToString()
+
+
+def send(n: int) -> bytes:
+    return rec.Envelope(
+        timestamp_ms=1_000 + n,
+        invoke=rec.Invoke(
+            invocation_id=f"inv_1send{n}",
+            service="Counter",
+            handler="add",
+            key=f"k{n % 7}",
+            input=b"1",
+            mode=rec.SEND,
+        ),
+    ).SerializeToString()
+
+
+@asynccontextmanager
+async def processing(
+    log_: Log, store: Store, trim_every: int = 4096
+) -> AsyncIterator[tuple[PartitionProcessor, CountingStateMachine]]:
+    """A processor (never the leader: nothing is invoked) applying `log_` into `store`."""
+    sm = CountingStateMachine(store)
+    proposer = Proposer(log_)
+    processor = PartitionProcessor(
+        log_,
+        store,
+        sm,
+        Invoker(store, proposer, sm.schema, Options()),
+        proposer,
+        "node-a",
+        1,
+        lambda: None,
+        TimerService(store, proposer),
+        Cleaner(store, proposer),
+        trim_every=trim_every,
+    )
+    task = asyncio.create_task(processor.run(), name="processor")
+    try:
+        yield processor, sm
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def append_all(log_: Log, records: list[bytes]) -> int:
+    lsn = 0
+    for record in records:
+        lsn = await log_.append(record)
+    return lsn
+
+
+async def test_a_batch_stores_the_position_of_its_last_record(tmp_path: Path) -> None:
+    log_ = MemoryLog()
+    await log_.start()
+    last = await append_all(log_, [register()] + [send(n) for n in range(20)])
+    store = Store(tmp_path / "store")
+    async with processing(log_, store) as (processor, sm):
+        await processor.wait_applied(last, timeout=10)
+        assert len(sm.applied) == last  # one batch of every record, applied once
+    assert store.applied_lsn() == last
+    store.close()
+
+
+async def test_a_restart_applies_no_record_twice(tmp_path: Path) -> None:
+    log_ = MemoryLog()
+    await log_.start()
+    records = [register()] + [send(n) for n in range(30)]
+    first = await append_all(log_, records[:12])
+    store = Store(tmp_path / "store")
+    async with processing(log_, store) as (processor, sm):
+        await processor.wait_applied(first, timeout=10)
+        last = await append_all(log_, records[12:])
+        await processor.wait_applied(last, timeout=10)
+        assert sm.applied == records
+    store.close()
+
+    store = Store(tmp_path / "store")  # as after a crash: the store and the log remain
+    async with processing(log_, store) as (processor, sm):
+        extra = await log_.append(send(99))
+        await processor.wait_applied(extra, timeout=10)
+        assert sm.applied == [send(99)]  # only the new record; none of the 31 again
+        assert store.applied_lsn() == extra
+    store.close()
+
+
+async def test_the_log_is_trimmed_only_up_to_what_the_store_has_synced(tmp_path: Path) -> None:
+    events = Events()
+    log_ = RecordingLog(events)
+    await log_.start()
+    store = RecordingStore(tmp_path / "store", events)
+    async with processing(log_, store, trim_every=8) as (processor, _):
+        for n in range(5):
+            last = await append_all(log_, [send(10 * n + i) for i in range(9)])
+            await processor.wait_applied(last, timeout=10)
+    store.close()
+    store = RecordingStore(tmp_path / "store", events)  # a restart trims what the store holds
+    async with processing(log_, store, trim_every=8) as (processor, _):
+        extra = await log_.append(send(99))
+        await processor.wait_applied(extra, timeout=10)
+    assert ("trim", last) in events.seen[-3:], events.seen
+    trims = [(i, lsn) for i, (kind, lsn) in enumerate(events.seen) if kind == "trim"]
+    assert len(trims) >= 4, events.seen
+    synced = [(i, lsn) for i, (kind, lsn) in enumerate(events.seen) if kind == "sync"]
+    for at, up_to in trims:
+        assert any(i < at and lsn >= up_to for i, lsn in synced), (
+            f"trim to {up_to} without a sync of the store covering it: {events.seen}"
+        )
+    store.close()
+
+
+def test_sync_makes_rocksdb_sync_its_write_ahead_log(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store", statistics=True)
+    txn = store.transaction()
+    txn.put(b"k", b"v")
+    txn.commit(1)
+    before = store.wal_syncs()
+    store.sync()
+    assert store.wal_syncs() == before + 1  # RocksDB's own count of WAL fsyncs
+    store.close()
+
+
+def test_commits_alone_do_not_sync(tmp_path: Path) -> None:
+    # The hot path stays unsynced (the log is the durable copy): only `sync` pays for it.
+    store = Store(tmp_path / "store", statistics=True)
+    for n in range(1, 50):
+        txn = store.transaction()
+        txn.put(b"k%d" % n, b"v")
+        txn.commit(n)
+    assert store.wal_syncs() == 0
+    store.close()
