@@ -7,10 +7,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install run test verify lint fmt typecheck proto bench bench-peer clean
 
-$(STAMP): pyproject.toml sdk/pyproject.toml
+$(STAMP): pyproject.toml sdk/pyproject.toml proto/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e sdk -e '.[dev]'
+	$(PY) -m pip install -q -e proto -e sdk -e '.[dev]'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -37,13 +37,19 @@ verify: lint typecheck test
 proto: $(STAMP)
 	PYTHON=$(PY) scripts/gen_proto.sh
 
+# wrk from apt, refreshing the package lists only when the install fails without.
+WRK_INSTALL := apt-get install -y -q wrk || (apt-get update -q && apt-get install -y -q wrk)
+
+# Exit 1 on any error or wrong answer; results in bench/results/ (bench/results.py).
 bench: $(STAMP)
-	@command -v wrk >/dev/null || (apt-get install -y -q wrk >/dev/null 2>&1 || sudo apt-get install -y -q wrk)
+	@command -v wrk >/dev/null || ($(WRK_INSTALL)) >/dev/null 2>&1 || sudo sh -c '$(WRK_INSTALL)'
 	$(PY) -m bench
 
 bench-peer: $(STAMP)
-	@command -v wrk >/dev/null || (apt-get install -y -q wrk >/dev/null 2>&1 || sudo apt-get install -y -q wrk)
+	@command -v wrk >/dev/null || ($(WRK_INSTALL)) >/dev/null 2>&1 || sudo sh -c '$(WRK_INSTALL)'
 	BENCH_PEER=restate $(PY) -m bench
 
+# Benchmark results that are not committed go; the committed ones (the README's) stay.
 clean:
-	rm -rf .perdure-data bench/results
+	rm -rf .perdure-data
+	git clean -fqx -- bench/results

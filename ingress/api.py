@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from perdure._pb import protocol_pb2 as pb
+from perdure_proto import protocol_pb2 as pb
 
 ServiceKind = Literal["service", "virtual_object", "workflow"]
 HandlerKind = Literal["exclusive", "shared", "workflow"]

@@ -30,7 +30,7 @@ from ingress.api import (
 from ingress.handlers import IngressHandler
 from ingress.http import HttpServer, HttpServerOptions
 from ingress.responses import ingress_error
-from perdure._pb import protocol_pb2 as pb
+from perdure_proto import protocol_pb2 as pb
 
 BODY = b'{"name":"world","count":42}'
 PATH = "/Greeter/greet"

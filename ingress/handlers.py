@@ -54,7 +54,7 @@ from ingress.responses import (
     method_not_allowed,
     render_outcome,
 )
-from perdure._pb import protocol_pb2 as pb
+from perdure_proto import protocol_pb2 as pb
 
 # Not forwarded to the handler: hop-by-hop headers, and those the ingress itself consumes.
 _DROPPED_HEADERS = frozenset(

@@ -91,7 +91,6 @@ from log.compaction import Compaction
 from log.group_commit import GroupCommit, PendingBatch
 from log.journal import DurableJournal
 from log.lsn import MAX_RECORDS_PER_BATCH, make_lsn, raft_index_of
-from log.pb.log_pb2 import Batch
 from log.raft_options import RaftOptions, syncobj_conf
 from log.replica import (
     LEADER_STATE,
@@ -103,6 +102,7 @@ from log.replica import (
     submit_failure,
 )
 from log.signal import Signal
+from perdure_proto.log_pb2 import Batch
 
 __all__ = ["RaftLog", "RaftOptions", "RaftStats"]
 

@@ -30,7 +30,7 @@ from ingress.api import (
 )
 from ingress.durations import friendly_ms, rfc3339_ms
 from ingress.http_types import JSON_CONTENT_TYPE, Request, Response
-from perdure._pb import protocol_pb2 as pb
+from perdure_proto import protocol_pb2 as pb
 
 Json = dict[str, Any]
 

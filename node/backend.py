@@ -13,11 +13,11 @@ from node.processor import PartitionProcessor
 from node.proposer import Proposer, now_ms
 from partition import actions as act
 from partition import ids, tables
-from partition.pb import records_pb2 as rec
-from partition.pb import storage_pb2 as st
 from partition.schema import Schema
 from partition.store import Store
-from perdure._pb import protocol_pb2 as pb
+from perdure_proto import protocol_pb2 as pb
+from perdure_proto import records_pb2 as rec
+from perdure_proto import storage_pb2 as st
 
 log = logging.getLogger(__name__)
 

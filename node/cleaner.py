@@ -10,8 +10,8 @@ import time
 from log.api import Error as LogError
 from node.proposer import Proposer
 from partition import keys
-from partition.pb import records_pb2 as rec
 from partition.store import Store
+from perdure_proto import records_pb2 as rec
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ import grpc
 from ingress.api import AdminError
 from node.streams import CHANNEL_OPTIONS, grpc_target
 from partition.schema import Schema
-from perdure._pb import protocol_pb2 as pb
-from perdure._pb import protocol_pb2_grpc as pbg
+from perdure_proto import protocol_pb2 as pb
+from perdure_proto import protocol_pb2_grpc as pbg
 
 PROTOCOL_VERSION = 1
 DISCOVERY_TIMEOUT_S = 10.0

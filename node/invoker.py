@@ -31,11 +31,11 @@ from node.proposer import Proposer
 from node.retry import RetryPolicy, policy_for
 from node.streams import Connection, Stream
 from partition import ids, tables
-from partition.pb import records_pb2 as rec
-from partition.pb import storage_pb2 as st
 from partition.schema import Schema
 from partition.store import Store
-from perdure._pb import protocol_pb2 as pb
+from perdure_proto import protocol_pb2 as pb
+from perdure_proto import records_pb2 as rec
+from perdure_proto import storage_pb2 as st
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from log.api import Log
 from partition import actions as act
-from partition.pb import records_pb2 as rec
+from perdure_proto import records_pb2 as rec
 
 
 def now_ms() -> int:

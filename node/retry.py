@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from partition.schema import Schema
-from perdure._pb import protocol_pb2 as pb
+from perdure_proto import protocol_pb2 as pb
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,9 +33,9 @@ from node.processor import PartitionProcessor
 from node.proposer import Proposer
 from node.retry import RetryPolicy
 from node.timers import TimerService
-from partition.pb import records_pb2 as rec
 from partition.state_machine import StateMachine
 from partition.store import Store
+from perdure_proto import records_pb2 as rec
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from typing import Protocol
 
 import grpc
 
-from perdure._pb import protocol_pb2 as pb
-from perdure._pb import protocol_pb2_grpc as pbg
+from perdure_proto import protocol_pb2 as pb
+from perdure_proto import protocol_pb2_grpc as pbg
 
 log = logging.getLogger(__name__)
 

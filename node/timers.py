@@ -20,8 +20,8 @@ from log.api import Error as LogError
 from node import metrics
 from node.proposer import Proposer
 from partition import keys
-from partition.pb import records_pb2 as rec
 from partition.store import Store
+from perdure_proto import records_pb2 as rec
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from partition import actions as act
 from partition import completions, ids, lifecycle, tables
 from partition.context import Apply
-from partition.pb import storage_pb2 as st
-from perdure._pb import protocol_pb2 as pb
+from perdure_proto import protocol_pb2 as pb
+from perdure_proto import storage_pb2 as st
 
 WORKFLOW_ALREADY_INVOKED = "the workflow method was already invoked"
 

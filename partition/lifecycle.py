@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from partition import actions as act
 from partition import completions, tables
 from partition.context import Apply
-from partition.pb import storage_pb2 as st
-from perdure._pb import protocol_pb2 as pb
+from perdure_proto import protocol_pb2 as pb
+from perdure_proto import storage_pb2 as st
 
 
 def holds_key(status: st.InvocationStatus) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from partition import actions as act
 from partition.context import Apply
-from partition.pb import records_pb2 as rec
+from perdure_proto import records_pb2 as rec
 
 
 def apply(ctx: Apply, cmd: rec.AnnounceLeader) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from partition import actions as act
 from partition import invocation_control as ctl
 from partition.context import Apply
-from partition.pb import records_pb2 as rec
+from perdure_proto import records_pb2 as rec
 
 
 def apply(ctx: Apply, cmd: rec.InvocationCommand) -> None:

@@ -13,9 +13,9 @@ from __future__ import annotations
 from partition import actions as act
 from partition import calls, completions, ids, invocation_control, lifecycle, promises, tables
 from partition.context import Apply
-from partition.pb import records_pb2 as rec
-from partition.pb import storage_pb2 as st
-from perdure._pb import protocol_pb2 as pb
+from perdure_proto import protocol_pb2 as pb
+from perdure_proto import records_pb2 as rec
+from perdure_proto import storage_pb2 as st
 
 
 def apply(ctx: Apply, cmd: rec.InvokerEffect) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from partition import actions as act
 from partition import tables
 from partition.context import Apply
-from partition.pb import records_pb2 as rec
-from partition.pb import storage_pb2 as st
+from perdure_proto import records_pb2 as rec
+from perdure_proto import storage_pb2 as st
 
 
 def apply(ctx: Apply, cmd: rec.RegisterDeployment) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from partition import actions as act
 from partition import completions, tables
 from partition.context import Apply
-from partition.pb import storage_pb2 as st
-from perdure._pb import protocol_pb2 as pb
+from perdure_proto import protocol_pb2 as pb
+from perdure_proto import storage_pb2 as st
 
 ALREADY_COMPLETED = "promise was already completed"
 

@@ -25,8 +25,8 @@ from partition import (
     tables,
 )
 from partition.context import Apply, Options
-from partition.pb import records_pb2 as rec
 from partition.schema import Schema
+from perdure_proto import records_pb2 as rec
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Narrow typed views of the partition store's tables.
 
 Each table reads and writes through a `Reader` (the store, or a transaction that sees its own
-writes) and knows its key layout (partition.keys) and row message (partition.pb.storage_pb2).
+writes) and knows its key layout (partition.keys) and row message (perdure_proto.storage_pb2).
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from partition import keys
-from partition.pb import storage_pb2 as st
-from perdure._pb import protocol_pb2 as pb
+from perdure_proto import protocol_pb2 as pb
+from perdure_proto import storage_pb2 as st
 
 
 class Reader(Protocol):

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Regenerate the Python code for every .proto under proto/ into OUT (default: the repo root).
+# Regenerate the Python code of the wire contracts (proto/perdure_proto/*.proto) into
+# OUT/perdure_proto (default OUT: proto/, the perdure-proto distribution).
 # The generated files are committed; tests/test_proto_current.py fails when they are stale.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-OUT="${1:-$ROOT}"
+OUT="${1:-$ROOT/proto}"
 PY="${PYTHON:-$ROOT/.venv/bin/python}"
-mkdir -p "$OUT/sdk/perdure/_pb" "$OUT/partition/pb" "$OUT/log/pb"
+mkdir -p "$OUT/perdure_proto"
 cd "$ROOT/proto"
-"$PY" -m grpc_tools.protoc -I . --python_out="$OUT/sdk" --pyi_out="$OUT/sdk" \
-  --grpc_python_out="$OUT/sdk" perdure/_pb/protocol.proto
 "$PY" -m grpc_tools.protoc -I . --python_out="$OUT" --pyi_out="$OUT" \
-  partition/pb/records.proto partition/pb/storage.proto log/pb/log.proto
+  --grpc_python_out="$OUT" perdure_proto/protocol.proto
+"$PY" -m grpc_tools.protoc -I . --python_out="$OUT" --pyi_out="$OUT" \
+  perdure_proto/records.proto perdure_proto/storage.proto perdure_proto/log.proto

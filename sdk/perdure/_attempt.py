@@ -21,7 +21,6 @@ from typing import Any, Protocol
 
 from perdure._context_types import AttemptFinishedEvent
 from perdure._machine import AttemptMachine, Closed, Handle
-from perdure._pb import protocol_pb2 as pb
 from perdure._run_retry import RunRetryPolicy
 from perdure._waiting import Waits
 from perdure.entry_codec import JournalValueCodec
@@ -34,6 +33,7 @@ from perdure.exceptions import (
 )
 from perdure.extensions import set_current_context
 from perdure.handler import Handler
+from perdure_proto import protocol_pb2 as pb
 
 __all__ = ["AttemptRunner", "Clock", "Outlet", "SystemClock", "failure_of"]
 

@@ -9,9 +9,9 @@ from perdure._attempt import AttemptRunner
 from perdure._context_types import HandlerType, RestateDurableCallFuture, SendHandle
 from perdure._futures import DurableCallFuture, ServerSendHandle, not_supported
 from perdure._machine import AttemptMachine, Handle
-from perdure._pb import protocol_pb2 as pb
 from perdure.handler import handler_from_callable
 from perdure.serde import BytesSerde, Serde
+from perdure_proto import protocol_pb2 as pb
 
 __all__ = ["CallsMixin"]
 

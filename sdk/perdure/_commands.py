@@ -8,7 +8,7 @@ return their index, the handle the shell waits on.
 
 from __future__ import annotations
 
-from perdure._pb import protocol_pb2 as pb
+from perdure_proto import protocol_pb2 as pb
 
 __all__ = ["JournalCommands"]
 

@@ -12,8 +12,8 @@ from perdure._context_types import (
     SendHandle,
 )
 from perdure._machine import Handle
-from perdure._pb import protocol_pb2 as pb
 from perdure.exceptions import TerminalError
+from perdure_proto import protocol_pb2 as pb
 
 if TYPE_CHECKING:
     from perdure._attempt import AttemptRunner

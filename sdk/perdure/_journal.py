@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from perdure._pb import protocol_pb2 as pb
+from perdure_proto import protocol_pb2 as pb
 
 __all__ = [
     "cancelled_marker",

@@ -43,8 +43,8 @@ from typing import Literal
 
 from perdure._commands import JournalCommands
 from perdure._journal import cancelled_marker, cancelled_ordinal, describe, kind_of, matches
-from perdure._pb import protocol_pb2 as pb
 from perdure.exceptions import AttemptStopped
+from perdure_proto import protocol_pb2 as pb
 
 __all__ = ["AttemptMachine", "Closed", "Handle", "Phase", "RunTicket"]
 

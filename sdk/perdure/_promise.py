@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, TypeVar
 from perdure._context_types import DurablePromise, RestateDurableFuture
 from perdure._futures import DurableFuture
 from perdure._machine import Handle
-from perdure._pb import protocol_pb2 as pb
 from perdure.exceptions import TerminalError
 from perdure.serde import DefaultSerde, Serde
+from perdure_proto import protocol_pb2 as pb
 
 if TYPE_CHECKING:
     from perdure._attempt import AttemptRunner

@@ -29,12 +29,12 @@ from perdure._futures import (
     not_supported,
 )
 from perdure._machine import Handle
-from perdure._pb import protocol_pb2 as pb
 from perdure._promise import ServerDurablePromise, check_workflow
 from perdure._run_retry import RunRetryPolicy
 from perdure.context import WorkflowContext, WorkflowSharedContext
 from perdure.exceptions import TerminalError
 from perdure.serde import DefaultSerde, Serde
+from perdure_proto import protocol_pb2 as pb
 
 __all__ = ["ServerInvocationContext", "awakeable_id"]
 

@@ -13,9 +13,9 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable
 
 from perdure._attempt import AttemptRunner, Clock
 from perdure._machine import AttemptMachine
-from perdure._pb import protocol_pb2 as pb
 from perdure.entry_codec import JournalValueCodec
 from perdure.handler import Handler
+from perdure_proto import protocol_pb2 as pb
 
 __all__ = ["HandlerLookup", "InvokeStream"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 
-from perdure._pb import protocol_pb2 as pb
 from perdure._stream import InvokeStream
 from perdure.endpoint import App
+from perdure_proto import protocol_pb2 as pb
 
 
 def value(data: bytes) -> pb.Result:

@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from perdure._pb import protocol_pb2 as pb
 from perdure._service_base import ServiceBase
 from perdure.handler import Handler, ServiceOptions
+from perdure_proto import protocol_pb2 as pb
 
 __all__ = ["PROTOCOL_VERSION", "SDK_VERSION", "manifest", "manifest_json"]
 

@@ -7,11 +7,11 @@ from collections.abc import Iterable
 from typing import Any, Literal
 
 from perdure import _asgi
-from perdure._pb import protocol_pb2 as pb
 from perdure._service_base import ServiceBase
 from perdure.discovery import manifest, manifest_json
 from perdure.entry_codec import JournalValueCodec, JournalValueCodecProvider
 from perdure.handler import Handler
+from perdure_proto import protocol_pb2 as pb
 
 __all__ = ["App", "Endpoint", "app"]
 

@@ -1,12 +1,12 @@
 """Test harness (restate-sdk names): a real Perdure node, no Docker.
 
-``create_test_harness(app)`` starts a Perdure node as a subprocess (``python -m node`` from the
-``perdure-server`` package) on free ports with its data in a temporary directory, serves ``app``
-over gRPC in this process (on the current event loop; the deprecated synchronous
-``test_harness`` serves it from a background thread with its own loop), registers it with the
-node's admin API, waits for the ingress to be healthy and yields the URLs and a typed client. On
-exit it stops exactly what it started: the node by its PID, the gRPC server, the temporary
-directory.
+``create_test_harness(app)`` starts a Perdure node as a subprocess (the ``perdure-server``
+command, or the one ``PERDURE_SERVER`` names) on free ports with its data in a temporary
+directory, serves ``app`` over gRPC in this process (on the current event loop; the deprecated
+synchronous ``test_harness`` serves it from a background thread with its own loop), registers it
+with the node's admin API, waits for the ingress to be healthy and yields the URLs and a typed
+client. On exit it stops exactly what it started: the node by its PID, the gRPC server, the
+temporary directory.
 
 ``restate_image`` is accepted for compatibility and ignored. ``always_replay=True`` serves the app
 in always-replay mode (every step under a fresh replay); ``disable_retries=True`` starts the node
@@ -52,9 +52,11 @@ __all__ = [
 
 DEFAULT_IMAGE = "docker.io/restatedev/restate:latest"
 START_TIMEOUT_S = 30.0
+SERVER_COMMAND = "perdure-server"
 SERVER_MISSING = (
-    "the Perdure test harness runs a real Perdure node, which ships in the perdure-server "
-    "package (module `node`); install it next to the SDK: `pip install perdure-server`"
+    "the Perdure test harness runs a real Perdure node: the `perdure-server` command was not "
+    "found next to this Python nor on PATH; install it (`pip install perdure-server`) or set "
+    "PERDURE_SERVER to the command that starts one"
 )
 
 
@@ -97,19 +99,20 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _package_root(module_file: str | None) -> str:
-    """The directory holding a package (what goes on PYTHONPATH to import it)."""
-    if module_file is None:
-        raise ImportError(SERVER_MISSING)
-    return str(Path(module_file).resolve().parent.parent)
-
-
-def _server_path() -> str:
-    try:
-        import node.server
-    except ImportError as e:
-        raise ImportError(SERVER_MISSING) from e
-    return _package_root(node.server.__file__)
+def _server_command() -> list[str]:
+    """The command that starts a node: PERDURE_SERVER (split on spaces), else `perdure-server`
+    installed next to this interpreter (a venv not on PATH), else on PATH. The SDK never imports
+    the server: they meet only through this command and the node's HTTP and gRPC ports."""
+    configured = os.environ.get("PERDURE_SERVER", "").split()
+    if configured:
+        return configured
+    beside = Path(sys.executable).parent / SERVER_COMMAND
+    if beside.exists():
+        return [str(beside)]
+    found = shutil.which(SERVER_COMMAND)
+    if found is None:
+        raise FileNotFoundError(SERVER_MISSING)
+    return [found]
 
 
 def _http(method: str, url: str, body: Any = None) -> tuple[int, bytes]:
@@ -124,7 +127,7 @@ def _http(method: str, url: str, body: Any = None) -> tuple[int, bytes]:
 
 
 class _Node:
-    """One ``python -m node`` process on free ports, its data in ``workdir``."""
+    """One node process on free ports, its data in ``workdir``."""
 
     def __init__(self, workdir: Path, follow_logs: bool, disable_retries: bool) -> None:
         self.workdir = workdir
@@ -139,18 +142,13 @@ class _Node:
         return self.workdir / "node.log"
 
     def start(self) -> None:
-        server_root = _server_path()
-        import perdure
-
-        paths = [server_root, _package_root(perdure.__file__), os.environ.get("PYTHONPATH", "")]
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
         env["PERDURE_FSYNC"] = "false"
         if self.disable_retries:
             env["PERDURE_DEFAULT_RETRY_MAX_ATTEMPTS"] = "1"
             env["PERDURE_DEFAULT_RETRY_ON_MAX_ATTEMPTS"] = "kill"
         ingress, admin, raft = _free_port(), _free_port(), _free_port()
-        args = [sys.executable, "-m", "node", "--data-dir", str(self.workdir / "data")]
+        args = [*_server_command(), "--data-dir", str(self.workdir / "data")]
         args += ["--ingress-port", str(ingress), "--admin-port", str(admin)]
         args += ["--raft-port", str(raft)]
         self.ingress_url = f"http://127.0.0.1:{ingress}"
@@ -219,7 +217,7 @@ async def create_test_harness(
     journal_value_codec: JournalValueCodec | None = None,
 ) -> AsyncIterator[HarnessEnvironment]:
     """Start a Perdure node with ``app`` registered; yield its URLs and a typed client."""
-    _server_path()
+    _server_command()  # fail before creating anything when there is no server to run
     workdir = Path(tempfile.mkdtemp(prefix="perdure-harness-"))
     node = _Node(workdir, follow_logs, disable_retries)
     server: Any = None
@@ -287,7 +285,7 @@ class RestateTestHarness:
         self._deployment: _BackgroundServer | None = None
 
     def start(self) -> None:
-        _server_path()
+        _server_command()
         self._workdir = Path(tempfile.mkdtemp(prefix="perdure-harness-"))
         self._node = _Node(self._workdir, self.config.follow_logs, self.config.disable_retries)
         self._deployment = _BackgroundServer(self.app, self.config.always_replay)

@@ -11,11 +11,11 @@ from typing import Any
 
 import grpc
 
-from perdure._pb import protocol_pb2 as pb
-from perdure._pb import protocol_pb2_grpc as pb_grpc
 from perdure._stream import InvokeStream
 from perdure.discovery import PROTOCOL_VERSION
 from perdure.endpoint import App
+from perdure_proto import protocol_pb2 as pb
+from perdure_proto import protocol_pb2_grpc as pb_grpc
 
 __all__ = [
     "ALWAYS_REPLAY_ENV",

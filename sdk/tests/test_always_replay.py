@@ -11,7 +11,6 @@ import pytest
 
 import perdure as restate
 from perdure import Context, RunOptions
-from perdure._pb import protocol_pb2 as pb
 from perdure._testing import (
     StreamDriver,
     commands_of,
@@ -24,6 +23,7 @@ from perdure._testing import (
     value,
 )
 from perdure.server import DeploymentServicer
+from perdure_proto import protocol_pb2 as pb
 
 svc = restate.Service("Replayed")
 

@@ -10,7 +10,6 @@ import pytest
 
 import perdure as restate
 from perdure import Context, RunOptions, TerminalError
-from perdure._pb import protocol_pb2 as pb
 from perdure._testing import (
     StreamDriver,
     ended,
@@ -22,6 +21,7 @@ from perdure._testing import (
     start,
     value,
 )
+from perdure_proto import protocol_pb2 as pb
 
 svc = restate.Service("Trip")
 

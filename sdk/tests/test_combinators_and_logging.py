@@ -12,8 +12,8 @@ import pytest
 
 import perdure as restate
 from perdure import Context
-from perdure._pb import protocol_pb2 as pb
 from perdure._testing import StreamDriver, ended, kinds, msg_ack, msg_start, run, start, value
+from perdure_proto import protocol_pb2 as pb
 
 svc = restate.Service("Combos")
 log = restate.getLogger("perdure.tests.combos")

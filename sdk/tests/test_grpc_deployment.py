@@ -11,10 +11,10 @@ import pytest
 
 import perdure as restate
 from perdure import Context, ObjectContext
-from perdure._pb import protocol_pb2 as pb
-from perdure._pb import protocol_pb2_grpc as pb_grpc
 from perdure._testing import msg_ack, msg_start, start
 from perdure.server import start_server
+from perdure_proto import protocol_pb2 as pb
+from perdure_proto import protocol_pb2_grpc as pb_grpc
 
 greeter = restate.Service("Greeter")
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
@@ -228,10 +230,24 @@ def test_sync_harness_serves_from_a_background_thread() -> None:
     assert refuses_connections(ingress)
 
 
-async def test_without_the_server_package_the_harness_says_what_to_install(
-    monkeypatch: pytest.MonkeyPatch,
+async def test_without_the_server_command_the_harness_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setitem(sys.modules, "node.server", None)
-    with pytest.raises(ImportError, match="pip install perdure-server"):
+    monkeypatch.delenv("PERDURE_SERVER", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
+    with pytest.raises(FileNotFoundError, match="pip install perdure-server"):
         async with restate.create_test_harness(app):
             pass
+
+
+def test_the_sdk_and_its_harness_never_import_the_server() -> None:
+    # The harness meets the server only through its command and its ports.
+    code = (
+        "import sys, perdure, perdure.harness, perdure.server, perdure.client\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('node', 'partition', 'log', 'ingress'))\n"
+        "print(bad)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

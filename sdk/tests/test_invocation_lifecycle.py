@@ -11,7 +11,6 @@ import pytest
 
 import perdure as restate
 from perdure import Context, ObjectContext, ObjectSharedContext, RunOptions, TerminalError
-from perdure._pb import protocol_pb2 as pb
 from perdure._testing import (
     StreamDriver,
     ended,
@@ -26,6 +25,7 @@ from perdure._testing import (
     value,
 )
 from perdure.exceptions import RetryableError
+from perdure_proto import protocol_pb2 as pb
 
 greeter = restate.Service("Greeter", description="says hello")
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from perdure._machine import AttemptMachine, Handle
-from perdure._pb import protocol_pb2 as pb
 from perdure._testing import completed, kinds, run, start, value, void
+from perdure_proto import protocol_pb2 as pb
 
 
 def machine(*journal: pb.JournalEntry, cancelled: bool = False) -> AttemptMachine:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from perdure._machine import AttemptMachine, Handle
-from perdure._pb import protocol_pb2 as pb
 from perdure._testing import failure, kinds, run, start, value
+from perdure_proto import protocol_pb2 as pb
 
 
 def machine(*journal: pb.JournalEntry) -> AttemptMachine:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from perdure._machine import AttemptMachine, Closed, Phase
-from perdure._pb import protocol_pb2 as pb
 from perdure._testing import get_state, kinds, set_state, start
 from perdure.exceptions import AttemptStopped
+from perdure_proto import protocol_pb2 as pb
 
 
 def machine(

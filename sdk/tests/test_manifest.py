@@ -8,7 +8,7 @@ from typing import Any
 
 import perdure as restate
 from perdure import Context, ObjectContext, ObjectSharedContext
-from perdure._pb import protocol_pb2 as pb
+from perdure_proto import protocol_pb2 as pb
 
 payments = restate.Service(
     "Payments",

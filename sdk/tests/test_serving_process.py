@@ -13,9 +13,9 @@ from typing import Any
 import grpc
 import pytest
 
-from perdure._pb import protocol_pb2 as pb
-from perdure._pb import protocol_pb2_grpc as pb_grpc
 from perdure._testing import msg_ack, msg_start, start
+from perdure_proto import protocol_pb2 as pb
+from perdure_proto import protocol_pb2_grpc as pb_grpc
 
 REPO = Path(__file__).resolve().parents[2]
 

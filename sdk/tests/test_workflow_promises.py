@@ -9,7 +9,6 @@ import pytest
 
 import perdure as restate
 from perdure import Context, TerminalError, WorkflowContext, WorkflowSharedContext
-from perdure._pb import protocol_pb2 as pb
 from perdure._testing import (
     StreamDriver,
     commands_of,
@@ -23,6 +22,7 @@ from perdure._testing import (
     value,
     void,
 )
+from perdure_proto import protocol_pb2 as pb
 
 signup = restate.Workflow("Signup")
 

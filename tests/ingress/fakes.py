@@ -21,7 +21,7 @@ from ingress.api import (
     ServiceInfo,
     ServiceKind,
 )
-from perdure._pb import protocol_pb2 as pb
+from perdure_proto import protocol_pb2 as pb
 
 
 def handler_info(

@@ -11,7 +11,7 @@ import pytest
 from ingress.api import AdminError, CommandResult
 from ingress.http import HttpServer, HttpServerOptions
 from node.admin_api import AdminApi
-from perdure._pb import protocol_pb2 as pb
+from perdure_proto import protocol_pb2 as pb
 from tests.ingress.fakes import FakeAdmin
 
 URI = "http://localhost:9080"

@@ -19,9 +19,9 @@ from node.proposer import Proposer
 from node.timers import TimerService
 from partition import actions as act
 from partition import tables
-from partition.pb import records_pb2 as rec
 from partition.state_machine import StateMachine
 from partition.store import Store
+from perdure_proto import records_pb2 as rec
 from tests.partition.scenario import manifest
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from partition import actions as act
 from partition import tables
-from partition.pb import records_pb2 as rec
-from partition.pb import storage_pb2 as st
 from partition.state_machine import StateMachine
 from partition.store import Store
-from perdure._pb import protocol_pb2 as pb
+from perdure_proto import protocol_pb2 as pb
+from perdure_proto import records_pb2 as rec
+from perdure_proto import storage_pb2 as st
 
 
 def manifest() -> pb.Manifest:

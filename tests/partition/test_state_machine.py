@@ -4,9 +4,9 @@ import pytest
 
 from partition import actions as act
 from partition import tables
-from partition.pb import records_pb2 as rec
-from partition.pb import storage_pb2 as st
-from perdure._pb import protocol_pb2 as pb
+from perdure_proto import protocol_pb2 as pb
+from perdure_proto import records_pb2 as rec
+from perdure_proto import storage_pb2 as st
 from tests.partition.scenario import Scenario, run, set_state
 
 

@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from perdure._pb import protocol_pb2 as perdure_dot___pb_dot_protocol__pb2
+from perdure_proto import protocol_pb2 as perdure__proto_dot_protocol__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -18,7 +18,7 @@ except ImportError:
 if _version_not_supported:
     raise RuntimeError(
         f'The grpc package installed is at version {GRPC_VERSION},'
-        + ' but the generated code in perdure/_pb/protocol_pb2_grpc.py depends on'
+        + ' but the generated code in perdure_proto/protocol_pb2_grpc.py depends on'
         + f' grpcio>={GRPC_GENERATED_VERSION}.'
         + f' Please upgrade your grpc module to grpcio>={GRPC_GENERATED_VERSION}'
         + f' or downgrade your generated code using grpcio-tools<={GRPC_VERSION}.'
@@ -36,13 +36,13 @@ class DeploymentStub:
         """
         self.Discover = channel.unary_unary(
                 '/perdure.protocol.v1.Deployment/Discover',
-                request_serializer=perdure_dot___pb_dot_protocol__pb2.DiscoverRequest.SerializeToString,
-                response_deserializer=perdure_dot___pb_dot_protocol__pb2.Manifest.FromString,
+                request_serializer=perdure__proto_dot_protocol__pb2.DiscoverRequest.SerializeToString,
+                response_deserializer=perdure__proto_dot_protocol__pb2.Manifest.FromString,
                 _registered_method=True)
         self.Invoke = channel.stream_stream(
                 '/perdure.protocol.v1.Deployment/Invoke',
-                request_serializer=perdure_dot___pb_dot_protocol__pb2.ServerBatch.SerializeToString,
-                response_deserializer=perdure_dot___pb_dot_protocol__pb2.DeploymentBatch.FromString,
+                request_serializer=perdure__proto_dot_protocol__pb2.ServerBatch.SerializeToString,
+                response_deserializer=perdure__proto_dot_protocol__pb2.DeploymentBatch.FromString,
                 _registered_method=True)
 
 
@@ -66,13 +66,13 @@ def add_DeploymentServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'Discover': grpc.unary_unary_rpc_method_handler(
                     servicer.Discover,
-                    request_deserializer=perdure_dot___pb_dot_protocol__pb2.DiscoverRequest.FromString,
-                    response_serializer=perdure_dot___pb_dot_protocol__pb2.Manifest.SerializeToString,
+                    request_deserializer=perdure__proto_dot_protocol__pb2.DiscoverRequest.FromString,
+                    response_serializer=perdure__proto_dot_protocol__pb2.Manifest.SerializeToString,
             ),
             'Invoke': grpc.stream_stream_rpc_method_handler(
                     servicer.Invoke,
-                    request_deserializer=perdure_dot___pb_dot_protocol__pb2.ServerBatch.FromString,
-                    response_serializer=perdure_dot___pb_dot_protocol__pb2.DeploymentBatch.SerializeToString,
+                    request_deserializer=perdure__proto_dot_protocol__pb2.ServerBatch.FromString,
+                    response_serializer=perdure__proto_dot_protocol__pb2.DeploymentBatch.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -100,8 +100,8 @@ class Deployment:
             request,
             target,
             '/perdure.protocol.v1.Deployment/Discover',
-            perdure_dot___pb_dot_protocol__pb2.DiscoverRequest.SerializeToString,
-            perdure_dot___pb_dot_protocol__pb2.Manifest.FromString,
+            perdure__proto_dot_protocol__pb2.DiscoverRequest.SerializeToString,
+            perdure__proto_dot_protocol__pb2.Manifest.FromString,
             options,
             channel_credentials,
             insecure,
@@ -127,8 +127,8 @@ class Deployment:
             request_iterator,
             target,
             '/perdure.protocol.v1.Deployment/Invoke',
-            perdure_dot___pb_dot_protocol__pb2.ServerBatch.SerializeToString,
-            perdure_dot___pb_dot_protocol__pb2.DeploymentBatch.FromString,
+            perdure__proto_dot_protocol__pb2.ServerBatch.SerializeToString,
+            perdure__proto_dot_protocol__pb2.DeploymentBatch.FromString,
             options,
             channel_credentials,
             insecure,
