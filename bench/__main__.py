@@ -6,6 +6,12 @@ time and its RSS (and the deployment's) idle and after the load. With BENCH_PEER
 also runs the official Restate server + Python SDK on the same example services in the same
 run (bench/peer.py) and prints Perdure's throughput as a ratio to it.
 
+Every answer counts: a cell fails on any error (no answer, a timeout, a non-2xx status) and on
+any wrong body among those sampled and judged (bench/checks.py), and the run then exits 1 after
+saying which cells failed and how. The raw results go to bench/results/ (bench/results.py);
+the temporary directory with the nodes' data and logs is removed however the run ends (the
+logs' tails are printed first when something failed).
+
 Environment: BENCH_SECONDS (per cell, default 5), BENCH_CONCURRENCY (default "1,16,64"),
 BENCH_WORKLOADS (default all: greet, counter_random, counter_hot, run3, send, workflow),
 BENCH_PEER ("restate" to add the peer).
@@ -13,40 +19,44 @@ BENCH_PEER ("restate" to add the peer).
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 import psutil
 
-from bench import flows, peer, wrk
+from bench import checks, flows, peer, results, wrk
+from bench.checks import Check
+from bench.results import Run
 from node.local import LocalDeployment, LocalNode, free_port, http
 
-WORKLOADS: dict[str, tuple[str, str, bool]] = {
-    # name: (path, JSON body, random key)
-    "greet": ("/Greeter/greet", '"bench"', False),
-    "counter_random": ("/Counter/{key}/add", "1", True),
-    "counter_hot": ("/Counter/hot/add", "1", False),
-    "run3": ("/Steps/run3", "1", False),
-    "send": ("/Counter/{key}/add/send", "1", True),
-    "workflow": ("", "", False),  # driven by bench.flows (send run, resolve, attach)
+JSON = {"content-type": "application/json"}
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    path: str
+    body: str
+    check: Check
+    random_key: bool = False  # replace {key} in the path by a random key per request
+
+
+WORKLOADS: dict[str, Workload | None] = {
+    "greet": Workload("/Greeter/greet", '"bench"', checks.json_equal("Hello, bench!")),
+    "counter_random": Workload("/Counter/{key}/add", "1", checks.count_above(0), True),
+    "counter_hot": None,  # its check depends on the count before the cell: counter_hot()
+    "run3": Workload("/Steps/run3", "1", checks.json_equal(1 + 1 + 2 + 3)),
+    "send": Workload("/Counter/{key}/add/send", "1", checks.accepted, True),
+    "workflow": None,  # driven by bench.flows (send run, resolve, attach)
 }
-
-
-@dataclass
-class Run:
-    """The results of one system under test."""
-
-    label: str
-    rows: dict[tuple[str, int], wrk.Result] = field(default_factory=dict)
-    drains: dict[int, float] = field(default_factory=dict)
-    startup_s: float = 0.0
-    rss_idle: tuple[float, float] = (0.0, 0.0)
-    rss_loaded: tuple[float, float] = (0.0, 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +64,15 @@ class Settings:
     seconds: float
     concurrency: list[int]
     names: list[str]
+    peer: bool
+
+    def as_dict(self) -> results.Document:
+        return {
+            "seconds": self.seconds,
+            "concurrency": self.concurrency,
+            "workloads": self.names,
+            "peer": "restate" if self.peer else None,
+        }
 
 
 def rss_mb(pid: int) -> float:
@@ -71,29 +90,75 @@ def echo_baseline(seconds: float, connections: int) -> wrk.Result:
     try:
         if proc.stdout is not None:
             proc.stdout.readline()
-        return wrk.run(f"http://127.0.0.1:{port}", "/echo", '"bench"', connections, seconds)
+        echoed = checks.json_equal("bench")
+        return wrk.run(f"http://127.0.0.1:{port}", "/echo", '"bench"', connections, seconds, echoed)
     finally:
         proc.kill()
         proc.wait(10)
 
 
+def settled_count(ingress: str, key: str, bound_s: float = 30.0) -> int:
+    """Counter `key`'s count once it stopped moving: adds still in flight when a load stopped
+    keep running after it."""
+    last: int | None = None
+    deadline = time.monotonic() + bound_s
+    while time.monotonic() < deadline:
+        status, _, body = http("GET", f"{ingress}/Counter/{key}/get")
+        if status != 200:
+            raise RuntimeError(f"Counter/{key}/get answered {status} {body[:200]!r}")
+        count = int(json.loads(body) or 0)
+        if count == last:
+            return count
+        last = count
+        time.sleep(0.3)
+    raise TimeoutError(f"Counter/{key} was still counting after {bound_s} s")
+
+
+def counter_hot(ingress: str, c: int, seconds: float) -> wrk.Result:
+    """Adds to one key: every answer a new count above the one before the load, and the
+    count grown by exactly the adds answered (plus at most the ones in flight)."""
+    before = settled_count(ingress, "hot")
+    result = wrk.run(ingress, "/Counter/hot/add", "1", c, seconds, checks.count_above(before))
+    after = settled_count(ingress, "hot")
+    why = checks.hot_counter(before, after, result.requests - result.errors, c)
+    return result if why is None else result.with_wrong(why)
+
+
+def measure(name: str, c: int, seconds: float, ingress: str) -> wrk.Result:
+    workload = WORKLOADS[name]
+    if name == "workflow":
+        return flows.workflow(ingress, c, seconds)
+    if name == "counter_hot":
+        return counter_hot(ingress, c, seconds)
+    if workload is None:
+        raise ValueError(f"workload {name} has no wrk form")
+    return wrk.run(
+        ingress, workload.path, workload.body, c, seconds, workload.check, workload.random_key
+    )
+
+
 def load(run: Run, settings: Settings, ingress: str, admin: str | None) -> None:
     """Every workload at every concurrency against `ingress` (drain times need `admin`)."""
-    http("POST", ingress + "/Greeter/greet", b'"warm"', {"content-type": "application/json"})
+    http("POST", ingress + "/Greeter/greet", b'"warm"', JSON)
     for name in settings.names:
-        path, body, random_key = WORKLOADS[name]
         for c in settings.concurrency:
-            before = flows.completed_total(admin) if admin else 0.0
-            if name == "workflow":
-                result = flows.workflow(ingress, c, settings.seconds)
-            else:
-                result = wrk.run(ingress, path, body, c, settings.seconds, random_key)
-            run.rows[(name, c)] = result
+            before = flows.completed_total(admin) if admin and name == "send" else 0.0
+            result = measure(name, c, settings.seconds, ingress)
             extra = ""
             if name == "send" and admin:
-                run.drains[c] = flows.drain_seconds(admin, before + result.requests)
-                extra = f", drained {run.drains[c]:.2f} s after the load stopped"
-            print(f"  {run.label:8s} {name:15s} c={c:<3d} {result.rps:9.0f} req/s{extra}")
+                drain = flows.drain_seconds(admin, before + result.requests)
+                if drain is None:
+                    result = result.with_wrong("the accepted sends did not all complete in time")
+                else:
+                    run.drains[c] = drain
+                    extra = f", drained {drain:.2f} s after the load stopped"
+            run.rows[(name, c)] = result
+            bad = (
+                f", {result.errors} errors, {result.wrong} wrong"
+                if result.errors or result.wrong
+                else ""
+            )
+            print(f"  {run.label:8s} {name:15s} c={c:<3d} {result.rps:9.0f} req/s{extra}{bad}")
 
 
 def bench_perdure(settings: Settings, tmp: Path) -> Run:
@@ -142,14 +207,14 @@ def report(runs: list[Run], baseline: wrk.Result) -> None:
     ours = runs[0]
     others = runs[1:]
     head = f"{'workload':15s} {'conc':>4s} {'req/s':>8s} {'p50 ms':>7s} {'p90 ms':>7s} "
-    head += f"{'p99 ms':>7s} {'err':>4s} {'/echo':>6s}"
+    head += f"{'p99 ms':>7s} {'err':>4s} {'wrong':>5s} {'/echo':>6s}"
     for other in others:
         head += f" | {other.label + ' req/s':>13s} {'p50':>6s} {'p99':>6s} {'ratio':>6s}"
     print()
     print(head)
     for (name, c), r in ours.rows.items():
         line = f"{name:15s} {c:4d} {r.rps:8.0f} {r.p50_ms:7.2f} {r.p90_ms:7.2f} "
-        line += f"{r.p99_ms:7.2f} {r.errors:4d} {r.rps / baseline.rps:6.3f}"
+        line += f"{r.p99_ms:7.2f} {r.errors:4d} {r.wrong:5d} {r.rps / (baseline.rps or 1):6.3f}"
         for other in others:
             o = other.rows.get((name, c))
             if o is not None:
@@ -158,7 +223,8 @@ def report(runs: list[Run], baseline: wrk.Result) -> None:
         print(line)
     print(
         f"{'asyncio echo':15s} {64:4d} {baseline.rps:8.0f} {baseline.p50_ms:7.2f} "
-        f"{baseline.p90_ms:7.2f} {baseline.p99_ms:7.2f} {baseline.errors:4d} {1.0:6.3f}"
+        f"{baseline.p90_ms:7.2f} {baseline.p99_ms:7.2f} {baseline.errors:4d} {baseline.wrong:5d} "
+        f"{1.0:6.3f}"
     )
     for c, drain in ours.drains.items():
         sent = ours.rows[("send", c)]
@@ -176,21 +242,70 @@ def report(runs: list[Run], baseline: wrk.Result) -> None:
         )
 
 
+def settings_from_env() -> Settings:
+    names = os.environ.get("BENCH_WORKLOADS", ",".join(WORKLOADS)).split(",")
+    unknown = sorted(set(names) - set(WORKLOADS))
+    if unknown:
+        raise SystemExit(f"BENCH_WORKLOADS: unknown {unknown}; known: {', '.join(WORKLOADS)}")
+    return Settings(
+        seconds=float(os.environ.get("BENCH_SECONDS", "5")),
+        concurrency=[int(c) for c in os.environ.get("BENCH_CONCURRENCY", "1,16,64").split(",")],
+        names=names,
+        peer=os.environ.get("BENCH_PEER") == "restate",
+    )
+
+
+def run_all(settings: Settings, tmp: Path) -> results.Document:
+    """Every system, the reference, the report; the results as a document."""
+    runs = [bench_perdure(settings, tmp)]
+    if settings.peer:
+        runs.append(bench_restate(settings, tmp))
+    baseline = echo_baseline(settings.seconds, 64)
+    report(runs, baseline)
+    return results.document(runs, baseline, settings.as_dict())
+
+
+# The processes' logs in the temporary directory (not RocksDB's *.log files next to them).
+LOGS = ("data.log", "deployment.log", "restate/restate.log", "restate/sdk.log")
+
+
+def print_log_tails(tmp: Path, lines: int = 20) -> None:
+    """The end of every log of the run: the temporary directory holding them is removed."""
+    for log in (tmp / name for name in LOGS):
+        if not log.exists():
+            continue
+        tail = log.read_text(errors="replace").splitlines()[-lines:]
+        print(f"--- {log.relative_to(tmp)} (last {len(tail)} lines)")
+        print("\n".join(tail))
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # unwinds through the `finally` that stops and cleans up
+
+
 def main() -> int:
     if not wrk.available():
         print("wrk is not installed: `apt-get install -y wrk` (make bench does this)")
         return 2
-    settings = Settings(
-        seconds=float(os.environ.get("BENCH_SECONDS", "5")),
-        concurrency=[int(c) for c in os.environ.get("BENCH_CONCURRENCY", "1,16,64").split(",")],
-        names=os.environ.get("BENCH_WORKLOADS", ",".join(WORKLOADS)).split(","),
-    )
+    settings = settings_from_env()
+    signal.signal(signal.SIGTERM, _terminate)
     tmp = Path(tempfile.mkdtemp(prefix="perdure-bench-"))
-    runs = [bench_perdure(settings, tmp)]
-    if os.environ.get("BENCH_PEER") == "restate":
-        runs.append(bench_restate(settings, tmp))
-    report(runs, echo_baseline(settings.seconds, 64))
-    return 0
+    try:
+        doc = run_all(settings, tmp)
+        if doc["failures"]:
+            print_log_tails(tmp)
+    except KeyboardInterrupt:
+        print("interrupted")
+        return 130
+    except Exception:
+        print_log_tails(tmp)
+        raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"raw results: {results.write(doc).relative_to(Path.cwd())}")
+    for line in doc["failures"]:
+        print(f"FAILED {line}")
+    return results.exit_status(doc)
 
 
 if __name__ == "__main__":
