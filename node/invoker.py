@@ -15,6 +15,10 @@ An attempt fails on an `AttemptError`, a protocol violation or a lost stream. Th
 then retried with a new attempt, after the retry policy's delay and only once every effect the
 failed attempt proposed has been applied, so the next `Start` carries the whole journal. When
 the attempts are exhausted the invocation is paused (or killed, if its policy says so).
+
+The invoker lives as long as one leadership of its partition: the leader unit (node.leader)
+creates it inside its task group, which owns every task the invoker starts (streams, retries
+after pending effects, the watchdog); `close` ends its streams when leadership ends.
 """
 
 from __future__ import annotations
@@ -22,11 +26,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from log.api import Error as LogError
 from node import metrics
+from node.clock import SYSTEM, Cancellable, Clock
 from node.proposer import Proposer
 from node.retry import RetryPolicy, policy_for
 from node.streams import Connection, Stream
@@ -63,22 +69,31 @@ class Attempt:
     pending: set[asyncio.Future[int]] = field(default_factory=set)
     commands: list[pb.Command] = field(default_factory=list)
     suspension: list[int] | None = None
-    retry: asyncio.TimerHandle | None = None
-    last_activity: float = 0.0  # loop time of the last message from the deployment
+    retry: Cancellable | None = None
+    last_activity: float = 0.0  # monotonic time of the last message from the deployment
     silence_limit_s: float = 0.0  # inactivity + abort timeout of its handler
 
 
 class Invoker:
-    def __init__(self, store: Store, proposer: Proposer, schema: Schema, options: Options) -> None:
+    def __init__(
+        self,
+        store: Store,
+        proposer: Proposer,
+        schema: Schema,
+        options: Options,
+        tasks: asyncio.TaskGroup,
+        clock: Clock = SYSTEM,
+    ) -> None:
         self._store = store
         self._proposer = proposer
         self._schema = schema
         self._options = options
+        self._task_group = tasks
+        self._clock = clock
         self._attempts: dict[str, Attempt] = {}
         self._connections: dict[str, Connection] = {}
         self._dirty: set[str] = set()
         self._silence_limits: dict[tuple[str, str], tuple[st.ServiceRow | None, float]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
 
     # ------------------------------------------------------------------ leader actions
@@ -101,7 +116,7 @@ class Invoker:
         att.number += 1
         att.running = True
         att.saw_output = False
-        att.last_activity = asyncio.get_running_loop().time()
+        att.last_activity = self._clock.monotonic()
         att.silence_limit_s = self._silence_limit_s(status.service, status.handler)
         att.deployment_id = deployment_id
         att.stream = conn.stream_for(invocation_id)
@@ -178,8 +193,6 @@ class Invoker:
         for att in self._attempts.values():
             if att.retry is not None:
                 att.retry.cancel()
-        for task in list(self._tasks):
-            task.cancel()
         for conn in self._connections.values():
             await conn.close()
         self._connections.clear()
@@ -187,7 +200,7 @@ class Invoker:
     # ------------------------------------------------------------------ from the streams
 
     def on_batch(self, stream: Stream, batch: pb.DeploymentBatch) -> None:
-        now = asyncio.get_running_loop().time()
+        now = self._clock.monotonic()
         for msg in batch.messages:
             att = self._attempts.get(msg.invocation_id)
             if att is None or not att.running or msg.attempt != att.number:
@@ -285,17 +298,14 @@ class Invoker:
             self._give_up(att, failure, policy)
             return
         delay_ms = retry_after_ms if retry_after_ms is not None else policy.delay_ms(att.failures)
-        loop = asyncio.get_running_loop()
-        att.retry = loop.call_later(delay_ms / 1000, self._retry, att)
+        att.retry = self._clock.call_later(delay_ms / 1000, functools.partial(self._retry, att))
 
     def _retry(self, att: Attempt) -> None:
         att.retry = None
         if self._attempts.get(att.invocation_id) is not att:
             return
         if att.pending:
-            task = asyncio.ensure_future(self._retry_after_pending(att))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._retry_after_pending(att), f"retry-{att.invocation_id}")
             return
         self.invoke(att.invocation_id)
 
@@ -321,9 +331,13 @@ class Invoker:
                     invocation_id=att.invocation_id, last_failure=failure
                 )
             )
-        task = asyncio.ensure_future(self._propose_quietly(envelope))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(self._propose_quietly(envelope), f"give-up-{att.invocation_id}")
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        if self._closed:
+            coro.close()
+            return
+        self._task_group.create_task(coro, name=name)
 
     async def _propose_quietly(self, envelope: rec.Envelope) -> None:
         try:
@@ -337,18 +351,12 @@ class Invoker:
             return self._options.default_retry
         return policy_for(self._schema, status.service, status.handler, self._options.default_retry)
 
-    def start(self) -> None:
-        """Start the watchdog that aborts attempts silent for longer than their timeouts."""
-        task = asyncio.get_running_loop().create_task(self._watchdog(), name="invoker-watchdog")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _watchdog(self) -> None:
-        loop = asyncio.get_running_loop()
+    async def watchdog(self) -> None:
+        """Abort attempts silent for longer than their timeouts, until cancelled."""
         while True:
-            await asyncio.sleep(WATCHDOG_PERIOD_S)
+            await self._clock.sleep(WATCHDOG_PERIOD_S)
             metrics.INVOCATIONS_IN_FLIGHT.set(self.in_flight())
-            now = loop.time()
+            now = self._clock.monotonic()
             for att in list(self._attempts.values()):
                 if att.running and now - att.last_activity > att.silence_limit_s:
                     limit = att.silence_limit_s
@@ -395,7 +403,12 @@ class Invoker:
             return None
         headers = [(h.key, h.value) for h in row.additional_headers]
         conn = Connection(
-            deployment_id, row.uri, headers, self._options.streams_per_deployment, self
+            deployment_id,
+            row.uri,
+            headers,
+            self._options.streams_per_deployment,
+            self,
+            self._task_group,
         )
         self._connections[deployment_id] = conn
         return conn

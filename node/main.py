@@ -24,7 +24,7 @@ async def _serve(options: config.NodeOptions) -> None:
             f"perdure ready: ingress {endpoints.ingress_url} admin {endpoints.admin_url}",
             flush=True,
         )
-        await stop.wait()
+        await node.serve_until(stop)
     finally:
         await node.stop()
 

@@ -1,10 +1,13 @@
 """The partition processor: tails the log, applies each record in one store write (with the
-applied position), and, while this member leads, carries out the resulting actions.
+applied position), and, while this member leads, hands the resulting leader actions to its
+leader unit (node.leader).
 
 This is the one place where committed log records enter the node's state. Actions of records
 that precede this member's own `AnnounceLeader` describe the past (they were carried out, or
-are superseded) and are skipped; when the announcement is applied, the leader resumes every
-invocation the store says is running.
+are superseded) and are skipped; when the announcement is applied, a leader unit starts (it
+resumes every invocation the store says is running), and when another member's announcement is
+applied, the unit is stopped as a whole. `run()` owns the unit's task: cancelling the processor
+stops everything it started.
 """
 
 from __future__ import annotations
@@ -16,13 +19,11 @@ from collections.abc import Callable
 from typing import assert_never
 
 from log.api import Log
-from node import metrics
-from node.cleaner import Cleaner
-from node.invoker import Invoker
+from node import leader, metrics
+from node.clock import SYSTEM, Clock
+from node.leader import LeaderUnit
 from node.proposer import Proposer
-from node.timers import TimerService
 from partition import actions as act
-from partition import tables
 from partition.state_machine import StateMachine
 from partition.store import Store
 
@@ -38,31 +39,48 @@ class PartitionProcessor:
         log_: Log,
         store: Store,
         state_machine: StateMachine,
-        invoker: Invoker,
         proposer: Proposer,
         leader_id: str,
         epoch: int,
         on_schema_changed: Callable[[], None],
-        timers: TimerService,
-        cleaner: Cleaner,
+        leader_options: leader.Options,
+        clock: Clock = SYSTEM,
         trim_every: int = TRIM_EVERY,
     ) -> None:
         self._log = log_
         self._store = store
         self._sm = state_machine
-        self._invoker = invoker
         self._proposer = proposer
         self._leader_id = leader_id
         self._epoch = epoch
         self._on_schema_changed = on_schema_changed
-        self._timers = timers
-        self._cleaner = cleaner
+        self._leader_options = leader_options
+        self._clock = clock
         self._trim_every = trim_every
-        self.active = False
+        self._unit: LeaderUnit | None = None
+        self._unit_task: asyncio.Task[None] | None = None
         self.applied_lsn = store.applied_lsn()
         self._applied_changed = asyncio.Event()
 
+    @property
+    def active(self) -> bool:
+        """True while this member leads the partition (its leader unit runs)."""
+        return self._unit is not None
+
+    @property
+    def leader_unit(self) -> LeaderUnit | None:
+        return self._unit
+
     async def run(self) -> None:
+        """Apply the log until cancelled; the leader unit, when there is one, runs in this
+        processor's task group and stops with it."""
+        async with asyncio.TaskGroup() as tg:
+            try:
+                await self._apply_log(tg)
+            finally:
+                await self._stop_leading()
+
+    async def _apply_log(self, tg: asyncio.TaskGroup) -> None:
         start = 0 if self.applied_lsn is None else self.applied_lsn + 1
         if self.applied_lsn is not None:
             self._store.sync()
@@ -80,7 +98,10 @@ class PartitionProcessor:
             txn.commit(last)
             self.applied_lsn = last
             for action in actions:
-                self._carry_out(action)
+                if isinstance(action, act.LeaderAnnounced):
+                    await self._on_leader_announced(tg, action.leader_id, action.epoch)
+                else:
+                    self._carry_out(action)
             metrics.PARTITION_APPLY_SECONDS.observe(time.perf_counter() - t0)
             metrics.PARTITION_APPLIED.inc(len(batch))
             metrics.APPLIED_LSN.set(last)
@@ -96,9 +117,9 @@ class PartitionProcessor:
 
     async def wait_applied(self, lsn: int, timeout: float = 30.0) -> None:
         """Return once the record at `lsn` has been applied."""
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = self._clock.monotonic() + timeout
         while self.applied_lsn is None or self.applied_lsn < lsn:
-            remaining = deadline - asyncio.get_running_loop().time()
+            remaining = deadline - self._clock.monotonic()
             if remaining <= 0:
                 raise TimeoutError(f"log position {lsn} was not applied within {timeout} s")
             await asyncio.wait_for(self._applied_changed.wait(), remaining)
@@ -109,49 +130,33 @@ class PartitionProcessor:
                 self._proposer.deliver(action)
             case act.SchemaChanged():
                 self._on_schema_changed()
-            case act.LeaderAnnounced(leader_id=leader_id, epoch=epoch):
-                self._on_leader_announced(leader_id, epoch)
-            case act.Invoke(invocation_id=invocation_id, status=status):
-                if self.active:
-                    self._invoker.invoke(invocation_id, status)
-            case act.Ack(invocation_id=invocation_id, up_to_index=index):
-                if self.active:
-                    self._invoker.ack(invocation_id, index)
-            case act.Ended(invocation_id=invocation_id, abort=abort, completed=completed):
-                self._invoker.ended(invocation_id, abort)
+            case act.Ended(completed=completed):
                 if completed:
                     metrics.INVOCATIONS_COMPLETED.inc()
-            case act.Completion():
-                if self.active:
-                    self._invoker.completion(
-                        action.invocation_id,
-                        action.index,
-                        action.result,
-                        action.callee_invocation_id,
-                    )
-            case act.Cancel(invocation_id=invocation_id):
-                if self.active:
-                    self._invoker.cancel(invocation_id)
-            case act.RegisterTimer():
-                if self.active:
-                    self._timers.register(
-                        action.wake_up_time_ms, action.invocation_id, action.index
-                    )
+                if self._unit is not None:
+                    self._unit.carry_out(action)
+            case act.Invoke() | act.Ack() | act.Completion() | act.Cancel() | act.RegisterTimer():
+                if self._unit is not None:
+                    self._unit.carry_out(action)
+            case act.LeaderAnnounced():
+                raise AssertionError("leadership changes are handled by _on_leader_announced")
             case _:
                 assert_never(action)
 
-    def _on_leader_announced(self, leader_id: str, epoch: int) -> None:
+    async def _on_leader_announced(self, tg: asyncio.TaskGroup, leader_id: str, epoch: int) -> None:
         mine = leader_id == self._leader_id and epoch == self._epoch
-        if mine and not self.active:
-            self.active = True
-            running = tables.active_invocations(self._store)
-            log.info("leading the partition; resuming %d running invocations", len(running))
-            for invocation_id in running:
-                self._invoker.invoke(invocation_id)
-            self._timers.start()
-            self._cleaner.start()
-            self._invoker.start()
+        if mine and self._unit is None:
+            unit = LeaderUnit(
+                self._store, self._proposer, self._sm.schema, self._leader_options, self._clock
+            )
+            self._unit_task = tg.create_task(unit.run(), name="leader-unit")
+            await unit.ready()
+            self._unit = unit
         elif not mine:
-            self.active = False
-            self._timers.stop()
-            self._cleaner.stop()
+            await self._stop_leading()
+
+    async def _stop_leading(self) -> None:
+        task, self._unit_task, self._unit = self._unit_task, None, None
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)

@@ -1,4 +1,4 @@
-"""One Perdure node: log, partition store, processor, invoker, ingress and admin API.
+"""One Perdure node: log, partition store, processor (and its leader unit), ingress and admin API.
 
 Start-up order matters: the log replays what is durable, the processor applies it (skipping
 what the store already holds), then this node announces its leadership through the log and,
@@ -12,7 +12,6 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,16 +22,14 @@ from ingress.http import HttpServer, HttpServerOptions
 from ingress.http_types import Handler, Request, Response
 from log.raft import RaftLog, RaftOptions
 from node import invoker as invoker_mod
-from node import metrics
+from node import leader, metrics
 from node.admin_api import AdminApi, admin_error
 from node.backend import Backend
-from node.cleaner import Cleaner
+from node.clock import SYSTEM, Clock
 from node.config import NodeOptions
-from node.invoker import Invoker
 from node.processor import PartitionProcessor
 from node.proposer import Proposer
 from node.retry import RetryPolicy
-from node.timers import TimerService
 from partition.state_machine import StateMachine
 from partition.store import Store
 from perdure_proto import records_pb2 as rec
@@ -80,17 +77,75 @@ def with_request_metrics(handler: Handler) -> Handler:
 
 
 class Node:
-    def __init__(self, options: NodeOptions) -> None:
+    """One node. `run()` serves until cancelled and owns every task of the node (one task
+    group: the partition processor, which owns the leader unit); `start()`/`stop()` run it as
+    one named task for callers that are not structured that way."""
+
+    def __init__(self, options: NodeOptions, clock: Clock = SYSTEM) -> None:
         self.options = options
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._clock = clock
         self._started_at = time.perf_counter()
         self.endpoints: Endpoints | None = None
+        self._ready: asyncio.Future[Endpoints] | None = None
+        self._main: asyncio.Task[None] | None = None
 
     async def start(self) -> Endpoints:
+        """Run the node in a task of its own; return once it serves."""
+        self._ready = asyncio.get_running_loop().create_future()
+        self._main = asyncio.get_running_loop().create_task(self.run(), name="node")
+        waiting: set[asyncio.Future[Any]] = {self._ready, self._main}
+        done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        if self._main in done:  # it failed (or ended) while starting
+            self._ready.cancel()
+            await self._main
+            raise RuntimeError("the node stopped while starting")
+        return self._ready.result()
+
+    async def serve_until(self, stop: asyncio.Event) -> None:
+        """Wait for `stop`; raise at once if the node fails first (a node that cannot go on
+        must end its process, not linger without a partition)."""
+        if self._main is None:
+            raise RuntimeError("start() the node first")
+        async with asyncio.TaskGroup() as tg:
+            stopped = tg.create_task(stop.wait(), name="wait-for-stop")
+            waiting: set[asyncio.Future[Any]] = {stopped, self._main}
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
+        if self._main.done():
+            await self._main  # its failure, if any
+            raise RuntimeError("the node stopped by itself")
+
+    async def stop(self) -> None:
+        main, self._main = self._main, None
+        if main is not None and not main.done():
+            main.cancel()
+            await asyncio.gather(main, return_exceptions=True)
+
+    async def run(self) -> None:
+        """Serve until cancelled; close what was opened, in reverse order."""
+        async with contextlib.AsyncExitStack() as stack:
+            await self._open(stack)
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self.processor.run(), name="partition-processor")
+                lsn = await self.proposer.propose(
+                    rec.Envelope(
+                        announce_leader=rec.AnnounceLeader(
+                            leader_id=self.options.node_name, epoch=self._epoch
+                        )
+                    )
+                )
+                await self.processor.wait_applied(lsn)
+                # HTTP first to close: no new requests while the processor stops.
+                async with contextlib.AsyncExitStack() as http:
+                    await self._serve_http(http)
+                    await asyncio.get_running_loop().create_future()  # until cancelled
+
+    async def _open(self, stack: contextlib.AsyncExitStack) -> None:
         opts = self.options
         data = opts.data_path
         data.mkdir(parents=True, exist_ok=True)
         self.store = Store(data / "store")
+        stack.callback(self.store.close)
         self.log = RaftLog(
             RaftOptions(
                 self_address=f"127.0.0.1:{opts.raft_port}",
@@ -98,50 +153,28 @@ class Node:
                 fsync=opts.fsync,
             )
         )
+        stack.push_async_callback(self.log.close)
         await self.log.start()
         if not await self.log.wait_leader(10.0):
             raise RuntimeError("this node did not become the leader of its log within 10 s")
         self.state_machine = StateMachine(self.store)
-        self.proposer = Proposer(self.log)
-        self.invoker = Invoker(
-            self.store,
-            self.proposer,
-            self.state_machine.schema,
-            invoker_mod.Options(
-                streams_per_deployment=opts.streams_per_deployment,
-                default_retry=RetryPolicy(
-                    initial_interval_ms=opts.default_retry_initial_interval_ms,
-                    max_interval_ms=opts.default_retry_max_interval_ms,
-                    max_attempts=max(1, opts.default_retry_max_attempts),
-                    on_max_attempts="kill"
-                    if opts.default_retry_on_max_attempts == "kill"
-                    else "pause",
-                ),
-                inactivity_timeout_ms=opts.inactivity_timeout_ms,
-                abort_timeout_ms=opts.abort_timeout_ms,
-            ),
-        )
-        epoch = int.from_bytes(os.urandom(6), "big")
-        self.timers = TimerService(self.store, self.proposer)
-        self.cleaner = Cleaner(self.store, self.proposer, opts.cleanup_interval_ms / 1000)
+        self.proposer = Proposer(self.log, self._clock.now_ms)
+        self._epoch = int.from_bytes(os.urandom(6), "big")
         self.processor = PartitionProcessor(
             self.log,
             self.store,
             self.state_machine,
-            self.invoker,
             self.proposer,
             opts.node_name,
-            epoch,
+            self._epoch,
             self._on_schema_changed,
-            self.timers,
-            self.cleaner,
+            _leader_options(opts),
+            self._clock,
         )
         self.backend = Backend(self.proposer, self.store, self.state_machine.schema, self.processor)
-        self._spawn(self.processor.run(), "partition-processor")
-        lsn = await self.proposer.propose(
-            rec.Envelope(announce_leader=rec.AnnounceLeader(leader_id=opts.node_name, epoch=epoch))
-        )
-        await self.processor.wait_applied(lsn)
+
+    async def _serve_http(self, stack: contextlib.AsyncExitStack) -> None:
+        opts = self.options
         self.ingress = HttpServer(
             with_request_metrics(IngressHandler(self.backend)),
             HttpServerOptions(
@@ -160,7 +193,9 @@ class Node:
             HttpServerOptions(host=opts.bind_host, port=opts.admin_port, name="admin"),
             error_response=admin_error,
         )
+        stack.push_async_callback(self.ingress.close)
         ingress_port = await self.ingress.start()
+        stack.push_async_callback(self.admin.close)
         admin_port = await self.admin.start()
         host = "127.0.0.1" if opts.bind_host in ("0.0.0.0", "") else opts.bind_host
         self.endpoints = Endpoints(f"http://{host}:{ingress_port}", f"http://{host}:{admin_port}")
@@ -171,35 +206,25 @@ class Node:
             self.endpoints.ingress_url,
             self.endpoints.admin_url,
         )
-        return self.endpoints
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_result(self.endpoints)
 
     def _on_schema_changed(self) -> None:
         self.backend.refresh()
 
-    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
 
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("task %s failed", task.get_name(), exc_info=task.exception())
-
-    async def stop(self) -> None:
-        for server in (getattr(self, "ingress", None), getattr(self, "admin", None)):
-            if server is not None:
-                await server.close()
-        if hasattr(self, "invoker"):
-            await self.invoker.close()
-        if hasattr(self, "timers"):
-            self.timers.stop()
-            self.cleaner.stop()
-        for task in list(self._tasks):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        if hasattr(self, "log"):
-            await self.log.close()
-        if hasattr(self, "store"):
-            self.store.close()
+def _leader_options(opts: NodeOptions) -> leader.Options:
+    return leader.Options(
+        invoker=invoker_mod.Options(
+            streams_per_deployment=opts.streams_per_deployment,
+            default_retry=RetryPolicy(
+                initial_interval_ms=opts.default_retry_initial_interval_ms,
+                max_interval_ms=opts.default_retry_max_interval_ms,
+                max_attempts=max(1, opts.default_retry_max_attempts),
+                on_max_attempts="kill" if opts.default_retry_on_max_attempts == "kill" else "pause",
+            ),
+            inactivity_timeout_ms=opts.inactivity_timeout_ms,
+            abort_timeout_ms=opts.abort_timeout_ms,
+        ),
+        cleanup_period_s=opts.cleanup_interval_ms / 1000,
+    )

@@ -70,8 +70,9 @@ class Stream:
         self._out = []
         self._queue.put_nowait(batch)
         if self._task is None:
-            self._task = asyncio.ensure_future(self._run())
-            self._task.set_name(f"stream-{self.conn.deployment_id}-{self.index}")
+            self._task = self.conn.tasks.create_task(
+                self._run(), name=f"stream-{self.conn.deployment_id}-{self.index}"
+            )
 
     async def _requests(self) -> object:
         while True:
@@ -114,11 +115,14 @@ class Connection:
         headers: list[tuple[str, str]],
         n_streams: int,
         sink: Sink,
+        tasks: asyncio.TaskGroup,
     ) -> None:
+        """`tasks` owns the streams' tasks (the leader unit's group)."""
         self.deployment_id = deployment_id
         self.uri = uri
         self.metadata = tuple((k.lower(), v) for k, v in headers)
         self.sink = sink
+        self.tasks = tasks
         self.channel = grpc.aio.insecure_channel(grpc_target(uri), options=CHANNEL_OPTIONS)
         self._streams: list[Stream | None] = [None] * max(1, n_streams)
 

@@ -1,9 +1,12 @@
 """The leader's timer service: turns due durable timers into `TimerFired` records.
 
-Timers live in the store (partition.keys TIMER, ordered by wake-up time). Only those due within
+Timers live in the store (ordered by wake-up time, `tables.timers_due_by`). Only those due within
 `horizon` are held in memory (a heap); a periodic scan brings later ones in as they come
 closer, so memory does not grow with the number of far-away timers. A timer fires from the
 log, so a restart or a leader change loses none: the new leader loads them from the store.
+
+`run()` is the service: it loads, fires and rescans until cancelled (the leader unit cancels it
+when leadership ends); `register` adds a timer the partition just stored.
 """
 
 from __future__ import annotations
@@ -13,32 +16,27 @@ import contextlib
 import functools
 import heapq
 import logging
-import time
-from collections.abc import Callable
 
 from log.api import Error as LogError
 from node import metrics
+from node.clock import SYSTEM, Cancellable, Clock
 from node.proposer import Proposer
-from partition import keys
-from partition.store import Store
+from partition import tables
+from partition.tables import TimerKey
 from perdure_proto import records_pb2 as rec
 
 log = logging.getLogger(__name__)
 
-TimerKey = tuple[int, str, int]  # (wake-up ms, invocation id, journal index)
-
-
-def wall_ms() -> int:
-    return int(time.time() * 1000)
+RETRY_S = 0.5  # after a failed append of TimerFired
 
 
 class TimerService:
     def __init__(
         self,
-        store: Store,
+        store: tables.RangeReader,
         proposer: Proposer,
         horizon_s: float = 60.0,
-        clock: Callable[[], int] = wall_ms,
+        clock: Clock = SYSTEM,
     ) -> None:
         self._store = store
         self._proposer = proposer
@@ -47,24 +45,24 @@ class TimerService:
         self._heap: list[TimerKey] = []
         self._known: set[TimerKey] = set()
         self._loaded_until = 0
-        self._handle: asyncio.TimerHandle | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._handle: Cancellable | None = None
         self._running = False
 
-    def start(self) -> None:
+    async def run(self) -> None:
+        """Fire due timers until cancelled."""
         self._running = True
-        self._load()
-        self._task = asyncio.get_running_loop().create_task(self._rescan(), name="timer-rescan")
-        self._schedule()
-
-    def stop(self) -> None:
-        self._running = False
-        if self._handle is not None:
-            self._handle.cancel()
-        if self._task is not None:
-            self._task.cancel()
-        self._heap.clear()
-        self._known.clear()
+        try:
+            while True:
+                self._load()
+                self._schedule()
+                await self._clock.sleep(self._horizon_ms / 2000)
+        finally:
+            self._running = False
+            if self._handle is not None:
+                self._handle.cancel()
+                self._handle = None
+            self._heap.clear()
+            self._known.clear()
 
     def register(self, wake_ms: int, invocation_id: str, index: int) -> None:
         if not self._running or wake_ms > self._loaded_until:
@@ -78,16 +76,10 @@ class TimerService:
             heapq.heappush(self._heap, key)
 
     def _load(self) -> None:
-        until = self._clock() + self._horizon_ms
-        for row_key, _ in self._store.scan_range(keys.TIMER, keys.timer_upto(until)):
-            self._push(keys.parse_timer(row_key))
+        until = self._clock.now_ms() + self._horizon_ms
+        for key in tables.timers_due_by(self._store, until):
+            self._push(key)
         self._loaded_until = until
-
-    async def _rescan(self) -> None:
-        while True:
-            await asyncio.sleep(self._horizon_ms / 2000)
-            self._load()
-            self._schedule()
 
     def _schedule(self) -> None:
         metrics.TIMERS_PENDING.set(len(self._heap))
@@ -96,12 +88,12 @@ class TimerService:
             self._handle = None
         if not self._heap or not self._running:
             return
-        delay = max(0.0, (self._heap[0][0] - self._clock()) / 1000)
-        self._handle = asyncio.get_running_loop().call_later(delay, self._fire_due)
+        delay = max(0.0, (self._heap[0][0] - self._clock.now_ms()) / 1000)
+        self._handle = self._clock.call_later(delay, self._fire_due)
 
     def _fire_due(self) -> None:
         self._handle = None
-        now = self._clock()
+        now = self._clock.now_ms()
         while self._heap and self._heap[0][0] <= now:
             key = heapq.heappop(self._heap)
             wake_ms, invocation_id, index = key
@@ -110,6 +102,7 @@ class TimerService:
                     wake_up_time_ms=wake_ms, invocation_id=invocation_id, index=index
                 )
             )
+            # The log's append future (no Task): settled by the log, watched by `_fired`.
             fut = asyncio.ensure_future(self._proposer.propose(envelope))
             fut.add_done_callback(functools.partial(self._fired, key))
         self._schedule()
@@ -123,7 +116,7 @@ class TimerService:
             log.warning("timer %s could not fire (%s); retrying", key, exc)
             if isinstance(exc, LogError):
                 with contextlib.suppress(RuntimeError):
-                    asyncio.get_running_loop().call_later(0.5, self._retry, key)
+                    self._clock.call_later(RETRY_S, functools.partial(self._retry, key))
 
     def _retry(self, key: TimerKey) -> None:
         if self._running:

@@ -203,3 +203,21 @@ def delete_status(w: Writer, invocation_id: str, status: st.InvocationStatus) ->
     w.delete(keys.active(invocation_id))
     if status.expires_at_ms:
         w.delete(keys.expiry(status.expires_at_ms, invocation_id))
+
+
+class RangeReader(Reader, Protocol):
+    def scan_range(self, start: bytes, end: bytes) -> list[tuple[bytes, bytes]]: ...
+
+
+TimerKey = tuple[int, str, int]  # (wake-up ms, invocation id, journal index)
+
+
+def timers_due_by(r: RangeReader, until_ms: int) -> list[TimerKey]:
+    """Every durable timer whose wake-up time is at or before `until_ms`, earliest first."""
+    return [keys.parse_timer(k) for k, _ in r.scan_range(keys.TIMER, keys.timer_upto(until_ms))]
+
+
+def expired_invocations(r: RangeReader, now_ms: int) -> list[str]:
+    """Completed invocations whose retention ended before `now_ms`, earliest first."""
+    end = keys.EXPIRY + now_ms.to_bytes(8, "big")
+    return [keys.parse_expiry(k)[1] for k, _ in r.scan_range(keys.EXPIRY, end)]

@@ -12,11 +12,9 @@ from pathlib import Path
 
 from log.api import Log
 from log.memory import MemoryLog
-from node.cleaner import Cleaner
-from node.invoker import Invoker, Options
+from node import leader
 from node.processor import PartitionProcessor
 from node.proposer import Proposer
-from node.timers import TimerService
 from partition import actions as act
 from partition import tables
 from partition.state_machine import StateMachine
@@ -94,18 +92,15 @@ async def processing(
 ) -> AsyncIterator[tuple[PartitionProcessor, CountingStateMachine]]:
     """A processor (never the leader: nothing is invoked) applying `log_` into `store`."""
     sm = CountingStateMachine(store)
-    proposer = Proposer(log_)
     processor = PartitionProcessor(
         log_,
         store,
         sm,
-        Invoker(store, proposer, sm.schema, Options()),
-        proposer,
+        Proposer(log_),
         "node-a",
         1,
         lambda: None,
-        TimerService(store, proposer),
-        Cleaner(store, proposer),
+        leader.Options(),
         trim_every=trim_every,
     )
     task = asyncio.create_task(processor.run(), name="processor")
