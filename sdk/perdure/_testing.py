@@ -164,8 +164,71 @@ class StreamDriver:
             seen.extend(await self.next_batch(max(0.01, deadline - loop.time())))
         return seen
 
+    async def idle(self, timeout: float = 5.0) -> list[pb.DeploymentMessage]:
+        """Wait until the stream waits for the server, then return every message sent meanwhile.
+
+        Waiting for the server: nothing is left to flush, and every attempt has either closed
+        (its tasks finished) or has its handler blocked on a durable future that is not done,
+        with no ``run`` action in flight and no suspension check pending. From then on nothing
+        is sent until the next server message, so ``assert await driver.idle() == []`` proves
+        that nothing is sent. Handlers await one durable future at a time (combinators wait on
+        several through one waiter), so an unresolved waiter means the handler is blocked.
+        Raises ``AssertionError`` if the stream is not idle within ``timeout`` seconds (a
+        handler blocked on something else, such as a plain ``asyncio.Event``, never is).
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self._waits_for_server():
+            if loop.time() >= deadline:
+                raise AssertionError(
+                    f"the stream did not come to wait for the server within {timeout} s: "
+                    f"{self._describe()}"
+                )
+            await asyncio.sleep(0.001)  # poll: a run action may be executing in a thread
+        seen: list[pb.DeploymentMessage] = []
+        out = self.stream._out
+        while not out.empty():
+            batch = out.get_nowait()
+            if batch is None:
+                break
+            self.batches.append(list(batch.messages))
+            seen.extend(batch.messages)
+        return seen
+
+    def _waits_for_server(self) -> bool:
+        stream = self.stream
+        if stream._flush_scheduled:
+            return False
+        for runner in stream._attempts.values():
+            if runner._run_tasks:
+                return False
+            if runner.machine.closed is not None:
+                if runner._task is not None and not runner._task.done():
+                    return False
+                continue
+            waits = runner.waits
+            if waits._suspend_check_pending:
+                return False
+            if not any(not w.future.done() for w in waits._waiters):
+                return False
+        return True
+
+    def _describe(self) -> str:
+        parts = [f"flush pending={self.stream._flush_scheduled}"]
+        for invocation_id, runner in self.stream._attempts.items():
+            waiting = [
+                [h.index for h in w.handles] for w in runner.waits._waiters if not w.future.done()
+            ]
+            parts.append(
+                f"{invocation_id}@{runner.attempt}: closed={runner.machine.closed}, "
+                f"runs in flight={len(runner._run_tasks)}, blocked on={waiting}"
+            )
+        return "; ".join(parts)
+
     async def quiet(self, seconds: float = 0.05) -> list[pb.DeploymentMessage]:
-        """Whatever arrives within ``seconds`` (for asserting that nothing is sent)."""
+        """Whatever arrives within ``seconds``: a fixed observation window, for the few tests
+        whose handler waits on something outside the SDK (where ``idle`` cannot tell that it
+        is blocked). Prefer ``idle``: a window this short can miss a late message."""
         try:
             return await self.next_batch(seconds)
         except TimeoutError:

@@ -264,7 +264,7 @@ async def test_run_waits_for_ack_before_the_handler_continues(driver: StreamDriv
     first = await driver.next_batch()
     assert kinds(first) == ["command:run@1"]
     assert first[0].command.entry.run.result.value == b"11"
-    assert await driver.quiet() == []
+    assert await driver.idle() == []
     driver.send(msg_ack("i1", 1))
     assert kinds(await driver.next_batch()) == ["command:run@2"]
     driver.send(msg_ack("i1", 2))
@@ -383,7 +383,7 @@ async def test_abort_stops_the_attempt_silently(driver: StreamDriver) -> None:
     await driver.next_batch()
     driver.send(msg_abort("i1"))
     driver.send(msg_ack("i1", 1))
-    assert await driver.quiet() == []
+    assert await driver.idle() == []
 
 
 async def test_messages_for_other_attempts_are_ignored_and_newer_start_wins(
@@ -393,10 +393,10 @@ async def test_messages_for_other_attempts_are_ignored_and_newer_start_wins(
     assert kinds(await driver.next_batch()) == ["command:run@1"]
     driver.send(msg_ack("i1", 1, attempt=1))
     driver.send(msg_start("i1", start("Steps", "run3", b"1"), attempt=1))
-    assert await driver.quiet() == []
+    assert await driver.idle() == []
     journal = [run("add 1", value(b"2"))]
     driver.send(msg_start("i1", start("Steps", "run3", b"1", journal=journal), attempt=3))
     out = await driver.next_batch()
     assert [(m.attempt, kinds([m])[0]) for m in out] == [(3, "command:run@2")]
     driver.send(msg_ack("i1", 2, attempt=2))
-    assert await driver.quiet() == []
+    assert await driver.idle() == []

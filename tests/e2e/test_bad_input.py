@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import select
 import socket
+import time
 
 from node.local import http
 from tests.e2e.conftest import Cluster
@@ -33,30 +35,43 @@ def test_bad_requests_get_documented_codes_and_the_server_keeps_serving(cluster:
     assert (status, json.loads(body)) == (200, "Hello, still here!")
 
 
-def oversized_status(port: int, size: int) -> int:
-    """Send a body of `size` bytes; return the status the server answers (before the end)."""
+def oversized_status(port: int, size: int, timeout: float = 10) -> int:
+    """Send a body of `size` bytes; return the status the server answers (before the end).
+
+    Fails at once if the server closes or resets the connection before its status line, and
+    after `timeout` seconds if it neither answers nor closes."""
+    request = f"POST /Greeter/greet with a {size}-byte body"
     head = (
         f"POST /Greeter/greet HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
         f"content-length: {size}\r\n\r\n"
     ).encode()
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+    chunk = b"a" * 65536
+    deadline = time.monotonic() + timeout
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         sock.sendall(head)
-        chunk = b"a" * 65536
-        sent = 0
         sock.setblocking(False)
+        sent = 0
         received = b""
-        while sent < size and b"\r\n" not in received:
-            try:
-                sent += sock.send(chunk[: size - sent])
-            except (BlockingIOError, BrokenPipeError, ConnectionResetError):
-                pass
-            try:
-                received += sock.recv(65536)
-            except BlockingIOError:
-                pass
-        sock.setblocking(True)
         while b"\r\n" not in received:
-            received += sock.recv(65536)
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"no response to {request} within {timeout} s: {received!r}"
+            # Keep sending until the server answers (it may stop reading first: then only read).
+            writers = [sock] if sent < size else []
+            readable, writable, _ = select.select([sock], writers, [], remaining)
+            if writable:
+                try:
+                    sent += sock.send(chunk[: size - sent])
+                except (BrokenPipeError, ConnectionResetError):
+                    sent = size  # the server stopped reading; its answer may still be there
+            if readable:
+                try:
+                    data = sock.recv(65536)
+                except ConnectionResetError:
+                    data = b""
+                assert data, (
+                    f"server closed the connection without a response to {request}: {received!r}"
+                )
+                received += data
     return int(received.split(b" ")[1])
 
 

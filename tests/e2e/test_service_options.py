@@ -36,24 +36,48 @@ def test_private_handlers_are_refused_at_the_ingress_but_callable_from_handlers(
     assert call(cluster, "/Options/public_proxy", "via a handler") == "via a handler"
 
 
+def metric(c: Cluster, name: str) -> float:
+    """The node's unlabelled metric `name`, read from the admin API's /metrics."""
+    status, _headers, body = http("GET", c.node.admin_url + "/metrics")
+    assert status == 200, body
+    for line in body.decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"the node exports no metric {name}")
+
+
+TIMERS = "perdure_timers_pending"  # durable timers held by the node's timer service
+
+
 def test_exhausted_retries_pause_until_resumed(cluster: Cluster) -> None:
     invocation_id = send(cluster, "/Options/fragile", "f")
     wait_until(lambda: len(cluster.lines("f.attempts")) == 2, 10, "two attempts")
-    time.sleep(0.5)  # a paused invocation makes no further attempts
+    # Giving up (this counter) drops the attempt, so no further retry is scheduled, and proposes
+    # the pause before the command below is proposed.
+    wait_until(
+        lambda: metric(cluster, "perdure_invoker_pauses_total") == 1, 10, "the retries to end"
+    )
     assert len(cluster.lines("f.attempts")) == 2
+    # Pausing a paused invocation changes nothing and answers 200 (202: it was still running).
+    assert admin(cluster, "PATCH", f"/invocations/{invocation_id}/pause")[0] == 200
     assert output(cluster, invocation_id)[0] == 470
     (cluster.dir / "f.fixed").touch()
     assert admin(cluster, "PATCH", f"/invocations/{invocation_id}/resume")[0] == 200
     assert wait_output(cluster, invocation_id) == (200, "fixed")
+    assert len(cluster.lines("f.attempts")) == 3  # none while paused, one after the resume
 
 
 def test_admin_pause_and_resume_of_a_sleeping_invocation(cluster: Cluster) -> None:
     invocation_id = send(cluster, "/Sleepy/nap", 1500)
-    wait_until(lambda: cluster.lines("nap1500.lines") == ["before"], 10, "the nap to start")
+    wait_until(lambda: metric(cluster, TIMERS) == 1, 10, "the nap's timer to be set")
     assert admin(cluster, "PATCH", f"/invocations/{invocation_id}/pause")[0] == 202
     assert admin(cluster, "PATCH", f"/invocations/{invocation_id}/pause")[0] == 200
-    time.sleep(2)  # the timer fires while paused: the invocation stays paused
+    # The timer fires while paused. Its record is in the log before the command below, which
+    # therefore sees the invocation after the firing: still paused (202 would mean it woke up).
+    wait_until(lambda: metric(cluster, TIMERS) == 0, 10, "the nap's timer to fire")
+    assert admin(cluster, "PATCH", f"/invocations/{invocation_id}/pause")[0] == 200
     assert output(cluster, invocation_id)[0] == 470
+    assert cluster.lines("nap1500.lines") == ["before"]
     assert (
         admin(cluster, "PATCH", f"/invocations/{invocation_id}/resume?deployment=latest")[0] == 200
     )

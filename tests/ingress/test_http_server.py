@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 
 import httpx
 import orjson
@@ -187,17 +187,48 @@ async def test_expect_continue_gets_an_interim_response(server: HttpServer) -> N
     writer.close()
 
 
+async def within(awaitable: Awaitable[object], timeout: float, what: str) -> None:
+    try:
+        await asyncio.wait_for(awaitable, timeout)
+    except TimeoutError:
+        raise AssertionError(f"timed out after {timeout} s waiting for {what}") from None
+
+
+async def refused(port: int, timeout: float = 5) -> None:
+    """Return once connecting to `port` is refused (the listener is closed)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        try:
+            _reader, writer = await connect(port)
+        except OSError:
+            return
+        writer.close()
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"port {port} still accepts connections after {timeout} s")
+
+
 async def test_close_finishes_in_flight_responses_and_stops_accepting() -> None:
-    srv = HttpServer(echo, HttpServerOptions(host="127.0.0.1"))
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def held(request: Request) -> Response:
+        started.set()
+        await release.wait()
+        return Response(200, b"finished", ())
+
+    srv = HttpServer(held, HttpServerOptions(host="127.0.0.1"))
     port = await srv.start()
     reader, writer = await connect(port)
-    writer.write(b"GET /sleep/0.3 HTTP/1.1\r\nHost: x\r\n\r\n")
-    await asyncio.sleep(0.05)
+    writer.write(b"GET /held HTTP/1.1\r\nHost: x\r\n\r\n")
+    await within(started.wait(), 5, "the handler to start")
     closing = asyncio.create_task(srv.close())
+    await refused(port)
+    assert not closing.done(), "close() returned while a response was still in flight"
+    release.set()
     response = await read_response(reader)
-    assert response.status == 200
+    assert (response.status, response.body) == (200, b"finished")
     assert response.headers["connection"] == "close"
-    await asyncio.wait_for(closing, 5)
+    await within(closing, 5, "close() to finish once the in-flight response was sent")
     with pytest.raises(OSError):
         await connect(port)
     writer.close()
