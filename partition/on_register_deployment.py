@@ -10,6 +10,7 @@ from perdure_proto import storage_pb2 as st
 
 
 def apply(ctx: Apply, cmd: rec.RegisterDeployment) -> None:
+    ctx.schema = ctx.schema.staged()  # adopted when the write batch commits
     row = st.DeploymentRow(id=cmd.deployment_id, uri=cmd.uri, created_at_ms=ctx.now_ms)
     row.manifest.CopyFrom(cmd.manifest)
     row.additional_headers.extend(cmd.additional_headers)

@@ -1,4 +1,9 @@
-"""The registry of deployments and services, as applied from the log (a cache of two tables)."""
+"""The registry of deployments and services, as applied from the log (a cache of two tables).
+
+The cache changes only when a write batch that changed the tables commits: a registration
+stages a copy (`staged`), later records of the same batch read the copy, and the state machine
+adopts it (`adopt`, in place, so every holder of the schema sees it) after the commit.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +33,15 @@ class Schema:
         for s in tables.all_services(reader):
             schema.services[s.spec.name] = s
         return schema
+
+    def staged(self) -> Schema:
+        """A copy to change (rows are shared: registration replaces rows, never edits them)."""
+        return Schema(dict(self.deployments), dict(self.services))
+
+    def adopt(self, other: Schema) -> None:
+        """Take `other`'s tables, keeping this object (others hold a reference to it)."""
+        self.deployments = other.deployments
+        self.services = other.services
 
     def handler(self, service: str, handler: str) -> tuple[st.ServiceRow, pb.HandlerSpec] | None:
         row = self.services.get(service)

@@ -6,6 +6,7 @@ randomness. Every replica applies every record; only the leader executes the act
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -48,6 +49,8 @@ class StateMachine:
     def __init__(self, reader: tables.ScanReader, options: Options | None = None) -> None:
         self.schema = Schema.load(reader)
         self.options = options or Options()
+        # A schema staged by a record of the write batch not yet committed (that batch only).
+        self._staged: tuple[tables.Writer, Schema] | None = None
 
     def apply(self, txn: tables.Writer, record: bytes) -> list[act.Action]:
         envelope = rec.Envelope()
@@ -61,6 +64,15 @@ class StateMachine:
         if handler is None:
             log.error("skipping a log record with unknown command %r", kind)
             return []
-        ctx = Apply(txn, envelope.timestamp_ms, self.schema, self.options)
+        staged = self._staged
+        schema = staged[1] if staged is not None and staged[0] is txn else self.schema
+        ctx = Apply(txn, envelope.timestamp_ms, schema, self.options)
         handler(ctx, getattr(envelope, kind or ""))
+        if ctx.schema is not schema:
+            self._staged = (txn, ctx.schema)
+            txn.after_commit(functools.partial(self._adopt, ctx.schema))
         return ctx.actions
+
+    def _adopt(self, schema: Schema) -> None:
+        self.schema.adopt(schema)
+        self._staged = None

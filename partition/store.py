@@ -10,6 +10,7 @@ from the (fsync'd) log, and after a crash the log is replayed from the stored ap
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from pathlib import Path
 
 from rocksdict import (
@@ -118,6 +119,12 @@ class Transaction:
         self._store = store
         self._puts: dict[bytes, bytes | None] = {}  # None = deleted
         self._batch = WriteBatch(raw_mode=True)
+        self._after_commit: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once this transaction's writes are committed (never if they are not):
+        how in-memory caches of the store change only with the store."""
+        self._after_commit.append(callback)
 
     def get(self, key: bytes) -> bytes | None:
         if key in self._puts:
@@ -153,3 +160,6 @@ class Transaction:
         self._store.write(self._batch)
         self._puts.clear()
         self._batch = WriteBatch(raw_mode=True)
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()

@@ -6,6 +6,7 @@ writes) and knows its key layout (partition.keys) and row message (perdure_proto
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from partition import keys
@@ -27,6 +28,8 @@ class Writer(ScanReader, Protocol):
     def delete(self, key: bytes) -> None: ...
 
     def delete_prefix(self, prefix: bytes) -> None: ...
+
+    def after_commit(self, callback: Callable[[], None]) -> None: ...
 
 
 def get_status(r: Reader, invocation_id: str) -> st.InvocationStatus | None:

@@ -161,3 +161,44 @@ def test_reregistering_bumps_only_changed_services(sc: Scenario) -> None:
     assert sc.sm.schema.services["Greeter"].revision == 1
     sc.register()
     assert sc.sm.schema.services["Greeter"].revision == 1
+
+
+def _registration(uri: str, *services: str) -> bytes:
+    m = pb.Manifest(min_protocol_version=1, max_protocol_version=1)
+    for name in services:
+        m.services.add(name=name, ty=pb.SERVICE).handlers.add(name="greet")
+    envelope = rec.Envelope(
+        register_deployment=rec.RegisterDeployment(deployment_id="dp_2", uri=uri, manifest=m)
+    )
+    return envelope.SerializeToString()
+
+
+def test_a_registration_changes_the_schema_only_when_its_batch_commits(sc: Scenario) -> None:
+    schema = sc.sm.schema
+    txn = sc.store.transaction()
+    sc.sm.apply(txn, _registration("http://127.0.0.1:9", "Hello"))
+    invoke = rec.Envelope(
+        invoke=rec.Invoke(invocation_id="inv_h", service="Hello", handler="greet", input=b"1")
+    )
+    # A later record of the same batch sees the registration...
+    assert sc.sm.apply(txn, invoke.SerializeToString()) == [act.Invoke("inv_h")]
+    # ...the schema everyone else holds does not, until the batch is committed.
+    assert "Hello" not in schema.services
+    assert "Hello" not in sc.sm.schema.services
+    txn.commit(sc.lsn + 1)
+    assert sc.sm.schema is schema and "Hello" in schema.services
+
+
+def test_an_abandoned_batch_leaves_the_schema_as_it_was(sc: Scenario) -> None:
+    before = dict(sc.sm.schema.services)
+    sc.sm.apply(sc.store.transaction(), _registration("http://127.0.0.1:9", "Ghost"))
+    assert sc.sm.schema.services == before
+    txn = sc.store.transaction()  # the next batch does not see the abandoned one's schema
+    invoke = rec.Envelope(
+        invoke=rec.Invoke(
+            invocation_id="inv_g", service="Ghost", handler="greet", reply=rec.Reply(request_id=5)
+        )
+    )
+    (reply,) = sc.sm.apply(txn, invoke.SerializeToString())
+    assert isinstance(reply, act.ReplyRejected) and reply.code == 404
+    assert tables.all_services(sc.store) == tables.all_services(txn)
