@@ -210,3 +210,53 @@ class AdminBackend(Protocol):
         Raises AdminError(404) for an unknown invocation, AdminError(400) for a malformed id
         or a command that does not apply in the invocation's state (message says why)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStatus:
+    """One node of the cluster as the answering node sees it."""
+
+    name: str
+    address: str  # advertised 'host:port' of its raft/internal port
+    pid: int | None  # None when the answering node does not know it
+    alive: bool
+    ingress: str | None  # ingress base URL
+    admin: str | None  # admin API base URL
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaStatus:
+    """One node's replica of a partition: positions are log LSNs, None when unknown."""
+
+    node: str
+    mode: Literal["leader", "follower"]  # leader: its processor carries out the actions
+    applied: int | None  # last record applied to this replica's store
+    committed: int | None  # newest committed record this replica has taken in
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionStatus:
+    id: int
+    raft_group: int  # the Raft group whose log holds this partition's records
+    leader: str | None  # name of the node leading the group, None when there is none or unknown
+    term: int  # the group's Raft term as the answering node knows it
+    applied: int | None  # the answering node's replica (see ReplicaStatus)
+    committed: int | None
+    replicas: tuple[ReplicaStatus, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterStatus:
+    cluster_name: str | None
+    partition_count: int  # partitions the cluster is configured with
+    this_node: str  # name of the node that answered (figures are its view)
+    nodes: tuple[NodeStatus, ...]
+    partitions: tuple[PartitionStatus, ...]
+
+
+class ClusterView(Protocol):
+    """Who is in the cluster and where each partition stands, for operators (GET /cluster)."""
+
+    def cluster(self) -> ClusterStatus:
+        """A snapshot taken now, without I/O; figures of other nodes may be stale or None."""
+        ...

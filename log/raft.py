@@ -69,7 +69,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import assert_never
+from typing import Literal, assert_never
 
 from google.protobuf.message import DecodeError
 
@@ -104,7 +104,7 @@ from log.replica import (
 from log.signal import Signal
 from perdure_proto.log_pb2 import Batch
 
-__all__ = ["RaftLog", "RaftOptions", "RaftStats"]
+__all__ = ["RaftLog", "RaftOptions", "RaftStats", "RaftStatus"]
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +130,32 @@ class RaftStats:
     """Raft index through which the log is compacted (0: never)."""
     compactions: int = 0
     """Journal compactions since start."""
+
+
+@dataclass(frozen=True, slots=True)
+class RaftStatus:
+    """What this member knows of its group now (read-only; for operators, not for decisions)."""
+
+    self_address: str
+    """This member's 'host:port' (its id in the group)."""
+    partners: tuple[str, ...]
+    role: Literal["leader", "candidate", "follower"]
+    """This member's Raft role ("follower" also before start and after close)."""
+    leader_address: str | None
+    """The member this one believes leads, None when it knows of none."""
+    term: int
+    """pysyncobj's current Raft term (0 before start)."""
+    commit_index: int
+    """Raft index of the newest entry this member knows is committed (0 before start)."""
+    committed_lsn: int | None
+    """Position of the newest committed record this member has taken in (None: none yet)."""
+
+
+_ROLES: dict[int, Literal["leader", "candidate", "follower"]] = {
+    0: "follower",
+    1: "candidate",
+    2: "leader",
+}
 
 
 class _Phase(enum.Enum):
@@ -375,6 +401,24 @@ class RaftLog:
             compactions=journal.compactions,
         )
 
+    def status(self) -> RaftStatus:
+        """This member's view of its group, from pysyncobj's `getStatus()` (a snapshot taken
+        without stopping the tick thread, so figures may be a tick apart). Event-loop thread."""
+        options = self._options
+        replica = self._replica
+        raw: dict[str, object] = replica.getStatus() if replica is not None else {}
+        leader = raw.get("leader")
+        last = self._buffer.last_lsn
+        return RaftStatus(
+            self_address=options.self_address,
+            partners=options.partners,
+            role=_ROLES.get(_as_int(raw.get("state")), "follower"),
+            leader_address=None if leader is None else str(getattr(leader, "address", leader)),
+            term=_as_int(raw.get("raft_term")),
+            commit_index=_as_int(raw.get("commit_idx")),
+            committed_lsn=None if last < 0 else last,
+        )
+
     # --- internals (event-loop thread unless noted) -----------------------------------------------
 
     async def _wait_ready(self) -> None:
@@ -593,3 +637,7 @@ class RaftLog:
         if self._journal is not None:
             self._journal.close()
         release_wakeup_pipe(replica)
+
+
+def _as_int(value: object) -> int:
+    return value if isinstance(value, int) else 0

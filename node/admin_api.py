@@ -8,8 +8,37 @@ Routes (optionally prefixed by /v1../v4, unprefixed = latest): POST/GET /deploym
 GET /deployments/{id}, GET /services, GET /services/{name}, GET /services/{name}/handlers[/{h}],
 PATCH /invocations/{id}/cancel|kill|pause|resume|purge|purge-journal|restart-as-new
 (`?deployment=latest|keep|dp_...` on resume), the deprecated DELETE /invocations/{id}
-?mode=cancel|kill|purge (202 on success), GET /health, GET /version.
+?mode=cancel|kill|purge (202 on success), GET /health, GET /version, GET /cluster.
 Errors are `{"message": ..., "restate_code": null}` like Restate's.
+
+GET /cluster is Perdure's own (Restate shows its cluster over gRPC with `restatectl`); the
+answering node's view, the shape `perdure cluster status` reads:
+
+    {
+      "cluster_name": "prod" | null,        # null until clusters are named
+      "partition_count": 1,
+      "this_node": "perdure-1",             # the node that answered: figures are its view
+      "nodes": [
+        {"name": "perdure-1", "address": "127.0.0.1:5123",   # advertised raft/internal address
+         "pid": 4242 | null, "alive": true,
+         "ingress": "http://127.0.0.1:8080" | null, "admin": "http://127.0.0.1:9070" | null}
+      ],
+      "partitions": [
+        {"id": 0, "raft_group": 0,          # the Raft group whose log holds the partition
+         "leader": "perdure-1" | null,      # node leading that group (null: none known)
+         "term": 3,                         # the group's Raft term
+         "applied": 5242886 | null,         # log positions (LSNs) on the answering node's
+         "committed": 5242886 | null,       #   replica: applied to its store / committed
+         "replicas": [
+           {"node": "perdure-1", "mode": "leader" | "follower",
+            "applied": 5242886 | null, "committed": 5242886 | null}
+         ]}
+      ]
+    }
+
+Lists are ordered (nodes by name, partitions by id). Clients must ignore fields they do not
+know: several nodes, many partitions over several Raft groups and more figures per replica only
+add rows and fields; a figure the answering node does not know is null, never guessed.
 """
 
 from __future__ import annotations
@@ -24,6 +53,8 @@ import orjson
 from ingress.api import (
     AdminBackend,
     AdminError,
+    ClusterStatus,
+    ClusterView,
     DeploymentInfo,
     InvocationCommand,
     ServiceInfo,
@@ -86,8 +117,10 @@ class AdminApi:
         *,
         ingress_endpoint: str | None = None,
         version: str | None = None,
+        cluster: ClusterView | None = None,
     ) -> None:
         self._backend = backend
+        self._cluster = cluster
         self._ingress_endpoint = ingress_endpoint
         self._version = version or _server_version()
 
@@ -108,6 +141,8 @@ class AdminApi:
             return _only(method, "GET") or Response(200)
         if n == 1 and head == "version":
             return _only(method, "GET") or _json(200, self._version_info())
+        if n == 1 and head == "cluster":
+            return _only(method, "GET") or self._cluster_status()
         if head == "deployments":
             if n == 1:
                 if method == "POST":
@@ -292,6 +327,13 @@ class AdminApi:
         payload["retry_policy"] = _retry_policy(options, with_defaults=True)
         return payload
 
+    # ------------------------------------------------------------------ cluster
+
+    def _cluster_status(self) -> Response:
+        if self._cluster is None:
+            return admin_error(501, "this admin API was started without a cluster view")
+        return _json(200, cluster_json(self._cluster.cluster()))
+
     def _version_info(self) -> Json:
         payload: Json = {
             "version": self._version,
@@ -302,6 +344,41 @@ class AdminApi:
             payload["ingress_endpoint"] = self._ingress_endpoint
         payload["features"] = {}
         return payload
+
+
+def cluster_json(status: ClusterStatus) -> Json:
+    """GET /cluster's body (the shape in the module docstring)."""
+    return {
+        "cluster_name": status.cluster_name,
+        "partition_count": status.partition_count,
+        "this_node": status.this_node,
+        "nodes": [
+            {
+                "name": n.name,
+                "address": n.address,
+                "pid": n.pid,
+                "alive": n.alive,
+                "ingress": n.ingress,
+                "admin": n.admin,
+            }
+            for n in sorted(status.nodes, key=lambda n: n.name)
+        ],
+        "partitions": [
+            {
+                "id": p.id,
+                "raft_group": p.raft_group,
+                "leader": p.leader,
+                "term": p.term,
+                "applied": p.applied,
+                "committed": p.committed,
+                "replicas": [
+                    {"node": r.node, "mode": r.mode, "applied": r.applied, "committed": r.committed}
+                    for r in p.replicas
+                ],
+            }
+            for p in sorted(status.partitions, key=lambda p: p.id)
+        ],
+    }
 
 
 def _only(method: str, *allowed: str) -> Response | None:

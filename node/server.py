@@ -171,7 +171,14 @@ class Node:
             _leader_options(opts),
             self._clock,
         )
-        self.backend = Backend(self.proposer, self.store, self.state_machine.schema, self.processor)
+        self.backend = Backend(
+            self.proposer,
+            self.store,
+            self.state_machine.schema,
+            self.processor,
+            node=opts,
+            raft=self.log,
+        )
 
     async def _serve_http(self, stack: contextlib.AsyncExitStack) -> None:
         opts = self.options
@@ -187,7 +194,9 @@ class Node:
         self.admin = HttpServer(
             with_metrics(
                 AdminApi(
-                    self.backend, ingress_endpoint=f"http://{opts.bind_host}:{opts.ingress_port}"
+                    self.backend,
+                    ingress_endpoint=f"http://{opts.bind_host}:{opts.ingress_port}",
+                    cluster=self.backend,
                 )
             ),
             HttpServerOptions(host=opts.bind_host, port=opts.admin_port, name="admin"),
