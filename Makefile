@@ -35,7 +35,7 @@ typecheck: $(STAMP)
 verify: lint typecheck test
 
 proto: $(STAMP)
-	PYTHON=$(PY) scripts/gen_proto.sh
+	PYTHON=$(abspath $(PY)) scripts/gen_proto.sh
 
 # Mutation testing of the durability core (not part of `make test`): mutmut over the modules in
 # pyproject's [tool.mutmut], then docs/mutation-report.md; fails on an unexplained survivor.

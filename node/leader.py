@@ -25,6 +25,7 @@ from node.cleaner import Cleaner
 from node.clock import SYSTEM, Clock
 from node.invoker import Invoker
 from node.proposer import Proposer
+from node.shuffle import Deliverer, Shuffle
 from node.timers import TimerService
 from partition import actions as act
 from partition import tables
@@ -33,7 +34,9 @@ from partition.store import Store
 
 log = logging.getLogger(__name__)
 
-LeaderAction = act.Invoke | act.Ack | act.Ended | act.Completion | act.Cancel | act.RegisterTimer
+LeaderAction = (
+    act.Invoke | act.Ack | act.Ended | act.Completion | act.Cancel | act.RegisterTimer | act.Shuffle
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,7 @@ class Options:
     invoker: invoker_mod.Options = field(default_factory=invoker_mod.Options)
     cleanup_period_s: float = 60.0
     timer_horizon_s: float = 60.0
+    partition_id: int = 0
 
 
 class LeaderUnit:
@@ -51,7 +55,10 @@ class LeaderUnit:
         schema: Schema,
         options: Options,
         clock: Clock = SYSTEM,
+        deliverer: Deliverer | None = None,
     ) -> None:
+        """`deliverer` reaches the other partitions (None: there are none)."""
+        self._deliverer = deliverer
         self._store = store
         self._proposer = proposer
         self._schema = schema
@@ -60,6 +67,7 @@ class LeaderUnit:
         self._ready = asyncio.Event()
         self._invoker: Invoker | None = None
         self._timers: TimerService | None = None
+        self._shuffle: Shuffle | None = None
 
     async def run(self) -> None:
         """Lead until cancelled: resume running invocations, fire timers, purge expired ones."""
@@ -83,6 +91,16 @@ class LeaderUnit:
                 tg.create_task(invoker.watchdog(), name="invoker-watchdog")
                 tg.create_task(timers.run(), name="timers")
                 tg.create_task(cleaner.run(), name="cleaner")
+                if self._deliverer is not None:
+                    shuffle = Shuffle(
+                        self._options.partition_id,
+                        self._store,
+                        self._proposer,
+                        self._deliverer,
+                        self._clock,
+                    )
+                    tg.create_task(shuffle.run(), name="shuffle")
+                    self._shuffle = shuffle
                 self._invoker, self._timers = invoker, timers
                 running = tables.active_invocations(self._store)
                 log.info("leading the partition; resuming %d running invocations", len(running))
@@ -90,7 +108,7 @@ class LeaderUnit:
                     invoker.invoke(invocation_id)
                 self._ready.set()
         finally:
-            self._invoker = self._timers = None
+            self._invoker = self._timers = self._shuffle = None
             if invoker is not None:
                 await invoker.close()
 
@@ -117,6 +135,11 @@ class LeaderUnit:
                 invoker.cancel(invocation_id)
             case act.RegisterTimer():
                 timers.register(action.wake_up_time_ms, action.invocation_id, action.index)
+            case act.Shuffle(seq=seq):
+                if self._shuffle is None:
+                    log.error("a message for another partition, but no way to reach one")
+                else:
+                    self._shuffle.notify(seq)
             case _:
                 assert_never(action)
 

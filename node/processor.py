@@ -23,6 +23,7 @@ from node import leader, metrics
 from node.clock import SYSTEM, Clock
 from node.leader import LeaderUnit
 from node.proposer import Proposer
+from node.shuffle import Deliverer
 from partition import actions as act
 from partition.state_machine import StateMachine
 from partition.store import Store
@@ -46,7 +47,11 @@ class PartitionProcessor:
         leader_options: leader.Options,
         clock: Clock = SYSTEM,
         trim_every: int = TRIM_EVERY,
+        deliverer: Deliverer | None = None,
     ) -> None:
+        """`deliverer` reaches the other partitions, for the leader's shuffle (None: there are
+        none)."""
+        self._deliverer = deliverer
         self._log = log_
         self._store = store
         self._sm = state_machine
@@ -135,7 +140,14 @@ class PartitionProcessor:
                     metrics.INVOCATIONS_COMPLETED.inc()
                 if self._unit is not None:
                     self._unit.carry_out(action)
-            case act.Invoke() | act.Ack() | act.Completion() | act.Cancel() | act.RegisterTimer():
+            case (
+                act.Invoke()
+                | act.Ack()
+                | act.Completion()
+                | act.Cancel()
+                | act.RegisterTimer()
+                | act.Shuffle()
+            ):
                 if self._unit is not None:
                     self._unit.carry_out(action)
             case act.LeaderAnnounced():
@@ -147,7 +159,12 @@ class PartitionProcessor:
         mine = leader_id == self._leader_id and epoch == self._epoch
         if mine and self._unit is None:
             unit = LeaderUnit(
-                self._store, self._proposer, self._sm.schema, self._leader_options, self._clock
+                self._store,
+                self._proposer,
+                self._sm.schema,
+                self._leader_options,
+                self._clock,
+                self._deliverer,
             )
             self._unit_task = tg.create_task(unit.run(), name="leader-unit")
             await unit.ready()

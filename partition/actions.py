@@ -103,6 +103,13 @@ Reply = ReplyCompleted | ReplyAccepted | ReplyRejected | ReplyDone
 
 
 @dataclass(frozen=True, slots=True)
+class Shuffle:
+    """The outbox holds messages for other partitions, up to `seq`: deliver them."""
+
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
 class LeaderAnnounced:
     """A member announced its leadership; if it is us, start carrying out actions."""
 
@@ -123,4 +130,5 @@ Action = (
     | ReplyRejected
     | SchemaChanged
     | LeaderAnnounced
+    | Shuffle
 )

@@ -1,17 +1,21 @@
-"""Calls and sends between handlers: a Call/Send journal command starts (or finds) the target
-invocation in the same apply, so the request is exactly-once with the caller's journal.
+"""Calls and sends between handlers. The caller's Call/Send journal command sends the target a
+`StartInvocation` message (partition.messages) in the same write as the journal entry, so the
+request is exactly-once with the caller's journal; on the target's partition (the same one, at
+the end of the record, or another, through the outbox) `receive` starts or finds the target.
 
 The target's id is derived from the caller's id and the command index (or from the idempotency
-key, or the workflow key for a workflow's run), so re-applying never creates a second one.
-Calls and sends from one handler to one key are admitted in journal order, hence run in order.
+key, or the workflow key for a workflow's run), so a re-applied or re-delivered request never
+creates a second one. Calls and sends from one handler to one key arrive in journal order, hence
+are admitted and run in order.
 """
 
 from __future__ import annotations
 
 from partition import actions as act
-from partition import completions, ids, lifecycle, tables
+from partition import completions, ids, lifecycle, messages, tables
 from partition.context import Apply
 from perdure_proto import protocol_pb2 as pb
+from perdure_proto import records_pb2 as rec
 from perdure_proto import storage_pb2 as st
 
 WORKFLOW_ALREADY_INVOKED = "the workflow method was already invoked"
@@ -29,7 +33,8 @@ def target_id(parent_id: str, index: int, target: pb.Call | pb.Send, handler_typ
 
 
 def start(ctx: Apply, parent_id: str, index: int, entry: pb.JournalEntry, is_call: bool) -> None:
-    """Apply a Call or Send command at journal `index` of `parent_id` (entry not yet stored)."""
+    """Apply a Call or Send command at journal `index` of `parent_id` (entry not yet stored):
+    derive the target's id, note it on the entry, and send the target a StartInvocation."""
     target = entry.call if is_call else entry.send
     found = ctx.schema.handler(target.service, target.handler)
     if found is None:
@@ -39,44 +44,64 @@ def start(ctx: Apply, parent_id: str, index: int, entry: pb.JournalEntry, is_cal
             )
             ctx.actions.append(act.Completion(parent_id, index, entry.completion))
         return
-    row, handler = found
-    child_id = target_id(parent_id, index, target, handler.ty)
+    child_id = target_id(parent_id, index, target, found[1].ty)
     entry.completion_invocation_id = child_id
     ctx.actions.append(act.Completion(parent_id, index, pb.Result(), child_id))
-    existing = tables.get_status(ctx.txn, child_id)
+    message = rec.PartitionMessage()  # filled in place: constructors copy submessages
+    m = message.start_invocation
+    m.invocation_id = child_id
+    m.service = target.service
+    m.handler = target.handler
+    m.key = target.key
+    m.argument = target.argument
+    m.headers.extend(target.headers)
+    m.idempotency_key = target.idempotency_key
+    if is_call:
+        m.caller_invocation_id = parent_id
+        m.caller_entry_index = index
+    else:
+        m.invoke_time_ms = entry.send.invoke_time_ms
+    messages.send(ctx, child_id, message)
+
+
+def receive(ctx: Apply, m: rec.StartInvocation) -> None:
+    """Start (or find) the target of a call or send, on the target's partition."""
+    found = ctx.schema.handler(m.service, m.handler)
+    if found is None:  # the caller's partition knew it; this one does not (yet)
+        if m.caller_invocation_id:
+            failure = completions.failure(404, f"handler {m.service}/{m.handler} not found")
+            messages.complete_entry(
+                ctx, m.caller_invocation_id, m.caller_entry_index, failure, m.invocation_id
+            )
+        return
+    row, handler = found
+    existing = tables.get_status(ctx.txn, m.invocation_id)
     if existing is not None:
-        _on_existing(ctx, parent_id, index, entry, existing, handler, is_call)
-        if completions.is_completed(entry):
-            ctx.actions.append(act.Completion(parent_id, index, entry.completion, child_id))
+        _on_existing(ctx, m, existing, handler)
         return
     status = lifecycle.new_status(
-        ctx, row, handler, target.key, target.argument, target.idempotency_key, target.headers
+        ctx, row, handler, m.key, m.argument, m.idempotency_key, m.headers
     )
-    if is_call:
-        status.caller_invocation_id = parent_id
-        status.caller_entry_index = index
-    invoke_time = 0 if is_call else entry.send.invoke_time_ms
-    if invoke_time > ctx.now_ms:
-        lifecycle.schedule(ctx, child_id, status, invoke_time)
+    if m.caller_invocation_id:
+        status.caller_invocation_id = m.caller_invocation_id
+        status.caller_entry_index = m.caller_entry_index
+    if m.invoke_time_ms > ctx.now_ms:
+        lifecycle.schedule(ctx, m.invocation_id, status, m.invoke_time_ms)
     else:
-        lifecycle.admit(ctx, child_id, status)
+        lifecycle.admit(ctx, m.invocation_id, status)
 
 
 def _on_existing(
-    ctx: Apply,
-    parent_id: str,
-    index: int,
-    entry: pb.JournalEntry,
-    existing: st.InvocationStatus,
-    handler: pb.HandlerSpec,
-    is_call: bool,
+    ctx: Apply, m: rec.StartInvocation, existing: st.InvocationStatus, handler: pb.HandlerSpec
 ) -> None:
-    if not is_call:
+    if not m.caller_invocation_id:
         return  # an idempotent send that happened already
-    if handler.ty == pb.WORKFLOW_RUN and not entry.call.idempotency_key:
-        entry.completion.CopyFrom(completions.failure(409, WORKFLOW_ALREADY_INVOKED))
+    caller, index = m.caller_invocation_id, m.caller_entry_index
+    if handler.ty == pb.WORKFLOW_RUN and not m.idempotency_key:
+        failure = completions.failure(409, WORKFLOW_ALREADY_INVOKED)
+        messages.complete_entry(ctx, caller, index, failure, m.invocation_id)
     elif existing.phase == st.COMPLETED:
-        entry.completion.CopyFrom(existing.result)
+        messages.complete_entry(ctx, caller, index, existing.result, m.invocation_id)
     else:
-        existing.attached_entries.add(invocation_id=parent_id, index=index)
-        tables.put_status(ctx.txn, entry.completion_invocation_id, existing)
+        existing.attached_entries.add(invocation_id=caller, index=index)
+        tables.put_status(ctx.txn, m.invocation_id, existing)

@@ -3,11 +3,14 @@ list it appends its actions to."""
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 from partition import actions as act
 from partition import tables
+from partition.routing import Partitioning
 from partition.schema import Schema
+from perdure_proto import records_pb2 as rec
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -16,6 +19,8 @@ DAY_MS = 24 * 3600 * 1000
 class Options:
     default_idempotency_retention_ms: int = DAY_MS
     default_workflow_retention_ms: int = DAY_MS
+    partition_id: int = 0
+    partitioning: Partitioning = field(default_factory=Partitioning)
 
 
 @dataclass(slots=True)
@@ -25,3 +30,6 @@ class Apply:
     schema: Schema
     options: Options
     actions: list[act.Action] = field(default_factory=list)
+    # Messages to invocations of this partition, applied when the record's handler returns
+    # (partition.messages): in the same write, in the order they were sent.
+    local: deque[rec.PartitionMessage] = field(default_factory=deque)

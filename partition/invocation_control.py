@@ -10,7 +10,7 @@ Kill is immediate: the invocation (and, recursively, its pending calls) complete
 from __future__ import annotations
 
 from partition import actions as act
-from partition import completions, lifecycle, tables
+from partition import completions, lifecycle, messages, tables
 from partition.context import Apply
 from perdure_proto import protocol_pb2 as pb
 from perdure_proto import storage_pb2 as st
@@ -52,7 +52,7 @@ def cancel(ctx: Apply, invocation_id: str) -> int:
     if status.phase == st.COMPLETED:
         return 200
     for child in _pending_calls(ctx, invocation_id):
-        cancel(ctx, child)
+        messages.cancel(ctx, child)
     if status.phase in (st.INBOXED, st.SCHEDULED):
         lifecycle.complete(ctx, invocation_id, status, completions.failure(409, CANCELLED))
         return 202
@@ -70,7 +70,7 @@ def kill(ctx: Apply, invocation_id: str) -> int:
     if status.phase == st.COMPLETED:
         return 200
     for child in _pending_calls(ctx, invocation_id):
-        kill(ctx, child)
+        messages.kill(ctx, child)
     lifecycle.complete(ctx, invocation_id, status, completions.failure(409, KILLED), abort=True)
     return 200
 

@@ -20,6 +20,9 @@ ACTIVE = b"a"  # index of invocations in phase INVOKED, for a new leader to resu
 TIMER = b"t"
 PROMISE = b"p"
 EXPIRY = b"e"  # index of completed invocations by the time their retention ends
+OUTBOX = b"o"  # messages to other partitions, by outbox sequence number
+DEDUP = b"u"  # the last sequence number applied from each producer partition
+OUTBOX_SEQ = META + b"outbox_seq"  # the last sequence number given to an outbox message
 
 _SEP = b"\x00"
 
@@ -102,3 +105,15 @@ def expiry(expires_ms: int, invocation_id: str) -> bytes:
 
 def parse_expiry(row_key: bytes) -> tuple[int, str]:
     return struct.unpack(">Q", row_key[1:9])[0], row_key[9:].decode()
+
+
+def outbox(seq: int) -> bytes:
+    return OUTBOX + struct.pack(">Q", seq)
+
+
+def parse_outbox(row_key: bytes) -> int:
+    return int(struct.unpack(">Q", row_key[1:9])[0])
+
+
+def dedup(producer: int) -> bytes:
+    return DEDUP + struct.pack(">I", producer)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from partition import actions as act
-from partition import completions, tables
+from partition import messages, tables
 from partition.context import Apply
 from perdure_proto import protocol_pb2 as pb
 from perdure_proto import storage_pb2 as st
@@ -110,11 +110,11 @@ def complete(
     tables.put_status(ctx.txn, invocation_id, status)
     ctx.actions.append(act.Ended(invocation_id, abort=abort, completed=True))
     if status.caller_invocation_id:
-        completions.complete_entry(
+        messages.complete_entry(
             ctx, status.caller_invocation_id, status.caller_entry_index, result, invocation_id
         )
     for ref in waiting:
-        completions.complete_entry(ctx, ref.invocation_id, ref.index, result, invocation_id)
+        messages.complete_entry(ctx, ref.invocation_id, ref.index, result, invocation_id)
     if holds_key(status):
         release_key(ctx, invocation_id, status)
 

@@ -11,7 +11,16 @@ completions. `Output` completes the invocation.
 from __future__ import annotations
 
 from partition import actions as act
-from partition import calls, completions, ids, invocation_control, lifecycle, promises, tables
+from partition import (
+    calls,
+    completions,
+    ids,
+    invocation_control,
+    lifecycle,
+    messages,
+    promises,
+    tables,
+)
 from partition.context import Apply
 from perdure_proto import protocol_pb2 as pb
 from perdure_proto import records_pb2 as rec
@@ -40,7 +49,7 @@ def apply(ctx: Apply, cmd: rec.InvokerEffect) -> None:
         if status.cancel_requested and _is_pending_call(entry):
             # Made after the cancellation was requested but before the handler observed it:
             # one of the pending calls the cancellation propagates to.
-            invocation_control.cancel(ctx, entry.completion_invocation_id)
+            messages.cancel(ctx, entry.completion_invocation_id)
     status.modified_at_ms = ctx.now_ms
     tables.put_status(ctx.txn, invocation_id, status)
     if acked:

@@ -13,6 +13,7 @@ from typing import Any
 
 from partition import actions as act
 from partition import (
+    delivery,
     on_announce_leader,
     on_attach,
     on_invocation_command,
@@ -42,6 +43,8 @@ _DISPATCH: dict[str, Callable[[Apply, Any], None]] = {
     "resolve_awakeable": on_resolve_awakeable.apply,
     "invocation_command": on_invocation_command.apply,
     "purge_expired": on_purge_expired.apply,
+    "deliver": delivery.on_deliver,
+    "truncate_outbox": delivery.on_truncate_outbox,
 }
 
 
@@ -68,6 +71,7 @@ class StateMachine:
         schema = staged[1] if staged is not None and staged[0] is txn else self.schema
         ctx = Apply(txn, envelope.timestamp_ms, schema, self.options)
         handler(ctx, getattr(envelope, kind or ""))
+        delivery.apply_local(ctx)
         if ctx.schema is not schema:
             self._staged = (txn, ctx.schema)
             txn.after_commit(functools.partial(self._adopt, ctx.schema))

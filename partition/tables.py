@@ -6,11 +6,13 @@ writes) and knows its key layout (partition.keys) and row message (perdure_proto
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from typing import Protocol
 
 from partition import keys
 from perdure_proto import protocol_pb2 as pb
+from perdure_proto import records_pb2 as rec
 from perdure_proto import storage_pb2 as st
 
 
@@ -224,3 +226,44 @@ def expired_invocations(r: RangeReader, now_ms: int) -> list[str]:
     """Completed invocations whose retention ended before `now_ms`, earliest first."""
     end = keys.EXPIRY + now_ms.to_bytes(8, "big")
     return [keys.parse_expiry(k)[1] for k, _ in r.scan_range(keys.EXPIRY, end)]
+
+
+def push_outbox(w: Writer, target: int, message: rec.PartitionMessage) -> int:
+    """Queue `message` for partition `target`; returns its outbox sequence number (1, 2, ...)."""
+    raw = w.get(keys.OUTBOX_SEQ)
+    seq = (0 if raw is None else int(struct.unpack(">Q", raw)[0])) + 1
+    w.put(keys.OUTBOX_SEQ, struct.pack(">Q", seq))
+    row = st.OutboxRow(target=target)
+    row.message.CopyFrom(message)
+    w.put(keys.outbox(seq), row.SerializeToString())
+    return seq
+
+
+def outbox_after(r: RangeReader, after_seq: int, limit: int) -> list[tuple[int, st.OutboxRow]]:
+    """Up to `limit` outbox messages with a sequence number above `after_seq`, in order."""
+    out: list[tuple[int, st.OutboxRow]] = []
+    for k, v in r.scan_range(keys.outbox(after_seq + 1), keys.OUTBOX + b"\xff" * 9):
+        row = st.OutboxRow()
+        row.ParseFromString(v)
+        out.append((keys.parse_outbox(k), row))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def truncate_outbox(w: Writer, up_to: int) -> None:
+    """Forget outbox messages up to `up_to` (their targets have them)."""
+    for k, _ in w.scan(keys.OUTBOX):
+        if keys.parse_outbox(k) > up_to:
+            break
+        w.delete(k)
+
+
+def applied_from(r: Reader, producer: int) -> int:
+    """The last sequence number applied from partition `producer` (0: none yet)."""
+    raw = r.get(keys.dedup(producer))
+    return 0 if raw is None else int(struct.unpack(">Q", raw)[0])
+
+
+def set_applied_from(w: Writer, producer: int, seq: int) -> None:
+    w.put(keys.dedup(producer), struct.pack(">Q", seq))

@@ -37,7 +37,7 @@ PURGE_JOURNAL: Command
 RESTART_AS_NEW: Command
 
 class Envelope(_message.Message):
-    __slots__ = ("timestamp_ms", "invoke", "invoker_effect", "attach", "register_deployment", "pause_invocation", "announce_leader", "timer_fired", "resolve_awakeable", "invocation_command", "purge_expired")
+    __slots__ = ("timestamp_ms", "invoke", "invoker_effect", "attach", "register_deployment", "pause_invocation", "announce_leader", "timer_fired", "resolve_awakeable", "invocation_command", "purge_expired", "deliver", "truncate_outbox")
     TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
     INVOKE_FIELD_NUMBER: _ClassVar[int]
     INVOKER_EFFECT_FIELD_NUMBER: _ClassVar[int]
@@ -49,6 +49,8 @@ class Envelope(_message.Message):
     RESOLVE_AWAKEABLE_FIELD_NUMBER: _ClassVar[int]
     INVOCATION_COMMAND_FIELD_NUMBER: _ClassVar[int]
     PURGE_EXPIRED_FIELD_NUMBER: _ClassVar[int]
+    DELIVER_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATE_OUTBOX_FIELD_NUMBER: _ClassVar[int]
     timestamp_ms: int
     invoke: Invoke
     invoker_effect: InvokerEffect
@@ -60,7 +62,9 @@ class Envelope(_message.Message):
     resolve_awakeable: ResolveAwakeable
     invocation_command: InvocationCommand
     purge_expired: PurgeExpired
-    def __init__(self, timestamp_ms: _Optional[int] = ..., invoke: _Optional[_Union[Invoke, _Mapping]] = ..., invoker_effect: _Optional[_Union[InvokerEffect, _Mapping]] = ..., attach: _Optional[_Union[Attach, _Mapping]] = ..., register_deployment: _Optional[_Union[RegisterDeployment, _Mapping]] = ..., pause_invocation: _Optional[_Union[PauseInvocation, _Mapping]] = ..., announce_leader: _Optional[_Union[AnnounceLeader, _Mapping]] = ..., timer_fired: _Optional[_Union[TimerFired, _Mapping]] = ..., resolve_awakeable: _Optional[_Union[ResolveAwakeable, _Mapping]] = ..., invocation_command: _Optional[_Union[InvocationCommand, _Mapping]] = ..., purge_expired: _Optional[_Union[PurgeExpired, _Mapping]] = ...) -> None: ...
+    deliver: Deliver
+    truncate_outbox: TruncateOutbox
+    def __init__(self, timestamp_ms: _Optional[int] = ..., invoke: _Optional[_Union[Invoke, _Mapping]] = ..., invoker_effect: _Optional[_Union[InvokerEffect, _Mapping]] = ..., attach: _Optional[_Union[Attach, _Mapping]] = ..., register_deployment: _Optional[_Union[RegisterDeployment, _Mapping]] = ..., pause_invocation: _Optional[_Union[PauseInvocation, _Mapping]] = ..., announce_leader: _Optional[_Union[AnnounceLeader, _Mapping]] = ..., timer_fired: _Optional[_Union[TimerFired, _Mapping]] = ..., resolve_awakeable: _Optional[_Union[ResolveAwakeable, _Mapping]] = ..., invocation_command: _Optional[_Union[InvocationCommand, _Mapping]] = ..., purge_expired: _Optional[_Union[PurgeExpired, _Mapping]] = ..., deliver: _Optional[_Union[Deliver, _Mapping]] = ..., truncate_outbox: _Optional[_Union[TruncateOutbox, _Mapping]] = ...) -> None: ...
 
 class Reply(_message.Message):
     __slots__ = ("request_id",)
@@ -193,3 +197,67 @@ class PurgeExpired(_message.Message):
     invocation_ids: _containers.RepeatedScalarFieldContainer[str]
     now_ms: int
     def __init__(self, invocation_ids: _Optional[_Iterable[str]] = ..., now_ms: _Optional[int] = ...) -> None: ...
+
+class PartitionMessage(_message.Message):
+    __slots__ = ("start_invocation", "complete_entry", "cancel_invocation", "kill_invocation")
+    START_INVOCATION_FIELD_NUMBER: _ClassVar[int]
+    COMPLETE_ENTRY_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_INVOCATION_FIELD_NUMBER: _ClassVar[int]
+    KILL_INVOCATION_FIELD_NUMBER: _ClassVar[int]
+    start_invocation: StartInvocation
+    complete_entry: CompleteEntry
+    cancel_invocation: str
+    kill_invocation: str
+    def __init__(self, start_invocation: _Optional[_Union[StartInvocation, _Mapping]] = ..., complete_entry: _Optional[_Union[CompleteEntry, _Mapping]] = ..., cancel_invocation: _Optional[str] = ..., kill_invocation: _Optional[str] = ...) -> None: ...
+
+class StartInvocation(_message.Message):
+    __slots__ = ("invocation_id", "service", "handler", "key", "argument", "headers", "idempotency_key", "invoke_time_ms", "caller_invocation_id", "caller_entry_index")
+    INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    HANDLER_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    ARGUMENT_FIELD_NUMBER: _ClassVar[int]
+    HEADERS_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    INVOKE_TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    CALLER_INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    CALLER_ENTRY_INDEX_FIELD_NUMBER: _ClassVar[int]
+    invocation_id: str
+    service: str
+    handler: str
+    key: str
+    argument: bytes
+    headers: _containers.RepeatedCompositeFieldContainer[_protocol_pb2.Header]
+    idempotency_key: str
+    invoke_time_ms: int
+    caller_invocation_id: str
+    caller_entry_index: int
+    def __init__(self, invocation_id: _Optional[str] = ..., service: _Optional[str] = ..., handler: _Optional[str] = ..., key: _Optional[str] = ..., argument: _Optional[bytes] = ..., headers: _Optional[_Iterable[_Union[_protocol_pb2.Header, _Mapping]]] = ..., idempotency_key: _Optional[str] = ..., invoke_time_ms: _Optional[int] = ..., caller_invocation_id: _Optional[str] = ..., caller_entry_index: _Optional[int] = ...) -> None: ...
+
+class CompleteEntry(_message.Message):
+    __slots__ = ("invocation_id", "index", "result", "callee_invocation_id")
+    INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    CALLEE_INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    invocation_id: str
+    index: int
+    result: _protocol_pb2.Result
+    callee_invocation_id: str
+    def __init__(self, invocation_id: _Optional[str] = ..., index: _Optional[int] = ..., result: _Optional[_Union[_protocol_pb2.Result, _Mapping]] = ..., callee_invocation_id: _Optional[str] = ...) -> None: ...
+
+class Deliver(_message.Message):
+    __slots__ = ("producer", "seq", "message")
+    PRODUCER_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    producer: int
+    seq: int
+    message: PartitionMessage
+    def __init__(self, producer: _Optional[int] = ..., seq: _Optional[int] = ..., message: _Optional[_Union[PartitionMessage, _Mapping]] = ...) -> None: ...
+
+class TruncateOutbox(_message.Message):
+    __slots__ = ("up_to",)
+    UP_TO_FIELD_NUMBER: _ClassVar[int]
+    up_to: int
+    def __init__(self, up_to: _Optional[int] = ...) -> None: ...

@@ -1,4 +1,5 @@
 from perdure_proto import protocol_pb2 as _protocol_pb2
+from perdure_proto import records_pb2 as _records_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -145,3 +146,11 @@ class ServiceRow(_message.Message):
     revision: int
     deployment_id: str
     def __init__(self, spec: _Optional[_Union[_protocol_pb2.ServiceSpec, _Mapping]] = ..., revision: _Optional[int] = ..., deployment_id: _Optional[str] = ...) -> None: ...
+
+class OutboxRow(_message.Message):
+    __slots__ = ("target", "message")
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    target: int
+    message: _records_pb2.PartitionMessage
+    def __init__(self, target: _Optional[int] = ..., message: _Optional[_Union[_records_pb2.PartitionMessage, _Mapping]] = ...) -> None: ...

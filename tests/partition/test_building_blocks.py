@@ -64,10 +64,11 @@ def test_a_call_starts_the_callee_and_its_result_completes_the_caller_entry(
     call = pb.JournalEntry(call=pb.Call(service="Counter", handler="add", key="k", argument=b"1"))
     actions = sc.effect("inv_c", (1, call))
     child = ids.child_invocation_id("inv_c", 1, "k")
+    # The call's StartInvocation is applied when the caller's record is done: same write.
     assert actions == [
         act.Completion("inv_c", 1, pb.Result(), child),
-        act.Invoke(child),
         act.Ack("inv_c", 1),
+        act.Invoke(child),
     ]
     suspend(sc, "inv_c", 1)
     actions = sc.output(child, 1, b"7")

@@ -1,0 +1,50 @@
+"""Applying partition messages (partition.messages): those sent within this partition, at the
+end of the record that sent them, and those delivered from another partition's outbox
+(`Deliver`), once per producer sequence number."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from partition import calls, completions, invocation_control, tables
+from partition.context import Apply
+from perdure_proto import records_pb2 as rec
+
+log = logging.getLogger(__name__)
+
+
+def apply_local(ctx: Apply) -> None:
+    """Apply the messages the current record sent to this partition (and those they send)."""
+    while ctx.local:
+        _dispatch(ctx, ctx.local.popleft())
+
+
+def on_deliver(ctx: Apply, cmd: rec.Deliver) -> None:
+    applied = tables.applied_from(ctx.txn, cmd.producer)
+    if cmd.seq <= applied:
+        return  # delivered before: a retry of the producer's shuffle
+    # Sequence numbers count the producer's whole outbox, so those of one target have gaps
+    # (messages to other partitions); each target receives its own in increasing order.
+    tables.set_applied_from(ctx.txn, cmd.producer, cmd.seq)
+    ctx.local.append(cmd.message)
+
+
+def on_truncate_outbox(ctx: Apply, cmd: rec.TruncateOutbox) -> None:
+    tables.truncate_outbox(ctx.txn, cmd.up_to)
+
+
+def _dispatch(ctx: Apply, message: rec.PartitionMessage) -> None:
+    kind = message.WhichOneof("kind")
+    if kind == "start_invocation":
+        calls.receive(ctx, message.start_invocation)
+    elif kind == "complete_entry":
+        m = message.complete_entry
+        completions.complete_entry(ctx, m.invocation_id, m.index, m.result, m.callee_invocation_id)
+    elif kind == "cancel_invocation":
+        invocation_control.cancel(ctx, message.cancel_invocation)
+    elif kind == "kill_invocation":
+        with contextlib.suppress(invocation_control.Refused):  # gone already: nothing to kill
+            invocation_control.kill(ctx, message.kill_invocation)
+    else:
+        log.error("skipping a partition message of unknown kind %r", kind)
