@@ -7,9 +7,10 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from partition import calls, completions, invocation_control, tables
+from partition import calls, completions, invocation_control, messages, tables
 from partition.context import Apply
 from perdure_proto import records_pb2 as rec
+from perdure_proto import storage_pb2 as st
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,22 @@ def on_truncate_outbox(ctx: Apply, cmd: rec.TruncateOutbox) -> None:
     tables.truncate_outbox(ctx.txn, cmd.up_to)
 
 
+def _attach(ctx: Apply, m: rec.EntryWaiter) -> None:
+    target = tables.get_status(ctx.txn, m.invocation_id)
+    if target is None:
+        failure = completions.failure(404, "invocation not found")
+        messages.complete_entry(
+            ctx, m.waiter_invocation_id, m.waiter_index, failure, m.invocation_id
+        )
+    elif target.phase == st.COMPLETED:
+        messages.complete_entry(
+            ctx, m.waiter_invocation_id, m.waiter_index, target.result, m.invocation_id
+        )
+    else:
+        target.attached_entries.add(invocation_id=m.waiter_invocation_id, index=m.waiter_index)
+        tables.put_status(ctx.txn, m.invocation_id, target)
+
+
 def _dispatch(ctx: Apply, message: rec.PartitionMessage) -> None:
     kind = message.WhichOneof("kind")
     if kind == "start_invocation":
@@ -41,6 +58,8 @@ def _dispatch(ctx: Apply, message: rec.PartitionMessage) -> None:
     elif kind == "complete_entry":
         m = message.complete_entry
         completions.complete_entry(ctx, m.invocation_id, m.index, m.result, m.callee_invocation_id)
+    elif kind == "attach":
+        _attach(ctx, message.attach)
     elif kind == "cancel_invocation":
         invocation_control.cancel(ctx, message.cancel_invocation)
     elif kind == "kill_invocation":

@@ -42,6 +42,16 @@ def kill(ctx: Apply, invocation_id: str) -> None:
     send(ctx, invocation_id, rec.PartitionMessage(kill_invocation=invocation_id))
 
 
+def attach(ctx: Apply, target_id: str, waiter_id: str, waiter_index: int) -> None:
+    """Ask for `target_id`'s result (now if it has one) in entry `waiter_index` of `waiter_id`."""
+    message = rec.PartitionMessage()
+    m = message.attach
+    m.invocation_id = target_id
+    m.waiter_invocation_id = waiter_id
+    m.waiter_index = waiter_index
+    send(ctx, target_id, message)
+
+
 def complete_entry(
     ctx: Apply, invocation_id: str, index: int, result: pb.Result, callee_id: str = ""
 ) -> None:

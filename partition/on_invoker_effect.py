@@ -15,7 +15,6 @@ from partition import (
     calls,
     completions,
     ids,
-    invocation_control,
     lifecycle,
     messages,
     promises,
@@ -85,7 +84,7 @@ def _apply_command(
     elif kind == "attach_invocation":
         _attach(ctx, invocation_id, index, entry)
     elif kind == "cancel_invocation":
-        invocation_control.cancel(ctx, entry.cancel_invocation.invocation_id)
+        messages.cancel(ctx, entry.cancel_invocation.invocation_id)
     elif kind == "cancelled":
         status.cancel_requested = False  # the handler observed it
 
@@ -103,18 +102,8 @@ def _complete_awakeable(ctx: Apply, cmd: pb.CompleteAwakeable) -> None:
         target, target_index = ids.parse_awakeable_id(cmd.id)
     except ids.Error:
         return  # the SDK validated it; a bad id completes nothing
-    completions.complete_entry(ctx, target, target_index, cmd.result)
+    messages.complete_entry(ctx, target, target_index, cmd.result)
 
 
 def _attach(ctx: Apply, invocation_id: str, index: int, entry: pb.JournalEntry) -> None:
-    target_id = entry.attach_invocation.invocation_id
-    target = tables.get_status(ctx.txn, target_id)
-    if target is None:
-        entry.completion.CopyFrom(completions.failure(404, "invocation not found"))
-    elif target.phase == st.COMPLETED:
-        entry.completion.CopyFrom(target.result)
-    else:
-        target.attached_entries.add(invocation_id=invocation_id, index=index)
-        tables.put_status(ctx.txn, target_id, target)
-        return
-    ctx.actions.append(act.Completion(invocation_id, index, entry.completion, target_id))
+    messages.attach(ctx, entry.attach_invocation.invocation_id, invocation_id, index)

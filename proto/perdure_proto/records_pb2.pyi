@@ -199,16 +199,28 @@ class PurgeExpired(_message.Message):
     def __init__(self, invocation_ids: _Optional[_Iterable[str]] = ..., now_ms: _Optional[int] = ...) -> None: ...
 
 class PartitionMessage(_message.Message):
-    __slots__ = ("start_invocation", "complete_entry", "cancel_invocation", "kill_invocation")
+    __slots__ = ("start_invocation", "complete_entry", "cancel_invocation", "kill_invocation", "attach")
     START_INVOCATION_FIELD_NUMBER: _ClassVar[int]
     COMPLETE_ENTRY_FIELD_NUMBER: _ClassVar[int]
     CANCEL_INVOCATION_FIELD_NUMBER: _ClassVar[int]
     KILL_INVOCATION_FIELD_NUMBER: _ClassVar[int]
+    ATTACH_FIELD_NUMBER: _ClassVar[int]
     start_invocation: StartInvocation
     complete_entry: CompleteEntry
     cancel_invocation: str
     kill_invocation: str
-    def __init__(self, start_invocation: _Optional[_Union[StartInvocation, _Mapping]] = ..., complete_entry: _Optional[_Union[CompleteEntry, _Mapping]] = ..., cancel_invocation: _Optional[str] = ..., kill_invocation: _Optional[str] = ...) -> None: ...
+    attach: EntryWaiter
+    def __init__(self, start_invocation: _Optional[_Union[StartInvocation, _Mapping]] = ..., complete_entry: _Optional[_Union[CompleteEntry, _Mapping]] = ..., cancel_invocation: _Optional[str] = ..., kill_invocation: _Optional[str] = ..., attach: _Optional[_Union[EntryWaiter, _Mapping]] = ...) -> None: ...
+
+class EntryWaiter(_message.Message):
+    __slots__ = ("invocation_id", "waiter_invocation_id", "waiter_index")
+    INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    WAITER_INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    WAITER_INDEX_FIELD_NUMBER: _ClassVar[int]
+    invocation_id: str
+    waiter_invocation_id: str
+    waiter_index: int
+    def __init__(self, invocation_id: _Optional[str] = ..., waiter_invocation_id: _Optional[str] = ..., waiter_index: _Optional[int] = ...) -> None: ...
 
 class StartInvocation(_message.Message):
     __slots__ = ("invocation_id", "service", "handler", "key", "argument", "headers", "idempotency_key", "invoke_time_ms", "caller_invocation_id", "caller_entry_index")

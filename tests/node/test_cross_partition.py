@@ -219,3 +219,47 @@ async def test_a_new_leaders_shuffle_redelivers_what_was_not_truncated(tmp_path:
         await proposer.settle()
         assert tables.get_lock(p1.store, "Counter", callee_key) == lock  # nothing new
         assert p0.outbox() == []
+
+
+async def test_attach_and_cancel_reach_an_invocation_on_another_partition(tmp_path: Path) -> None:
+    async with two_partitions(tmp_path) as (p0, p1):
+        deliverer = TwiceDeliverer()
+        deliverer.partitions = {0: p0, 1: p1}
+        proposers = [SettlingProposer(p) for p in (p0, p1)]
+        shuffles = [Shuffle(p.id, p.store, proposers[p.id], deliverer) for p in (p0, p1)]
+
+        async def shuffle(p: Partition) -> None:
+            await shuffles[p.id].deliver_once()
+            await proposers[p.id].settle()
+
+        target_key = key_on(1)
+        target = ids.deterministic_invocation_id("Counter", target_key, "add", "t")
+        await p1.append(
+            rec.Envelope(
+                invoke=rec.Invoke(
+                    invocation_id=target, service="Counter", handler="add", key=target_key
+                )
+            )
+        )
+        waiter = ids.random_invocation_id(key_on(0))
+        await p0.append(
+            rec.Envelope(
+                invoke=rec.Invoke(invocation_id=waiter, service="Greeter", handler="greet")
+            )
+        )
+        attach = pb.JournalEntry(attach_invocation=pb.AttachInvocation(invocation_id=target))
+        await p0.append(effect(waiter, 1, attach))
+        cancel = pb.JournalEntry(cancel_invocation=pb.CancelInvocation(invocation_id=target))
+        await p0.append(effect(waiter, 2, cancel))
+        await shuffle(p0)
+        status = p1.status(target)
+        assert status is not None and status.cancel_requested
+        assert [(e.invocation_id, e.index) for e in status.attached_entries] == [(waiter, 1)]
+
+        failure = pb.Result(failure=pb.Failure(code=409, message="cancelled"))
+        await p1.append(effect(target, 1, pb.JournalEntry(output=pb.Output(result=failure))))
+        await shuffle(p1)
+        entry = tables.get_journal_entry(p0.store, waiter, 1)
+        assert entry is not None and entry.completion == failure
+        assert entry.completion_invocation_id == target
+        assert p0.outbox() == [] and p1.outbox() == []
