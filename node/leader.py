@@ -44,7 +44,7 @@ class Options:
     invoker: invoker_mod.Options = field(default_factory=invoker_mod.Options)
     cleanup_period_s: float = 60.0
     timer_horizon_s: float = 60.0
-    partition_id: int = 0
+    group: int = 0
 
 
 class LeaderUnit:
@@ -93,7 +93,7 @@ class LeaderUnit:
                 tg.create_task(cleaner.run(), name="cleaner")
                 if self._deliverer is not None:
                     shuffle = Shuffle(
-                        self._options.partition_id,
+                        self._options.group,
                         self._store,
                         self._proposer,
                         self._deliverer,

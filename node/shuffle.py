@@ -40,13 +40,13 @@ class Deliverer(Protocol):
 class Shuffle:
     def __init__(
         self,
-        partition_id: int,
+        group: int,
         store: tables.RangeReader,
         proposer: Proposer,
         deliverer: Deliverer,
         clock: Clock = SYSTEM,
     ) -> None:
-        self._partition_id = partition_id
+        self._group = group
         self._store = store
         self._proposer = proposer
         self._deliverer = deliverer
@@ -66,9 +66,7 @@ class Shuffle:
             try:
                 delivered = await self.deliver_once()
             except Exception as exc:  # any failure: the same rows go again
-                log.warning(
-                    "partition %d: delivering its outbox failed (%s)", self._partition_id, exc
-                )
+                log.warning("group %d: delivering its outbox failed (%s)", self._group, exc)
                 await self._clock.sleep(RETRY_S)
                 continue
             if delivered == 0:
@@ -83,7 +81,7 @@ class Shuffle:
         for seq, row in rows:
             envelope = rec.Envelope()
             deliver = envelope.deliver
-            deliver.producer = self._partition_id
+            deliver.producer = self._group
             deliver.seq = seq
             deliver.message.CopyFrom(row.message)
             by_target.setdefault(row.target, []).append(envelope)

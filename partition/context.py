@@ -19,7 +19,7 @@ DAY_MS = 24 * 3600 * 1000
 class Options:
     default_idempotency_retention_ms: int = DAY_MS
     default_workflow_retention_ms: int = DAY_MS
-    partition_id: int = 0
+    group: int = 0  # the Raft group (partition process) this state machine runs
     partitioning: Partitioning = field(default_factory=Partitioning)
 
 

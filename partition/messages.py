@@ -4,16 +4,16 @@ to the caller's journal entry).
 
 Theory of operation
 -------------------
-`send` looks up the partition of the target invocation (its id carries its partition key). To
-this partition: the message is queued on the `Apply` context and applied when the current
-record's handler has returned, in the same write batch and in sending order, exactly as a
-delivered message would be (so one code path serves both). To another partition: the message
-is stored in the outbox with the next outbox sequence number, in the same write as the command
-that sent it, and a `Shuffle` action tells the leader to deliver it (node/shuffle.py). The
-receiver applies a `Deliver` record once per (producer, sequence number): its dedup row is
-written in the same batch (partition/delivery.py), so retried deliveries are harmless. Messages
-from one partition to another are delivered in outbox order, so calls and sends from one handler
-to one key are still admitted in journal order.
+`send` looks up the group (partition process, partition.routing) of the target invocation
+(its id carries its partition key). To this group: the message is queued on the `Apply` context
+and applied when the current record's handler has returned, in the same write batch and in
+sending order, exactly as a delivered message would be (so one code path serves both). To
+another group: the message is stored in the outbox with the next outbox sequence number, in the
+same write as the command that sent it, and a `Shuffle` action tells the leader to deliver it
+(node/shuffle.py). The receiver applies a `Deliver` record once per (producer group, sequence
+number): its dedup row is written in the same batch (partition/delivery.py), so retried
+deliveries are harmless. Messages from one group to another are delivered in outbox order, so
+calls and sends from one handler to one key are still admitted in journal order.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from perdure_proto import records_pb2 as rec
 
 
 def send(ctx: Apply, target_invocation_id: str, message: rec.PartitionMessage) -> None:
-    target = ctx.options.partitioning.of_invocation(target_invocation_id)
-    if target == ctx.options.partition_id:
+    target = ctx.options.partitioning.group_of_invocation(target_invocation_id)
+    if target == ctx.options.group:
         ctx.local.append(message)
         return
     seq = tables.push_outbox(ctx.txn, target, message)

@@ -1,6 +1,7 @@
-"""Messages between partitions: a call from an invocation on one partition to a key on another
+"""Messages between partition groups: a call from an invocation on one group to a key on another
 starts the callee there and its result completes the caller's journal entry, through each
-partition's outbox and shuffle, exactly once even when every delivery arrives twice."""
+group's outbox and shuffle, exactly once even when every delivery arrives twice. (Two groups of
+24 partitions, each with its own log, store and processor, in one process.)"""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from perdure_proto import records_pb2 as rec
 from perdure_proto import storage_pb2 as st
 from tests.partition.scenario import manifest
 
-TWO = Partitioning(2)
+TWO = Partitioning(partitions=24, groups=2)
 
 
 @dataclass
@@ -90,7 +91,7 @@ async def two_partitions(tmp_path: Path) -> AsyncIterator[list[Partition]]:
             await log_.start()
             store = Store(tmp_path / f"p{pid}")
             stack.callback(store.close)
-            options = context.Options(partition_id=pid, partitioning=TWO)
+            options = context.Options(group=pid, partitioning=TWO)
             processor = PartitionProcessor(
                 log_,
                 store,
@@ -99,7 +100,7 @@ async def two_partitions(tmp_path: Path) -> AsyncIterator[list[Partition]]:
                 f"node-{pid}",
                 1,
                 lambda: None,
-                leader.Options(partition_id=pid),
+                leader.Options(group=pid),
             )
             task = asyncio.create_task(processor.run(), name=f"processor-{pid}")
             stack.push_async_callback(_cancel, task)
@@ -121,7 +122,9 @@ async def _cancel(task: asyncio.Task[None]) -> None:
 
 
 def key_on(partition: int) -> str:
-    return next(k for n in range(1000) if TWO.of_key(ids.partition_key(k := f"k{n}")) == partition)
+    return next(
+        k for n in range(1000) if TWO.group_of_key(ids.partition_key(k := f"k{n}")) == partition
+    )
 
 
 def effect(invocation_id: str, index: int, entry: pb.JournalEntry) -> rec.Envelope:
@@ -143,7 +146,7 @@ async def test_a_call_across_partitions_runs_once_and_completes_the_caller(tmp_p
 
         caller_key, callee_key = key_on(0), key_on(1)
         caller = ids.deterministic_invocation_id("Counter", caller_key, "add", "c")
-        assert TWO.of_invocation(caller) == 0
+        assert TWO.group_of_invocation(caller) == 0
         await p0.append(
             rec.Envelope(
                 invoke=rec.Invoke(
@@ -154,7 +157,7 @@ async def test_a_call_across_partitions_runs_once_and_completes_the_caller(tmp_p
         call = pb.Call(service="Counter", handler="add", key=callee_key, argument=b"5")
         await p0.append(effect(caller, 1, pb.JournalEntry(call=call)))
         callee = ids.child_invocation_id(caller, 1, callee_key)
-        assert TWO.of_invocation(callee) == 1
+        assert TWO.group_of_invocation(callee) == 1
         assert p1.status(callee) is None  # not there yet: it waits in partition 0's outbox
         assert [row.target for _, row in p0.outbox()] == [1]
 
