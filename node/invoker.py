@@ -16,6 +16,16 @@ then retried with a new attempt, after the retry policy's delay and only once ev
 failed attempt proposed has been applied, so the next `Start` carries the whole journal. When
 the attempts are exhausted the invocation is paused (or killed, if its policy says so).
 
+A deployment that dies or restarts makes its connection unreachable (node.streams). The attempts
+on the broken stream fail and count, as in Restate, where a failed connection is a failed attempt;
+their invocations also wait for the deployment, and the moment it accepts connections again they
+are restarted, without waiting out their retry delays. Meanwhile their retries come due on the
+policy as before, and each one that finds the deployment still unreachable counts as a failed
+attempt without touching the network: the budget is spent as Restate's invoker would spend it
+(one attempt per retry delay), and an invocation pinned to a deployment that never comes back is
+still paused. An early restart that is lost again before the deployment sent a command for it
+may be what kills the deployment: that invocation goes back to its plain retry delays.
+
 The invoker lives as long as one leadership of its partition: the leader unit (node.leader)
 creates it inside its task group, which owns every task the invoker starts (streams, retries
 after pending effects, the watchdog); `close` ends its streams when leadership ends.
@@ -46,6 +56,7 @@ from perdure_proto import storage_pb2 as st
 log = logging.getLogger(__name__)
 
 LOST_STREAM = "lost the connection to the deployment"
+UNREACHABLE = "the deployment does not accept connections; waiting for it to come back"
 WATCHDOG_PERIOD_S = 1.0
 
 
@@ -70,6 +81,9 @@ class Attempt:
     commands: list[pb.Command] = field(default_factory=list)
     suspension: list[int] | None = None
     retry: Cancellable | None = None
+    awaits_deployment: bool = False  # restart it as soon as its deployment is reachable again
+    early: bool = False  # the running attempt started on a reconnect; no command from it yet
+    held_back: bool = False  # an early attempt was lost: restart only on the retry delay
     last_activity: float = 0.0  # monotonic time of the last message from the deployment
     silence_limit_s: float = 0.0  # inactivity + abort timeout of its handler
 
@@ -98,8 +112,11 @@ class Invoker:
 
     # ------------------------------------------------------------------ leader actions
 
-    def invoke(self, invocation_id: str, status: st.InvocationStatus | None = None) -> None:
-        """Start an attempt; `status` is the invocation's current row if the caller has it."""
+    def invoke(
+        self, invocation_id: str, status: st.InvocationStatus | None = None, *, early: bool = False
+    ) -> None:
+        """Start an attempt; `status` is the invocation's current row if the caller has it;
+        `early`: its deployment just became reachable again, before its retry delay ended."""
         att = self._attempts.setdefault(invocation_id, Attempt(invocation_id))
         if att.running or att.retry is not None or self._closed:
             return
@@ -113,12 +130,18 @@ class Invoker:
         if conn is None:
             self._fail(att, pb.Failure(code=503, message=f"no deployment serves {status.service}"))
             return
+        att.deployment_id = deployment_id
+        if not conn.reachable:
+            self._unreachable(att, conn)
+            return
         att.number += 1
         att.running = True
         att.saw_output = False
+        att.awaits_deployment = False
+        att.early = early
+        att.held_back = False  # (an early start is never held back)
         att.last_activity = self._clock.monotonic()
         att.silence_limit_s = self._silence_limit_s(status.service, status.handler)
-        att.deployment_id = deployment_id
         att.stream = conn.stream_for(invocation_id)
         # Filled in place: passing a message to a constructor copies it (this is per attempt).
         msg = pb.ServerMessage(invocation_id=invocation_id, attempt=att.number)
@@ -208,6 +231,7 @@ class Invoker:
             att.last_activity = now
             kind = msg.WhichOneof("kind")
             if kind == "command":
+                att.early = False
                 att.commands.append(msg.command)
                 self._dirty.add(att.invocation_id)
                 if msg.command.entry.WhichOneof("command") == "output":
@@ -236,8 +260,24 @@ class Invoker:
     def on_stream_lost(self, stream: Stream) -> None:
         for att in list(self._attempts.values()):
             if att.running and att.stream is stream:
+                # Whether its deployment died shows a moment later, when reconnecting fails
+                # (node.streams); if it did not, the retry delay restarts the invocation.
+                att.held_back = att.held_back or att.early
+                att.awaits_deployment = not att.held_back
                 self._fail(att, pb.Failure(code=503, message=LOST_STREAM))
         self._propose_effects()
+
+    def on_reachable(self, conn: Connection) -> None:
+        """Restart now what waits for `conn`'s deployment, rather than after its retry delay."""
+        for att in list(self._attempts.values()):
+            if (
+                att.awaits_deployment
+                and att.retry is not None
+                and att.deployment_id == conn.deployment_id
+            ):
+                att.awaits_deployment = False
+                att.retry.cancel()
+                self._retry(att, early=True)
 
     # ------------------------------------------------------------------ internals
 
@@ -300,19 +340,27 @@ class Invoker:
         delay_ms = retry_after_ms if retry_after_ms is not None else policy.delay_ms(att.failures)
         att.retry = self._clock.call_later(delay_ms / 1000, functools.partial(self._retry, att))
 
-    def _retry(self, att: Attempt) -> None:
+    def _unreachable(self, att: Attempt, conn: Connection) -> None:
+        """An attempt is due while its deployment is unreachable: it fails as its connection
+        would, without trying, and the invocation waits for the deployment (module docstring)."""
+        att.number += 1
+        metrics.INVOKER_ATTEMPTS.inc()
+        att.awaits_deployment = not att.held_back
+        self._fail(att, pb.Failure(code=503, message=f"{UNREACHABLE} ({conn.uri})"))
+
+    def _retry(self, att: Attempt, early: bool = False) -> None:
         att.retry = None
         if self._attempts.get(att.invocation_id) is not att:
             return
         if att.pending:
-            self._spawn(self._retry_after_pending(att), f"retry-{att.invocation_id}")
+            self._spawn(self._retry_after_pending(att, early), f"retry-{att.invocation_id}")
             return
-        self.invoke(att.invocation_id)
+        self.invoke(att.invocation_id, early=early)
 
-    async def _retry_after_pending(self, att: Attempt) -> None:
+    async def _retry_after_pending(self, att: Attempt, early: bool) -> None:
         await asyncio.wait(list(att.pending))
         if self._attempts.get(att.invocation_id) is att:
-            self.invoke(att.invocation_id)
+            self.invoke(att.invocation_id, early=early)
 
     def _give_up(self, att: Attempt, failure: pb.Failure, policy: RetryPolicy) -> None:
         self._attempts.pop(att.invocation_id, None)

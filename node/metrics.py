@@ -27,3 +27,7 @@ APPLIED_LSN = Gauge("perdure_partition_applied_lsn", "Last applied log position"
 INVOCATIONS_COMPLETED = Counter(
     "perdure_invocations_completed_total", "Invocations that completed (success or failure)"
 )
+UNREACHABLE_DEPLOYMENTS = Gauge(
+    "perdure_invoker_unreachable_deployments",
+    "Connections to deployments whose last connection attempt failed (none succeeded since)",
+)

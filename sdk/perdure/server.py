@@ -33,6 +33,17 @@ _OPTIONS = [
     ("grpc.max_receive_message_length", _MAX_MESSAGE),
     ("grpc.max_send_message_length", _MAX_MESSAGE),
     ("grpc.so_reuseport", 0),
+    # The Perdure server keeps its streams open while idle and pings every 20 s to find dead
+    # connections (its keepalive settings, node/streams.py). gRPC's default server policy allows
+    # one ping per 5 min while it sends no data and answers the third early one with GOAWAY
+    # `too_many_pings`, which kills every invocation on the connection. Accept a ping every 10 s
+    # (half the node's period, so timer drift never makes one early), with or without calls in
+    # flight; pings faster than that still count as strikes, and the third is still refused.
+    # Note the key's name: gRPC's GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS is spelt
+    # "grpc.http2.min_ping_interval_without_data_ms" (an unknown key is silently ignored).
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.max_ping_strikes", 2),
 ]
 
 
