@@ -91,6 +91,7 @@ class HttpServer:
             self.options.port,
             backlog=self.options.backlog,
             reuse_address=True,
+            reuse_port=self.options.reuse_port or None,
         )
         sockets = self._listener.sockets
         self._port = int(sockets[0].getsockname()[1]) if sockets else 0

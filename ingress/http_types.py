@@ -50,6 +50,7 @@ class HttpServerOptions:
     shutdown_timeout_s: float = 10.0  # `close()` waits this long for in-flight responses
     linger_s: float = 2.0  # after an early error reply, drain (and drop) input this long
     backlog: int = 1024
+    reuse_port: bool = False  # several processes accept on one port (SO_REUSEPORT)
     name: str = "http"  # used in log lines and task names
 
 

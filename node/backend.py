@@ -12,10 +12,12 @@ from log.api import Error as LogError
 from log.raft import RaftLog
 from node import discovery
 from node.config import NodeOptions
+from node.fabric import FabricClient, Unavailable
 from node.processor import PartitionProcessor
 from node.proposer import Proposer, now_ms
 from partition import actions as act
 from partition import ids, tables
+from partition.routing import Partitioning
 from partition.schema import Schema
 from partition.store import Store
 from perdure_proto import protocol_pb2 as pb
@@ -99,7 +101,15 @@ class Backend:
         *,
         node: NodeOptions,
         raft: RaftLog,
+        partitioning: Partitioning | None = None,
+        group: int = 0,
+        peers: dict[int, FabricClient] | None = None,
     ) -> None:
+        """`peers`: the fabric clients of the other groups' processes (partitioning.groups - 1
+        of them); requests for their invocations are forwarded there."""
+        self._partitioning = partitioning or Partitioning()
+        self._group = group
+        self._peers = peers or {}
         self._proposer = proposer
         self._store = store
         self._schema = schema
@@ -125,21 +135,39 @@ class Backend:
     def handler(self, service: str, handler: str) -> api.HandlerInfo | None:
         return self._handlers.get((service, handler))
 
+    def _peer(self, invocation_id: str) -> FabricClient | None:
+        """The process to forward to, None when this one runs the invocation's group."""
+        group = self._partitioning.group_of_invocation(invocation_id)
+        return None if group == self._group else self._peers[group]
+
+    def _invocation_id(self, request: api.InvokeRequest, info: api.HandlerInfo) -> str:
+        key = request.key or ""
+        if request.idempotency_key:
+            return ids.deterministic_invocation_id(
+                request.service, key, request.handler, request.idempotency_key
+            )
+        if info.handler_kind == "workflow":
+            return ids.deterministic_invocation_id(request.service, key, request.handler, None)
+        if request.key or self._partitioning.groups == 1:
+            return ids.random_invocation_id(request.key)
+        # Keyless: anywhere will do, so here (no hop).
+        return ids.random_invocation_id(pkey=self._partitioning.random_key_in_group(self._group))
+
     async def invoke(self, request: api.InvokeRequest) -> api.Outcome:
         info = self.handler(request.service, request.handler)
         if info is None:
             return api.Rejected(404, f"handler {request.service}/{request.handler} not found")
+        invocation_id = self._invocation_id(request, info)
+        peer = self._peer(invocation_id)
+        if peer is not None:
+            try:
+                return await peer.invoke(request, invocation_id)
+            except Unavailable as exc:
+                return api.Rejected(503, UNAVAILABLE.format(exc))
+        return await self.invoke_local(request, invocation_id)
+
+    async def invoke_local(self, request: api.InvokeRequest, invocation_id: str) -> api.Outcome:
         key = request.key or ""
-        if request.idempotency_key:
-            invocation_id = ids.deterministic_invocation_id(
-                request.service, key, request.handler, request.idempotency_key
-            )
-        elif info.handler_kind == "workflow":
-            invocation_id = ids.deterministic_invocation_id(
-                request.service, key, request.handler, None
-            )
-        else:
-            invocation_id = ids.random_invocation_id(request.key)
         request_id, fut = self._proposer.new_request()
         # Filled in place: passing a message to a constructor copies it (this is per request).
         envelope = rec.Envelope()
@@ -171,6 +199,15 @@ class Backend:
         invocation_id = self._resolve(ref)
         if isinstance(invocation_id, api.Rejected):
             return invocation_id
+        peer = self._peer(invocation_id)
+        if peer is not None:
+            try:
+                return await peer.attach(invocation_id)
+            except Unavailable as exc:
+                return api.Rejected(503, UNAVAILABLE.format(exc))
+        return await self.attach_local(invocation_id)
+
+    async def attach_local(self, invocation_id: str) -> api.Outcome:
         request_id, fut = self._proposer.new_request()
         envelope = rec.Envelope(
             attach=rec.Attach(invocation_id=invocation_id, reply=rec.Reply(request_id=request_id))
@@ -181,6 +218,15 @@ class Backend:
         invocation_id = self._resolve(ref)
         if isinstance(invocation_id, api.Rejected):
             return invocation_id
+        peer = self._peer(invocation_id)
+        if peer is not None:
+            try:
+                return await peer.output(invocation_id)
+            except Unavailable as exc:
+                return api.Rejected(503, UNAVAILABLE.format(exc))
+        return await self.output_local(invocation_id)
+
+    async def output_local(self, invocation_id: str) -> api.Outcome:
         status = tables.get_status(self._store, invocation_id)
         if status is None:
             return api.Rejected(404, "invocation not found", invocation_id)
@@ -195,9 +241,20 @@ class Backend:
 
     async def complete_awakeable(self, awakeable_id: str, result: pb.Result) -> api.Rejected | None:
         try:
-            ids.parse_awakeable_id(awakeable_id)
+            target, _ = ids.parse_awakeable_id(awakeable_id)
+            peer = self._peer(target)
         except ids.Error as exc:
             return api.Rejected(400, str(exc))
+        if peer is not None:
+            try:
+                return await peer.complete_awakeable(awakeable_id, result)
+            except Unavailable as exc:
+                return api.Rejected(503, UNAVAILABLE.format(exc))
+        return await self.complete_awakeable_local(awakeable_id, result)
+
+    async def complete_awakeable_local(
+        self, awakeable_id: str, result: pb.Result
+    ) -> api.Rejected | None:
         request_id, fut = self._proposer.new_request()
         envelope = rec.Envelope(
             resolve_awakeable=rec.ResolveAwakeable(
@@ -245,6 +302,8 @@ class Backend:
         deployment_id = ids.deployment_id(uri)
         existing = self._schema.deployments.get(deployment_id)
         if existing is not None and existing.manifest == manifest:
+            if not dry_run:  # a group that missed it (down then) gets it now
+                await self._broadcast(_registration(existing, force))
             return api.RegisterResult(False, self._deployment_info(existing))
         if existing is not None and not force:
             raise api.AdminError(
@@ -266,15 +325,12 @@ class Backend:
             pb.Header(key=k, value=v) for k, v in additional_headers.items()
         )
         if not dry_run:
-            register = rec.RegisterDeployment(
-                deployment_id=deployment_id, uri=uri, manifest=manifest, force=force
-            )
-            register.additional_headers.extend(row.additional_headers)
+            envelope = _registration(row, force)
             try:
-                lsn = await self._proposer.propose(rec.Envelope(register_deployment=register))
+                await self.propose_applied(envelope)
             except LogError as exc:
                 raise api.AdminError(503, f"could not store the deployment: {exc}") from exc
-            await self._processor.wait_applied(lsn)
+            await self._broadcast(envelope)
             row = self._schema.deployments.get(deployment_id, row)
         return api.RegisterResult(existing is None, self._deployment_info(row))
 
@@ -285,6 +341,17 @@ class Backend:
             ids.parse_invocation_id(invocation_id)
         except ids.Error as exc:
             raise api.AdminError(400, str(exc)) from exc
+        peer = self._peer(invocation_id)
+        if peer is not None:
+            try:
+                return await peer.command(invocation_id, command, deployment)
+            except Unavailable as exc:
+                raise api.AdminError(503, UNAVAILABLE.format(exc)) from exc
+        return await self.command_local(invocation_id, command, deployment)
+
+    async def command_local(
+        self, invocation_id: str, command: api.InvocationCommand, deployment: str | None
+    ) -> api.CommandResult:
         request_id, fut = self._proposer.new_request()
         cmd = rec.InvocationCommand(
             invocation_id=invocation_id,
@@ -308,6 +375,35 @@ class Backend:
         if reply.new_invocation_id:
             body = {"new_invocation_id": reply.new_invocation_id}
         return api.CommandResult(reply.code, body)
+
+    async def _broadcast(self, envelope: rec.Envelope) -> None:
+        """Every group applies registrations: each runs handlers of every service."""
+        if not self._peers:
+            return
+        results = await asyncio.gather(
+            *(
+                peer.propose(rec.Envelope(register_deployment=envelope.register_deployment))
+                for peer in self._peers.values()
+            ),
+            return_exceptions=True,
+        )
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:
+            raise api.AdminError(
+                503,
+                f"the deployment was stored, but not by every partition process ({failed[0]}); "
+                "register it again to complete the registration",
+            )
+
+    async def append_all(self, records: list[rec.Envelope]) -> None:
+        """Append `records` in order; return once all are durable (shuffle deliveries)."""
+        appends = [self._proposer.propose(record) for record in records]
+        await asyncio.gather(*appends)
+
+    async def propose_applied(self, record: rec.Envelope) -> None:
+        """Append `record`; return once it is applied here."""
+        lsn = await self._proposer.propose(record)
+        await self._processor.wait_applied(lsn)
 
     def _deployment_info(self, row: st.DeploymentRow) -> api.DeploymentInfo:
         return api.DeploymentInfo(
@@ -379,3 +475,11 @@ class Backend:
             nodes=(me,),
             partitions=(partition,),
         )
+
+
+def _registration(row: st.DeploymentRow, force: bool) -> rec.Envelope:
+    register = rec.RegisterDeployment(
+        deployment_id=row.id, uri=row.uri, manifest=row.manifest, force=force
+    )
+    register.additional_headers.extend(row.additional_headers)
+    return rec.Envelope(register_deployment=register)

@@ -36,6 +36,12 @@ class NodeOptions:
     inactivity_timeout_ms: int = 60_000
     abort_timeout_ms: int = 600_000
     cleanup_interval_ms: int = 60_000
+    # Logical partitions (fixed when the data directory is created) and the processes (Raft
+    # groups) that run them; see partition/routing.py and ARCHITECTURE.md.
+    partitions: int = 24
+    partition_processes: int = 1
+    internal_port: int = 5300  # group g's private fabric port is internal_port + g (127.0.0.1)
+    group: int = 0  # which group this process runs (set by the first process for the others)
 
     @property
     def data_path(self) -> Path:
@@ -110,6 +116,13 @@ def load(
             "setting default_retry_on_max_attempts: expected pause or kill, "
             f"got {opts.default_retry_on_max_attempts!r}"
         )
+    if not 1 <= opts.partition_processes <= opts.partitions:
+        raise Error(
+            f"setting partition_processes: expected 1..{opts.partitions} (the partitions), "
+            f"got {opts.partition_processes}"
+        )
+    if not 0 <= opts.group < opts.partition_processes:
+        raise Error(f"setting group: expected 0..{opts.partition_processes - 1}, got {opts.group}")
     return opts, bool(args.dump_config)
 
 

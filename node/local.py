@@ -27,6 +27,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_ports(n: int) -> int:
+    """The first of `n` consecutive free ports (a node's partition processes use port + g)."""
+    for _ in range(100):
+        first = free_port()
+        try:
+            for offset in range(1, n):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", first + offset))
+        except OSError:
+            continue
+        return first
+    raise RuntimeError(f"found no {n} consecutive free ports")
+
+
 def http(
     method: str,
     url: str,
@@ -130,9 +144,19 @@ class LocalNode(_Managed):
     data_dir: Path
     ingress_port: int = field(default_factory=free_port)
     admin_port: int = field(default_factory=free_port)
-    raft_port: int = field(default_factory=free_port)
+    raft_port: int = 0  # 0: consecutive free ports, one per partition process
+    internal_port: int = 0
     extra_env: dict[str, str] = field(default_factory=dict)
     process: Process | None = None
+
+    def __post_init__(self) -> None:
+        processes = int(
+            self.extra_env.get(
+                "PERDURE_PARTITION_PROCESSES", os.environ.get("PERDURE_PARTITION_PROCESSES", "1")
+            )
+        )
+        self.raft_port = self.raft_port or free_ports(processes)
+        self.internal_port = self.internal_port or free_ports(processes)
 
     @property
     def ingress_url(self) -> str:
@@ -155,6 +179,8 @@ class LocalNode(_Managed):
             str(self.admin_port),
             "--raft-port",
             str(self.raft_port),
+            "--internal-port",
+            str(self.internal_port),
         ]
         self.process = Process(
             "perdure node",
@@ -170,9 +196,10 @@ class LocalNode(_Managed):
             if self.process is not None:
                 self.process.require_alive()
             status, _, _ = http("GET", self.ingress_url + "/restate/health", timeout=1)
-            return status == 200
+            admin, _, _ = http("GET", self.admin_url + "/health", timeout=1)
+            return status == 200 and admin == 200
 
-        wait_until(ready, timeout, "the node's ingress to answer /restate/health")
+        wait_until(ready, timeout, "the node's ingress and admin API to answer their health")
 
     def register(self, uri: str, force: bool = False) -> dict[str, object]:
         body = json.dumps({"uri": uri, "force": force}).encode()

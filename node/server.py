@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import time
@@ -27,9 +28,13 @@ from node.admin_api import AdminApi, admin_error
 from node.backend import Backend
 from node.clock import SYSTEM, Clock
 from node.config import NodeOptions
+from node.fabric import FabricClient, FabricHandler, Unavailable
 from node.processor import PartitionProcessor
 from node.proposer import Proposer
 from node.retry import RetryPolicy
+from node.workers import Workers
+from partition import context
+from partition.routing import Partitioning
 from partition.state_machine import StateMachine
 from partition.store import Store
 from perdure_proto import records_pb2 as rec
@@ -88,6 +93,7 @@ class Node:
         self.endpoints: Endpoints | None = None
         self._ready: asyncio.Future[Endpoints] | None = None
         self._main: asyncio.Task[None] | None = None
+        self._peers: dict[int, FabricClient] = {}
 
     async def start(self) -> Endpoints:
         """Run the node in a task of its own; return once it serves."""
@@ -137,18 +143,32 @@ class Node:
                 await self.processor.wait_applied(lsn)
                 # HTTP first to close: no new requests while the processor stops.
                 async with contextlib.AsyncExitStack() as http:
+                    if self._peers:
+                        await self._serve_fabric(http)
+                    if self.options.group == 0 and self._peers:
+                        tg.create_task(Workers(self.options, self._clock).run(), name="workers")
+                        await self._wait_for_peers()
                     await self._serve_http(http)
                     await asyncio.get_running_loop().create_future()  # until cancelled
 
     async def _open(self, stack: contextlib.AsyncExitStack) -> None:
         opts = self.options
-        data = opts.data_path
+        partitioning = _partitioning(opts)
+        group = opts.group
+        data = opts.data_path if group == 0 else opts.data_path / f"group-{group}"
         data.mkdir(parents=True, exist_ok=True)
+        self._peers = {
+            g: FabricClient("127.0.0.1", opts.internal_port + g)
+            for g in range(partitioning.groups)
+            if g != group
+        }
+        for peer in self._peers.values():
+            stack.callback(peer.close)
         self.store = Store(data / "store")
         stack.callback(self.store.close)
         self.log = RaftLog(
             RaftOptions(
-                self_address=f"127.0.0.1:{opts.raft_port}",
+                self_address=f"127.0.0.1:{opts.raft_port + group}",
                 data_dir=data / "log",
                 fsync=opts.fsync,
             )
@@ -157,7 +177,9 @@ class Node:
         await self.log.start()
         if not await self.log.wait_leader(10.0):
             raise RuntimeError("this node did not become the leader of its log within 10 s")
-        self.state_machine = StateMachine(self.store)
+        self.state_machine = StateMachine(
+            self.store, context.Options(group=group, partitioning=partitioning)
+        )
         self.proposer = Proposer(self.log, self._clock.now_ms)
         self._epoch = int.from_bytes(os.urandom(6), "big")
         self.processor = PartitionProcessor(
@@ -170,6 +192,7 @@ class Node:
             self._on_schema_changed,
             _leader_options(opts),
             self._clock,
+            deliverer=FabricDeliverer(self._peers) if self._peers else None,
         )
         self.backend = Backend(
             self.proposer,
@@ -178,7 +201,41 @@ class Node:
             self.processor,
             node=opts,
             raft=self.log,
+            partitioning=partitioning,
+            group=group,
+            peers=self._peers,
         )
+
+    async def _serve_fabric(self, stack: contextlib.AsyncExitStack) -> None:
+        opts = self.options
+        fabric = HttpServer(
+            FabricHandler(self.backend),
+            HttpServerOptions(
+                host="127.0.0.1",
+                port=opts.internal_port + opts.group,
+                max_body_bytes=opts.max_body_bytes + 1024 * 1024,
+                idle_timeout_s=3600.0,
+                name=f"fabric-{opts.group}",
+            ),
+        )
+        stack.push_async_callback(fabric.close)
+        await fabric.start()
+
+    async def _wait_for_peers(self, timeout_s: float = 60.0) -> None:
+        """Until every other group's process answers on its fabric port."""
+        deadline = self._clock.monotonic() + timeout_s
+        for group, peer in self._peers.items():
+            while True:
+                try:
+                    await peer.health()
+                    break
+                except Unavailable:
+                    if self._clock.monotonic() > deadline:
+                        raise RuntimeError(
+                            f"the partition process of group {group} did not start within "
+                            f"{timeout_s:.0f} s (see its log lines above)"
+                        ) from None
+                    await self._clock.sleep(0.05)
 
     async def _serve_http(self, stack: contextlib.AsyncExitStack) -> None:
         opts = self.options
@@ -189,8 +246,18 @@ class Node:
                 port=opts.ingress_port,
                 max_body_bytes=opts.max_body_bytes,
                 name="ingress",
+                reuse_port=bool(self._peers),
             ),
         )
+        stack.push_async_callback(self.ingress.close)
+        ingress_port = await self.ingress.start()
+        host = "127.0.0.1" if opts.bind_host in ("0.0.0.0", "") else opts.bind_host
+        if opts.group != 0:  # the admin API is the first process's
+            self.endpoints = Endpoints(f"http://{host}:{ingress_port}", "")
+            log.info("partition process of group %d ready (ingress %s)", opts.group, ingress_port)
+            if self._ready is not None and not self._ready.done():
+                self._ready.set_result(self.endpoints)
+            return
         self.admin = HttpServer(
             with_metrics(
                 AdminApi(
@@ -202,11 +269,8 @@ class Node:
             HttpServerOptions(host=opts.bind_host, port=opts.admin_port, name="admin"),
             error_response=admin_error,
         )
-        stack.push_async_callback(self.ingress.close)
-        ingress_port = await self.ingress.start()
         stack.push_async_callback(self.admin.close)
         admin_port = await self.admin.start()
-        host = "127.0.0.1" if opts.bind_host in ("0.0.0.0", "") else opts.bind_host
         self.endpoints = Endpoints(f"http://{host}:{ingress_port}", f"http://{host}:{admin_port}")
         log.info(
             "perdure node %s ready in %.2f s: ingress %s, admin %s",
@@ -237,3 +301,37 @@ def _leader_options(opts: NodeOptions) -> leader.Options:
         ),
         cleanup_period_s=opts.cleanup_interval_ms / 1000,
     )
+
+
+class FabricDeliverer:
+    """The shuffle's way to the other groups: their processes' fabric ports."""
+
+    def __init__(self, peers: dict[int, FabricClient]) -> None:
+        self._peers = peers
+
+    async def deliver(self, target: int, records: list[rec.Envelope]) -> None:
+        await self._peers[target].deliver(records)
+
+
+def _partitioning(opts: NodeOptions) -> Partitioning:
+    """The partitioning the data directory was created with (written on first start): a node
+    never changes it, since every invocation id and state row is placed by it."""
+    wanted = Partitioning(opts.partitions, opts.partition_processes)
+    path = opts.data_path / "partitioning.json"
+    if not path.exists():
+        if opts.group != 0:
+            raise RuntimeError(f"{path} is missing: start the node, not a partition process")
+        opts.data_path.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"partitions": wanted.partitions, "groups": wanted.groups}))
+        os.replace(tmp, path)
+        return wanted
+    stored = json.loads(path.read_text())
+    found = Partitioning(int(stored["partitions"]), int(stored["groups"]))
+    if found != wanted:
+        raise RuntimeError(
+            f"the data in {opts.data_path} was created with {found.partitions} partitions over "
+            f"{found.groups} partition processes; start with --partitions {found.partitions} "
+            f"--partition-processes {found.groups} (changing them needs a new data directory)"
+        )
+    return found

@@ -76,9 +76,13 @@ def invocation_id(pkey: int, inv_uuid: bytes) -> str:
     return "inv_1" + _b62(pkey.to_bytes(8, "big") + inv_uuid)
 
 
-def random_invocation_id(key_hint: str | None = None) -> str:
+def random_invocation_id(key_hint: str | None = None, pkey: int | None = None) -> str:
+    """A new id: placed by `key_hint`'s partition key, else at `pkey`, else anywhere."""
     raw = _random.take(24)
-    pkey = partition_key(key_hint) if key_hint else int.from_bytes(raw[:8], "big")
+    if key_hint:
+        pkey = partition_key(key_hint)
+    elif pkey is None:
+        pkey = int.from_bytes(raw[:8], "big")
     return invocation_id(pkey, raw[8:])
 
 

@@ -11,4 +11,5 @@ cd "$ROOT/proto"
 "$PY" -m grpc_tools.protoc -I . --python_out="$OUT" --pyi_out="$OUT" \
   --grpc_python_out="$OUT" perdure_proto/protocol.proto
 "$PY" -m grpc_tools.protoc -I . --python_out="$OUT" --pyi_out="$OUT" \
-  perdure_proto/records.proto perdure_proto/storage.proto perdure_proto/log.proto
+  perdure_proto/records.proto perdure_proto/storage.proto perdure_proto/log.proto \
+  perdure_proto/fabric.proto

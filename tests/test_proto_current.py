@@ -20,6 +20,8 @@ GENERATED = [
         "storage_pb2.pyi",
         "log_pb2.py",
         "log_pb2.pyi",
+        "fabric_pb2.py",
+        "fabric_pb2.pyi",
     )
 ]
 

@@ -1,0 +1,317 @@
+"""The fabric: how the partition processes of one node reach each other.
+
+Each process serves a private HTTP/1.1 port on 127.0.0.1 (`FabricHandler`) and keeps a small pool
+of keep-alive connections to every other process (`FabricClient`). A process forwards to the
+process running the owning group: ingress requests for keys or invocations of another group
+(one internal hop), admin commands on invocations, deployment registrations (every group applies
+them), and its shuffle's deliveries. Bodies are protobuf (`perdure_proto/fabric.proto`).
+
+Guarantees: a forwarded request is carried out at most once by the fabric (no retries here);
+when the connection breaks before the answer, the caller gets `Unavailable` and, like any
+request whose journaling is unknown, may retry with an idempotency key. Deliveries are retried
+by the shuffle, and deduplicated by their receiver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Protocol
+
+import orjson
+
+from ingress import api
+from ingress.http_types import Request, Response
+from perdure_proto import fabric_pb2 as fb
+from perdure_proto import protocol_pb2 as pb
+from perdure_proto import records_pb2 as rec
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/internal/v1/"
+MAX_CONNECTIONS = 256  # per peer; a forwarded call holds one until its result
+
+
+class Unavailable(Exception):
+    """The peer process could not be reached, or the answer was lost."""
+
+
+# ---------------------------------------------------------------------------------- codec
+
+
+def outcome_to_pb(outcome: api.Outcome) -> fb.Outcome:
+    out = fb.Outcome()
+    match outcome:
+        case api.Completed():
+            c = out.completed
+            c.invocation_id = outcome.invocation_id
+            c.result.CopyFrom(outcome.result)
+            c.content_type = outcome.content_type or ""
+            c.idempotency_expires_ms = outcome.idempotency_expires_ms or 0
+        case api.Accepted():
+            a = out.accepted
+            a.invocation_id = outcome.invocation_id
+            a.previously = outcome.previously
+            a.execution_time_ms = outcome.execution_time_ms or 0
+        case api.NotReady():
+            out.not_ready = outcome.invocation_id
+        case api.Rejected():
+            r = out.rejected
+            r.code = outcome.code
+            r.message = outcome.message
+            r.invocation_id = outcome.invocation_id or ""
+    return out
+
+
+def outcome_from_pb(out: fb.Outcome) -> api.Outcome:
+    kind = out.WhichOneof("kind")
+    if kind == "completed":
+        c = out.completed
+        return api.Completed(
+            c.invocation_id, c.result, c.content_type or None, c.idempotency_expires_ms or None
+        )
+    if kind == "accepted":
+        a = out.accepted
+        return api.Accepted(a.invocation_id, a.previously, a.execution_time_ms or None)
+    if kind == "not_ready":
+        return api.NotReady(out.not_ready)
+    if kind == "rejected":
+        r = out.rejected
+        return api.Rejected(r.code, r.message, r.invocation_id or None)
+    return api.Rejected(500, f"the partition process answered a {kind!r} to a request")
+
+
+def invoke_to_pb(request: api.InvokeRequest, invocation_id: str) -> fb.InvokeRequest:
+    m = fb.InvokeRequest(
+        invocation_id=invocation_id,
+        service=request.service,
+        handler=request.handler,
+        body=request.body,
+        send=request.send,
+        delay_ms=request.delay_ms or 0,
+    )
+    if request.key is not None:
+        m.has_key, m.key = True, request.key
+    if request.idempotency_key is not None:
+        m.has_idempotency_key, m.idempotency_key = True, request.idempotency_key
+    m.headers.extend(pb.Header(key=k, value=v) for k, v in request.headers)
+    return m
+
+
+def invoke_from_pb(m: fb.InvokeRequest) -> api.InvokeRequest:
+    return api.InvokeRequest(
+        service=m.service,
+        handler=m.handler,
+        key=m.key if m.has_key else None,
+        body=m.body,
+        headers=tuple((h.key, h.value) for h in m.headers),
+        idempotency_key=m.idempotency_key if m.has_idempotency_key else None,
+        send=m.send,
+        delay_ms=m.delay_ms or None,
+    )
+
+
+# ---------------------------------------------------------------------------------- client
+
+
+class _Connection:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    async def request(self, path: str, body: bytes) -> tuple[int, bytes]:
+        head = (
+            f"POST {path} HTTP/1.1\r\nhost: fabric\r\n"
+            f"content-type: application/x-protobuf\r\ncontent-length: {len(body)}\r\n\r\n"
+        )
+        self.writer.write(head.encode("ascii") + body)
+        raw = await self.reader.readuntil(b"\r\n\r\n")
+        lines = raw.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        length = 0
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+        data = await self.reader.readexactly(length) if length else b""
+        return status, data
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.writer.close()
+
+
+class FabricClient:
+    """Requests to one peer process, over a pool of keep-alive connections."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        self._idle: list[_Connection] = []
+        self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
+
+    async def _call(self, method: str, body: bytes) -> bytes:
+        async with self._slots:
+            conn = self._idle.pop() if self._idle else None
+            try:
+                if conn is None:
+                    reader, writer = await asyncio.open_connection(self.host, self.port)
+                    conn = _Connection(reader, writer)
+                status, data = await conn.request(PREFIX + method, body)
+            except (
+                OSError,
+                asyncio.IncompleteReadError,
+                asyncio.LimitOverrunError,
+                ValueError,
+            ) as exc:
+                if conn is not None:
+                    conn.close()
+                raise Unavailable(f"partition process at {self.host}:{self.port}: {exc}") from exc
+            except BaseException:
+                if conn is not None:
+                    conn.close()  # cancelled mid-request: the connection's state is unknown
+                raise
+            self._idle.append(conn)
+        if status != 200:
+            raise Unavailable(f"partition process at {self.host}:{self.port} answered {status}")
+        return data
+
+    async def _outcome(self, method: str, body: bytes) -> fb.Outcome:
+        out = fb.Outcome()
+        out.ParseFromString(await self._call(method, body))
+        return out
+
+    async def invoke(self, request: api.InvokeRequest, invocation_id: str) -> api.Outcome:
+        body = invoke_to_pb(request, invocation_id).SerializeToString()
+        return outcome_from_pb(await self._outcome("invoke", body))
+
+    async def attach(self, invocation_id: str) -> api.Outcome:
+        body = fb.InvocationRequest(invocation_id=invocation_id).SerializeToString()
+        return outcome_from_pb(await self._outcome("attach", body))
+
+    async def output(self, invocation_id: str) -> api.Outcome:
+        body = fb.InvocationRequest(invocation_id=invocation_id).SerializeToString()
+        return outcome_from_pb(await self._outcome("output", body))
+
+    async def complete_awakeable(self, awakeable_id: str, result: pb.Result) -> api.Rejected | None:
+        body = fb.AwakeableRequest(awakeable_id=awakeable_id, result=result).SerializeToString()
+        out = await self._outcome("awakeable", body)
+        if out.WhichOneof("kind") == "done":
+            return None
+        outcome = outcome_from_pb(out)
+        return outcome if isinstance(outcome, api.Rejected) else api.Rejected(500, str(outcome))
+
+    async def command(
+        self, invocation_id: str, command: str, deployment: str | None
+    ) -> api.CommandResult:
+        body = fb.CommandRequest(
+            invocation_id=invocation_id, command=command, deployment=deployment or ""
+        ).SerializeToString()
+        out = await self._outcome("command", body)
+        if out.WhichOneof("kind") == "rejected":
+            raise api.AdminError(out.rejected.code, out.rejected.message)
+        result = out.command
+        parsed = orjson.loads(result.body_json) if result.body_json else None
+        return api.CommandResult(result.code, parsed)
+
+    async def deliver(self, records: list[rec.Envelope]) -> None:
+        await self._outcome("deliver", fb.DeliverRequest(records=records).SerializeToString())
+
+    async def propose(self, record: rec.Envelope) -> None:
+        await self._outcome("propose", fb.ProposeRequest(record=record).SerializeToString())
+
+    async def health(self) -> None:
+        await self._call("health", b"")
+
+    def close(self) -> None:
+        for conn in self._idle:
+            conn.close()
+        self._idle.clear()
+
+
+# ---------------------------------------------------------------------------------- server
+
+
+class Local(Protocol):
+    """What a process does for requests forwarded to it (node.backend.Backend)."""
+
+    async def invoke_local(self, request: api.InvokeRequest, invocation_id: str) -> api.Outcome: ...
+
+    async def attach_local(self, invocation_id: str) -> api.Outcome: ...
+
+    async def output_local(self, invocation_id: str) -> api.Outcome: ...
+
+    async def complete_awakeable_local(
+        self, awakeable_id: str, result: pb.Result
+    ) -> api.Rejected | None: ...
+
+    async def command_local(
+        self, invocation_id: str, command: api.InvocationCommand, deployment: str | None
+    ) -> api.CommandResult: ...
+
+    async def append_all(self, records: list[rec.Envelope]) -> None: ...
+
+    async def propose_applied(self, record: rec.Envelope) -> None: ...
+
+
+class FabricHandler:
+    """Serves the fabric on a process's private port (an `ingress.http.Handler`)."""
+
+    def __init__(self, local: Local) -> None:
+        self._local = local
+
+    async def __call__(self, request: Request) -> Response:
+        if request.method != "POST" or not request.path.startswith(PREFIX):
+            return Response(404)
+        method = request.path[len(PREFIX) :]
+        try:
+            out = await self._serve(method, request.body)
+        except api.AdminError as exc:
+            out = fb.Outcome(rejected=fb.Rejected(code=exc.code, message=exc.message))
+        except Exception as exc:  # the log refused, a bad body, ...: the caller retries
+            log.warning("fabric request %s failed: %s", method, exc)
+            return Response(503)
+        if out is None:
+            return Response(404)
+        return Response(200, out.SerializeToString())
+
+    async def _serve(self, method: str, body: bytes) -> fb.Outcome | None:
+        local = self._local
+        if method == "invoke":
+            m = fb.InvokeRequest()
+            m.ParseFromString(body)
+            return outcome_to_pb(await local.invoke_local(invoke_from_pb(m), m.invocation_id))
+        if method in ("attach", "output"):
+            r = fb.InvocationRequest()
+            r.ParseFromString(body)
+            serve = local.attach_local if method == "attach" else local.output_local
+            return outcome_to_pb(await serve(r.invocation_id))
+        if method == "awakeable":
+            a = fb.AwakeableRequest()
+            a.ParseFromString(body)
+            rejected = await local.complete_awakeable_local(a.awakeable_id, a.result)
+            return fb.Outcome(done=True) if rejected is None else outcome_to_pb(rejected)
+        if method == "command":
+            c = fb.CommandRequest()
+            c.ParseFromString(body)
+            result = await local.command_local(
+                c.invocation_id,
+                c.command,  # type: ignore[arg-type]  # validated by the admin API that sent it
+                c.deployment or None,
+            )
+            payload = orjson.dumps(result.body).decode() if result.body is not None else ""
+            return fb.Outcome(command=fb.CommandResult(code=result.status, body_json=payload))
+        if method == "deliver":
+            d = fb.DeliverRequest()
+            d.ParseFromString(body)
+            await local.append_all(list(d.records))
+            return fb.Outcome(done=True)
+        if method == "propose":
+            p = fb.ProposeRequest()
+            p.ParseFromString(body)
+            await local.propose_applied(p.record)
+            return fb.Outcome(done=True)
+        if method == "health":
+            return fb.Outcome(done=True)
+        return None

@@ -1,0 +1,127 @@
+from perdure_proto import protocol_pb2 as _protocol_pb2
+from perdure_proto import records_pb2 as _records_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class InvokeRequest(_message.Message):
+    __slots__ = ("invocation_id", "service", "handler", "has_key", "key", "body", "headers", "has_idempotency_key", "idempotency_key", "send", "delay_ms")
+    INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    HANDLER_FIELD_NUMBER: _ClassVar[int]
+    HAS_KEY_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    HEADERS_FIELD_NUMBER: _ClassVar[int]
+    HAS_IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    SEND_FIELD_NUMBER: _ClassVar[int]
+    DELAY_MS_FIELD_NUMBER: _ClassVar[int]
+    invocation_id: str
+    service: str
+    handler: str
+    has_key: bool
+    key: str
+    body: bytes
+    headers: _containers.RepeatedCompositeFieldContainer[_protocol_pb2.Header]
+    has_idempotency_key: bool
+    idempotency_key: str
+    send: bool
+    delay_ms: int
+    def __init__(self, invocation_id: _Optional[str] = ..., service: _Optional[str] = ..., handler: _Optional[str] = ..., has_key: _Optional[bool] = ..., key: _Optional[str] = ..., body: _Optional[bytes] = ..., headers: _Optional[_Iterable[_Union[_protocol_pb2.Header, _Mapping]]] = ..., has_idempotency_key: _Optional[bool] = ..., idempotency_key: _Optional[str] = ..., send: _Optional[bool] = ..., delay_ms: _Optional[int] = ...) -> None: ...
+
+class InvocationRequest(_message.Message):
+    __slots__ = ("invocation_id",)
+    INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    invocation_id: str
+    def __init__(self, invocation_id: _Optional[str] = ...) -> None: ...
+
+class AwakeableRequest(_message.Message):
+    __slots__ = ("awakeable_id", "result")
+    AWAKEABLE_ID_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    awakeable_id: str
+    result: _protocol_pb2.Result
+    def __init__(self, awakeable_id: _Optional[str] = ..., result: _Optional[_Union[_protocol_pb2.Result, _Mapping]] = ...) -> None: ...
+
+class CommandRequest(_message.Message):
+    __slots__ = ("invocation_id", "command", "deployment")
+    INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
+    invocation_id: str
+    command: str
+    deployment: str
+    def __init__(self, invocation_id: _Optional[str] = ..., command: _Optional[str] = ..., deployment: _Optional[str] = ...) -> None: ...
+
+class DeliverRequest(_message.Message):
+    __slots__ = ("records",)
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    records: _containers.RepeatedCompositeFieldContainer[_records_pb2.Envelope]
+    def __init__(self, records: _Optional[_Iterable[_Union[_records_pb2.Envelope, _Mapping]]] = ...) -> None: ...
+
+class ProposeRequest(_message.Message):
+    __slots__ = ("record",)
+    RECORD_FIELD_NUMBER: _ClassVar[int]
+    record: _records_pb2.Envelope
+    def __init__(self, record: _Optional[_Union[_records_pb2.Envelope, _Mapping]] = ...) -> None: ...
+
+class Outcome(_message.Message):
+    __slots__ = ("completed", "accepted", "not_ready", "rejected", "command", "done")
+    COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    NOT_READY_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    completed: Completed
+    accepted: Accepted
+    not_ready: str
+    rejected: Rejected
+    command: CommandResult
+    done: bool
+    def __init__(self, completed: _Optional[_Union[Completed, _Mapping]] = ..., accepted: _Optional[_Union[Accepted, _Mapping]] = ..., not_ready: _Optional[str] = ..., rejected: _Optional[_Union[Rejected, _Mapping]] = ..., command: _Optional[_Union[CommandResult, _Mapping]] = ..., done: _Optional[bool] = ...) -> None: ...
+
+class Completed(_message.Message):
+    __slots__ = ("invocation_id", "result", "content_type", "idempotency_expires_ms")
+    INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_EXPIRES_MS_FIELD_NUMBER: _ClassVar[int]
+    invocation_id: str
+    result: _protocol_pb2.Result
+    content_type: str
+    idempotency_expires_ms: int
+    def __init__(self, invocation_id: _Optional[str] = ..., result: _Optional[_Union[_protocol_pb2.Result, _Mapping]] = ..., content_type: _Optional[str] = ..., idempotency_expires_ms: _Optional[int] = ...) -> None: ...
+
+class Accepted(_message.Message):
+    __slots__ = ("invocation_id", "previously", "execution_time_ms")
+    INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUSLY_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    invocation_id: str
+    previously: bool
+    execution_time_ms: int
+    def __init__(self, invocation_id: _Optional[str] = ..., previously: _Optional[bool] = ..., execution_time_ms: _Optional[int] = ...) -> None: ...
+
+class Rejected(_message.Message):
+    __slots__ = ("code", "message", "invocation_id")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    message: str
+    invocation_id: str
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., invocation_id: _Optional[str] = ...) -> None: ...
+
+class CommandResult(_message.Message):
+    __slots__ = ("code", "body_json")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    BODY_JSON_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    body_json: str
+    def __init__(self, code: _Optional[int] = ..., body_json: _Optional[str] = ...) -> None: ...
