@@ -13,6 +13,7 @@ from pathlib import Path
 from log.api import Log
 from log.memory import MemoryLog
 from node import leader
+from node.clock import SYSTEM, Clock, SystemClock
 from node.processor import PartitionProcessor
 from node.proposer import Proposer
 from partition import actions as act
@@ -20,6 +21,7 @@ from partition import tables
 from partition.state_machine import StateMachine
 from partition.store import Store
 from perdure_proto import records_pb2 as rec
+from perdure_proto import storage_pb2 as st
 from tests.partition.scenario import manifest
 
 
@@ -88,7 +90,7 @@ def send(n: int) -> bytes:
 
 @asynccontextmanager
 async def processing(
-    log_: Log, store: Store, trim_every: int = 4096
+    log_: Log, store: Store, trim_every: int = 4096, clock: Clock = SYSTEM
 ) -> AsyncIterator[tuple[PartitionProcessor, CountingStateMachine]]:
     """A processor (never the leader: nothing is invoked) applying `log_` into `store`."""
     sm = CountingStateMachine(store)
@@ -101,6 +103,7 @@ async def processing(
         1,
         lambda: None,
         leader.Options(),
+        clock=clock,
         trim_every=trim_every,
     )
     task = asyncio.create_task(processor.run(), name="processor")
@@ -196,4 +199,76 @@ def test_commits_alone_do_not_sync(tmp_path: Path) -> None:
         txn.put(b"k%d" % n, b"v")
         txn.commit(n)
     assert store.wal_syncs() == 0
+    store.close()
+
+
+def announce(leader_id: str, epoch: int) -> bytes:
+    return rec.Envelope(
+        timestamp_ms=1_000, announce_leader=rec.AnnounceLeader(leader_id=leader_id, epoch=epoch)
+    ).SerializeToString()
+
+
+async def test_only_this_members_announcement_at_its_epoch_starts_its_leader_unit(
+    tmp_path: Path,
+) -> None:
+    log_ = MemoryLog()
+    await log_.start()
+    store = Store(tmp_path / "store")
+    async with processing(log_, store) as (processor, _):  # this member: node-a, epoch 1
+        await processor.wait_applied(await append_all(log_, [register()]), timeout=10)
+        for other in (announce("node-a", 2), announce("node-b", 1)):
+            await processor.wait_applied(await log_.append(other), timeout=10)
+            assert not processor.active and processor.leader_unit is None
+
+        await processor.wait_applied(await log_.append(announce("node-a", 1)), timeout=10)
+        unit = processor.leader_unit
+        assert processor.active and unit is not None
+        await processor.wait_applied(await log_.append(announce("node-a", 1)), timeout=10)
+        assert processor.leader_unit is unit  # a repeated announcement keeps the running unit
+
+        await processor.wait_applied(await log_.append(announce("node-b", 2)), timeout=10)
+        assert not processor.active and processor.leader_unit is None
+    store.close()
+
+
+class HourAhead(SystemClock):
+    """The wall clock one hour ahead: a timer due in half an hour is already due."""
+
+    def now_ms(self) -> int:
+        return super().now_ms() + 3_600_000
+
+
+async def test_a_new_leader_fires_a_timer_registered_before_it_led_on_the_processors_clock(
+    tmp_path: Path,
+) -> None:
+    # The delayed send is applied before this member leads, so its RegisterTimer action is
+    # skipped; the leader unit finds the timer in the store and fires it through the log, by
+    # the clock the processor was given (by the system's, it would be due in half an hour).
+    log_ = MemoryLog()
+    await log_.start()
+    store = Store(tmp_path / "store")
+    now = SYSTEM.now_ms()
+    delayed = rec.Envelope(
+        timestamp_ms=now,
+        invoke=rec.Invoke(
+            invocation_id="inv_1delayed",
+            service="Counter",
+            handler="add",
+            key="k",
+            input=b"1",
+            mode=rec.SEND,
+            execution_time_ms=now + 1_800_000,
+        ),
+    ).SerializeToString()
+    async with processing(log_, store, clock=HourAhead()) as (processor, _):
+        await processor.wait_applied(await append_all(log_, [register(), delayed]), timeout=10)
+        status = tables.get_status(store, "inv_1delayed")
+        assert status is not None and status.phase == st.SCHEDULED
+        await processor.wait_applied(await log_.append(announce("node-a", 1)), timeout=10)
+        async with asyncio.timeout(10):
+            while (status := tables.get_status(store, "inv_1delayed")) is None or (
+                status.phase == st.SCHEDULED
+            ):
+                await processor.wait_applied((processor.applied_lsn or 0) + 1, timeout=10)
+        assert status.phase == st.INVOKED
     store.close()
