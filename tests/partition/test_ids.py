@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from partition import ids
@@ -82,3 +84,68 @@ def test_awakeable_ids_round_trip_and_refuse_garbage() -> None:
     for text in ("sign_1", "sign_1!!", "prom_1abc", "sign_1" + "A" * 8):
         with pytest.raises(ids.Error):
             ids.parse_awakeable_id(text)
+
+
+def test_ids_keep_their_text_across_releases() -> None:
+    # Ids are stored in the log and the store and handed to clients: the same inputs must give
+    # the same text in every release (and the base-62 text has no leading zeros).
+    assert ids.invocation_id(0, bytes(16)) == "inv_10"
+    assert ids.invocation_id(1, bytes(16)) == "inv_17n42DGM5Tflk9n8mt7Fhc8"
+    assert ids.invocation_id(263, bytes(16)) == "inv_1X387OGNhEsBWnXSHNnlc0jw"
+    assert ids.invocation_id(2**64 - 1, b"\xff" * 16) == "inv_12lFA6LboL2xx0ldQH2K1TdSrwuqMMiME3"
+    assert (
+        ids.deterministic_invocation_id("Counter", "z", "add", "once")
+        == "inv_11QT7Epc0RJ57jwkGgho4lTAx8xaikv2Qa"
+    )
+    assert (
+        ids.deterministic_invocation_id("Greeter", None, "greet", "k1")
+        == "inv_11evdzyFeZu5Rem4PELCDoh357LiO4qdgJ"
+    )
+    assert (
+        ids.deterministic_invocation_id("Signup", "alice", "run", None)
+        == "inv_1q7V859wAyRVWWP6K8e9GWoXOyNtfnEuq"
+    )
+    assert ids.child_invocation_id("inv_1abc", 3, None) == "inv_1tmpg31VCGLh9QObgWrltcT2Kc5mamgqt"
+    assert ids.child_invocation_id("inv_1abc", 3, "z") == "inv_11QT7Epc0RJ53fiiWUDzYrNRHugmCB9nux"
+    assert ids.deployment_id("http://127.0.0.1:9080") == "dp_1I21AAreHtqIIDqWU4rC7S"
+    assert ids.random_seed("inv_1abc") == 1337897355197655615
+    assert ids.awakeable_id("inv_1a", 7) == "sign_1aW52XzFhAAAABw"
+    assert ids.awakeable_id("inv_1aaa", 23) == "sign_1aW52XzFhYWEAAAAX"
+
+
+@pytest.mark.parametrize("length", range(1, 13))
+def test_awakeable_ids_of_every_length_round_trip(length: int) -> None:
+    # Base64 drops its padding in the id; parsing restores however much each length needs.
+    invocation_id = "inv_1" + "a" * length
+    assert ids.parse_awakeable_id(ids.awakeable_id(invocation_id, 70_000)) == (
+        invocation_id,
+        70_000,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("inv_1!!!!!!!!", "invalid character '!' in id"),
+        ("inv_1" + "z" * 64, "id is too long"),
+        ("dp_1abcdefghij", "'dp_1abcdefghij' is not an invocation id"),
+    ],
+)
+def test_a_malformed_invocation_id_is_refused_saying_what_is_wrong(text: str, says: str) -> None:
+    with pytest.raises(ids.Error, match=re.escape(says)):
+        ids.parse_invocation_id(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("prom_1abc", "'prom_1abc' is not an awakeable id"),
+        ("sign_1!!", "'sign_1!!' is not a valid awakeable id"),
+        ("sign_1" + "A" * 8, "is not a valid awakeable id"),
+        ("sign_1A", "'sign_1A' is not a valid awakeable id"),  # not base64
+        ("sign_1__4AAAAH", "'sign_1__4AAAAH' is not a valid awakeable id"),  # not UTF-8
+    ],
+)
+def test_a_malformed_awakeable_id_is_refused_saying_what_is_wrong(text: str, says: str) -> None:
+    with pytest.raises(ids.Error, match=re.escape(says)):
+        ids.parse_awakeable_id(text)
