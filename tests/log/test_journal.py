@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -155,6 +156,18 @@ def test_deleting_a_suffix_is_durable(journal: DurableJournal, tmp_path: Path) -
         again.close()
 
 
+def test_a_truncation_is_synced_by_the_next_flush(journal: DurableJournal, syncs: Syncs) -> None:
+    fill(journal, 5)
+    journal.flush()
+    before = syncs.count
+    journal.deleteEntriesFrom(5)  # just past the last entry: nothing to drop, nothing to sync
+    journal.flush()
+    assert (len(journal), syncs.count) == (5, before)
+    journal.deleteEntriesFrom(3)
+    journal.flush()
+    assert (len(journal), syncs.count) == (3, before + 1)
+
+
 def test_compacting_keeps_two_stubs_and_what_follows_across_reopen(
     journal: DurableJournal, tmp_path: Path
 ) -> None:
@@ -191,19 +204,28 @@ def test_the_trim_point_is_stored(journal: DurableJournal, tmp_path: Path) -> No
 
 
 def test_stubs_are_never_truncated_and_pysyncobj_compaction_is_ignored(
-    journal: DurableJournal,
+    journal: DurableJournal, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     failures: list[Error] = []
     journal.set_listeners(on_failure=failures.append, on_closed=lambda: None)
     fill(journal, 5)
     journal.compact(3)
-    journal.deleteEntriesTo(3)  # pysyncobj's own compaction: off, ignored
+    with caplog.at_level(logging.WARNING, logger="log.journal"):
+        journal.deleteEntriesTo(3)  # pysyncobj's own compaction: off, ignored
     assert len(journal) == 4
+    assert [r.getMessage() for r in caplog.records] == [
+        f"raft journal {tmp_path}: ignoring pysyncobj's request to compact; compaction is "
+        "driven by RaftLog.trim (is pysyncobj's log compaction switched on?)"
+    ]
     journal.deleteEntriesFrom(2)  # after the stubs: fine
     assert [e[1] for e in journal[:]] == [2, 3]
-    with pytest.raises(JournalError, match="compacted"):
+    with (
+        caplog.at_level(logging.ERROR, logger="log.journal"),
+        pytest.raises(JournalError, match="compacted"),
+    ):
         journal.deleteEntriesFrom(1)
     assert len(failures) == 1
+    assert caplog.records[-1].getMessage() == str(failures[0])  # logged as it is reported
 
 
 def test_clear_empties_the_journal(journal: DurableJournal, tmp_path: Path) -> None:
