@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import assert_never
+from typing import Protocol, assert_never
 
 from node import invoker as invoker_mod
 from node.cleaner import Cleaner
@@ -31,12 +31,55 @@ from partition import actions as act
 from partition import tables
 from partition.schema import Schema
 from partition.store import Store
+from perdure_proto import protocol_pb2 as pb
+from perdure_proto import storage_pb2 as st
 
 log = logging.getLogger(__name__)
 
 LeaderAction = (
     act.Invoke | act.Ack | act.Ended | act.Completion | act.Cancel | act.RegisterTimer | act.Shuffle
 )
+
+
+class InvokerHandle(Protocol):
+    """What the leader unit asks of its invoker (node.invoker.Invoker; a simulation substitutes
+    its own, sim/invoker.py)."""
+
+    def invoke(self, invocation_id: str, status: st.InvocationStatus | None = None) -> None: ...
+
+    def ack(self, invocation_id: str, up_to_index: int) -> None: ...
+
+    def ended(self, invocation_id: str, abort: bool = False) -> None: ...
+
+    def completion(
+        self, invocation_id: str, index: int, result: pb.Result, callee_invocation_id: str
+    ) -> None: ...
+
+    def cancel(self, invocation_id: str) -> None: ...
+
+    def in_flight(self) -> int: ...
+
+    async def watchdog(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class InvokerFactory(Protocol):
+    """Makes the invoker of one leadership; every task it starts belongs to `tasks`."""
+
+    def __call__(
+        self,
+        store: Store,
+        proposer: Proposer,
+        schema: Schema,
+        options: invoker_mod.Options,
+        *,
+        tasks: asyncio.TaskGroup,
+        clock: Clock,
+    ) -> InvokerHandle: ...
+
+
+DEFAULT_INVOKER: InvokerFactory = Invoker
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,25 +99,28 @@ class LeaderUnit:
         options: Options,
         clock: Clock = SYSTEM,
         deliverer: Deliverer | None = None,
+        invoker_factory: InvokerFactory = DEFAULT_INVOKER,
     ) -> None:
-        """`deliverer` reaches the other partitions (None: there are none)."""
+        """`deliverer` reaches the other partitions (None: there are none); `invoker_factory`
+        makes the invoker (the real one, unless a simulation substitutes its own)."""
         self._deliverer = deliverer
+        self._invoker_factory = invoker_factory
         self._store = store
         self._proposer = proposer
         self._schema = schema
         self._options = options
         self._clock = clock
         self._ready = asyncio.Event()
-        self._invoker: Invoker | None = None
+        self._invoker: InvokerHandle | None = None
         self._timers: TimerService | None = None
         self._shuffle: Shuffle | None = None
 
     async def run(self) -> None:
         """Lead until cancelled: resume running invocations, fire timers, purge expired ones."""
-        invoker: Invoker | None = None
+        invoker: InvokerHandle | None = None
         try:
             async with asyncio.TaskGroup() as tg:
-                invoker = Invoker(
+                invoker = self._invoker_factory(
                     self._store,
                     self._proposer,
                     self._schema,

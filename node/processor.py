@@ -48,10 +48,12 @@ class PartitionProcessor:
         clock: Clock = SYSTEM,
         trim_every: int = TRIM_EVERY,
         deliverer: Deliverer | None = None,
+        invoker_factory: leader.InvokerFactory = leader.DEFAULT_INVOKER,
     ) -> None:
         """`deliverer` reaches the other partitions, for the leader's shuffle (None: there are
-        none)."""
+        none); `invoker_factory` makes each leadership's invoker (node.leader)."""
         self._deliverer = deliverer
+        self._invoker_factory = invoker_factory
         self._log = log_
         self._store = store
         self._sm = state_machine
@@ -165,6 +167,7 @@ class PartitionProcessor:
                 self._leader_options,
                 self._clock,
                 self._deliverer,
+                self._invoker_factory,
             )
             self._unit_task = tg.create_task(unit.run(), name="leader-unit")
             await unit.ready()
