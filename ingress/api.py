@@ -213,6 +213,16 @@ class AdminBackend(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class ProcessStatus:
+    """One partition process of a node: it runs one Raft group (its partitions)."""
+
+    raft_group: int
+    pid: int | None
+    alive: bool  # answered the node's last status poll (its own process: always)
+    address: str  # its Raft member address
+
+
+@dataclass(frozen=True, slots=True)
 class NodeStatus:
     """One node of the cluster as the answering node sees it."""
 
@@ -222,6 +232,7 @@ class NodeStatus:
     alive: bool
     ingress: str | None  # ingress base URL
     admin: str | None  # admin API base URL
+    processes: tuple[ProcessStatus, ...] = ()  # its partition processes, by group
 
 
 @dataclass(frozen=True, slots=True)

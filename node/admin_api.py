@@ -16,12 +16,14 @@ answering node's view, the shape `perdure cluster status` reads:
 
     {
       "cluster_name": "prod" | null,        # null until clusters are named
-      "partition_count": 1,
+      "partition_count": 24,
       "this_node": "perdure-1",             # the node that answered: figures are its view
       "nodes": [
         {"name": "perdure-1", "address": "127.0.0.1:5123",   # advertised raft/internal address
          "pid": 4242 | null, "alive": true,
-         "ingress": "http://127.0.0.1:8080" | null, "admin": "http://127.0.0.1:9070" | null}
+         "ingress": "http://127.0.0.1:8080" | null, "admin": "http://127.0.0.1:9070" | null,
+         "processes": [                     # its partition processes, one per Raft group
+           {"raft_group": 0, "pid": 4242 | null, "alive": true, "address": "127.0.0.1:5123"}]}
       ],
       "partitions": [
         {"id": 0, "raft_group": 0,          # the Raft group whose log holds the partition
@@ -360,6 +362,15 @@ def cluster_json(status: ClusterStatus) -> Json:
                 "alive": n.alive,
                 "ingress": n.ingress,
                 "admin": n.admin,
+                "processes": [
+                    {
+                        "raft_group": proc.raft_group,
+                        "pid": proc.pid,
+                        "alive": proc.alive,
+                        "address": proc.address,
+                    }
+                    for proc in n.processes
+                ],
             }
             for n in sorted(status.nodes, key=lambda n: n.name)
         ],

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 
 from ingress import api
 from log.api import Error as LogError
-from log.raft import RaftLog
 from node import discovery
-from node.config import NodeOptions
 from node.fabric import FabricClient, Unavailable
 from node.processor import PartitionProcessor
 from node.proposer import Proposer, now_ms
@@ -89,8 +86,9 @@ def _outcome(reply: act.Reply) -> api.Outcome:
 
 
 class Backend:
-    """Implements ingress.api.IngressBackend, ingress.api.AdminBackend and
-    ingress.api.ClusterView."""
+    """Implements ingress.api.IngressBackend and ingress.api.AdminBackend, forwarding what
+    belongs to another group's process over the fabric, and serves what the fabric forwards
+    here (node.fabric.Local)."""
 
     def __init__(
         self,
@@ -99,8 +97,6 @@ class Backend:
         schema: Schema,
         processor: PartitionProcessor,
         *,
-        node: NodeOptions,
-        raft: RaftLog,
         partitioning: Partitioning | None = None,
         group: int = 0,
         peers: dict[int, FabricClient] | None = None,
@@ -114,8 +110,6 @@ class Backend:
         self._store = store
         self._schema = schema
         self._processor = processor
-        self._node = node
-        self._raft = raft
         self._handlers: dict[tuple[str, str], api.HandlerInfo] = {}
         self.refresh()
 
@@ -434,46 +428,6 @@ class Backend:
         )
         return api.ServiceInfo(
             spec=row.spec, revision=row.revision, deployment_id=row.deployment_id, public=public
-        )
-
-    # ------------------------------------------------------------------ cluster
-
-    def cluster(self) -> api.ClusterStatus:
-        """This node, and its one partition on its one Raft group (group 0, partition 0)."""
-        opts = self._node
-        raft = self._raft.status()
-        host = "127.0.0.1" if opts.bind_host in ("0.0.0.0", "") else opts.bind_host
-        me = api.NodeStatus(
-            name=opts.node_name,
-            address=raft.self_address,
-            pid=os.getpid(),
-            alive=True,
-            ingress=f"http://{host}:{opts.ingress_port}",
-            admin=f"http://{host}:{opts.admin_port}",
-        )
-        names = {raft.self_address: opts.node_name}
-        applied = self._processor.applied_lsn
-        replica = api.ReplicaStatus(
-            node=opts.node_name,
-            mode="leader" if self._processor.active else "follower",
-            applied=applied,
-            committed=raft.committed_lsn,
-        )
-        partition = api.PartitionStatus(
-            id=0,
-            raft_group=0,
-            leader=names.get(raft.leader_address or ""),
-            term=raft.term,
-            applied=applied,
-            committed=raft.committed_lsn,
-            replicas=(replica,),
-        )
-        return api.ClusterStatus(
-            cluster_name=None,
-            partition_count=1,
-            this_node=opts.node_name,
-            nodes=(me,),
-            partitions=(partition,),
         )
 
 

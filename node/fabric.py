@@ -221,6 +221,10 @@ class FabricClient:
     async def propose(self, record: rec.Envelope) -> None:
         await self._outcome("propose", fb.ProposeRequest(record=record).SerializeToString())
 
+    async def status(self) -> fb.GroupStatus:
+        out = await self._outcome("status", b"")
+        return out.status
+
     async def health(self) -> None:
         await self._call("health", b"")
 
@@ -255,11 +259,16 @@ class Local(Protocol):
     async def propose_applied(self, record: rec.Envelope) -> None: ...
 
 
+class Status(Protocol):
+    def group_status(self) -> fb.GroupStatus: ...
+
+
 class FabricHandler:
     """Serves the fabric on a process's private port (an `ingress.http.Handler`)."""
 
-    def __init__(self, local: Local) -> None:
+    def __init__(self, local: Local, status: Status) -> None:
         self._local = local
+        self._status = status
 
     async def __call__(self, request: Request) -> Response:
         if request.method != "POST" or not request.path.startswith(PREFIX):
@@ -314,4 +323,6 @@ class FabricHandler:
             return fb.Outcome(done=True)
         if method == "health":
             return fb.Outcome(done=True)
+        if method == "status":
+            return fb.Outcome(status=self._status.group_status())
         return None

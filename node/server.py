@@ -27,6 +27,7 @@ from node import leader, metrics
 from node.admin_api import AdminApi, admin_error
 from node.backend import Backend
 from node.clock import SYSTEM, Clock
+from node.cluster_view import ClusterView
 from node.config import NodeOptions
 from node.fabric import FabricClient, FabricHandler, Unavailable
 from node.processor import PartitionProcessor
@@ -147,6 +148,7 @@ class Node:
                         await self._serve_fabric(http)
                     if self.options.group == 0 and self._peers:
                         tg.create_task(Workers(self.options, self._clock).run(), name="workers")
+                        tg.create_task(self.cluster_view.watch(), name="cluster-view")
                         await self._wait_for_peers()
                     await self._serve_http(http)
                     await asyncio.get_running_loop().create_future()  # until cancelled
@@ -199,17 +201,18 @@ class Node:
             self.store,
             self.state_machine.schema,
             self.processor,
-            node=opts,
-            raft=self.log,
             partitioning=partitioning,
             group=group,
             peers=self._peers,
+        )
+        self.cluster_view = ClusterView(
+            opts, partitioning, self.log, self.processor, self._peers, self._clock
         )
 
     async def _serve_fabric(self, stack: contextlib.AsyncExitStack) -> None:
         opts = self.options
         fabric = HttpServer(
-            FabricHandler(self.backend),
+            FabricHandler(self.backend, self.cluster_view),
             HttpServerOptions(
                 host="127.0.0.1",
                 port=opts.internal_port + opts.group,
@@ -263,7 +266,7 @@ class Node:
                 AdminApi(
                     self.backend,
                     ingress_endpoint=f"http://{opts.bind_host}:{opts.ingress_port}",
-                    cluster=self.backend,
+                    cluster=self.cluster_view,
                 )
             ),
             HttpServerOptions(host=opts.bind_host, port=opts.admin_port, name="admin"),
@@ -300,6 +303,7 @@ def _leader_options(opts: NodeOptions) -> leader.Options:
             abort_timeout_ms=opts.abort_timeout_ms,
         ),
         cleanup_period_s=opts.cleanup_interval_ms / 1000,
+        group=opts.group,
     )
 
 

@@ -22,6 +22,11 @@ def apply_local(ctx: Apply) -> None:
 
 
 def on_deliver(ctx: Apply, cmd: rec.Deliver) -> None:
+    if cmd.producer == ctx.options.group:
+        # A group never sends itself a delivery: a mislabelled producer would share another's
+        # dedup row and lose its messages, so refuse loudly rather than apply.
+        log.error("refusing a delivery that claims to come from this group (%d)", cmd.producer)
+        return
     applied = tables.applied_from(ctx.txn, cmd.producer)
     if cmd.seq <= applied:
         return  # delivered before: a retry of the producer's shuffle

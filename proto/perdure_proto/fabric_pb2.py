@@ -26,7 +26,7 @@ from perdure_proto import protocol_pb2 as perdure__proto_dot_protocol__pb2
 from perdure_proto import records_pb2 as perdure__proto_dot_records__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aperdure_proto/fabric.proto\x12\x11perdure.fabric.v1\x1a\x1cperdure_proto/protocol.proto\x1a\x1bperdure_proto/records.proto\"\xf8\x01\n\rInvokeRequest\x12\x15\n\rinvocation_id\x18\x01 \x01(\t\x12\x0f\n\x07service\x18\x02 \x01(\t\x12\x0f\n\x07handler\x18\x03 \x01(\t\x12\x0f\n\x07has_key\x18\x04 \x01(\x08\x12\x0b\n\x03key\x18\x05 \x01(\t\x12\x0c\n\x04\x62ody\x18\x06 \x01(\x0c\x12,\n\x07headers\x18\x07 \x03(\x0b\x32\x1b.perdure.protocol.v1.Header\x12\x1b\n\x13has_idempotency_key\x18\x08 \x01(\x08\x12\x17\n\x0fidempotency_key\x18\t \x01(\t\x12\x0c\n\x04send\x18\n \x01(\x08\x12\x10\n\x08\x64\x65lay_ms\x18\x0b \x01(\x04\"*\n\x11InvocationRequest\x12\x15\n\rinvocation_id\x18\x01 \x01(\t\"U\n\x10\x41wakeableRequest\x12\x14\n\x0c\x61wakeable_id\x18\x01 \x01(\t\x12+\n\x06result\x18\x02 \x01(\x0b\x32\x1b.perdure.protocol.v1.Result\"L\n\x0e\x43ommandRequest\x12\x15\n\rinvocation_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ommand\x18\x02 \x01(\t\x12\x12\n\ndeployment\x18\x03 \x01(\t\"A\n\x0e\x44\x65liverRequest\x12/\n\x07records\x18\x01 \x03(\x0b\x32\x1e.perdure.partition.v1.Envelope\"@\n\x0eProposeRequest\x12.\n\x06record\x18\x01 \x01(\x0b\x32\x1e.perdure.partition.v1.Envelope\"\x80\x02\n\x07Outcome\x12\x31\n\tcompleted\x18\x01 \x01(\x0b\x32\x1c.perdure.fabric.v1.CompletedH\x00\x12/\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\x0b\x32\x1b.perdure.fabric.v1.AcceptedH\x00\x12\x13\n\tnot_ready\x18\x03 \x01(\tH\x00\x12/\n\x08rejected\x18\x04 \x01(\x0b\x32\x1b.perdure.fabric.v1.RejectedH\x00\x12\x33\n\x07\x63ommand\x18\x05 \x01(\x0b\x32 .perdure.fabric.v1.CommandResultH\x00\x12\x0e\n\x04\x64one\x18\x06 \x01(\x08H\x00\x42\x06\n\x04kind\"\x85\x01\n\tCompleted\x12\x15\n\rinvocation_id\x18\x01 \x01(\t\x12+\n\x06result\x18\x02 \x01(\x0b\x32\x1b.perdure.protocol.v1.Result\x12\x14\n\x0c\x63ontent_type\x18\x03 \x01(\t\x12\x1e\n\x16idempotency_expires_ms\x18\x04 \x01(\x04\"P\n\x08\x41\x63\x63\x65pted\x12\x15\n\rinvocation_id\x18\x01 \x01(\t\x12\x12\n\npreviously\x18\x02 \x01(\x08\x12\x19\n\x11\x65xecution_time_ms\x18\x03 \x01(\x04\"@\n\x08Rejected\x12\x0c\n\x04\x63ode\x18\x01 \x01(\r\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x15\n\rinvocation_id\x18\x03 \x01(\t\"0\n\rCommandResult\x12\x0c\n\x04\x63ode\x18\x01 \x01(\r\x12\x11\n\tbody_json\x18\x02 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aperdure_proto/fabric.proto\x12\x11perdure.fabric.v1\x1a\x1cperdure_proto/protocol.proto\x1a\x1bperdure_proto/records.proto\"\xf8\x01\n\rInvokeRequest\x12\x15\n\rinvocation_id\x18\x01 \x01(\t\x12\x0f\n\x07service\x18\x02 \x01(\t\x12\x0f\n\x07handler\x18\x03 \x01(\t\x12\x0f\n\x07has_key\x18\x04 \x01(\x08\x12\x0b\n\x03key\x18\x05 \x01(\t\x12\x0c\n\x04\x62ody\x18\x06 \x01(\x0c\x12,\n\x07headers\x18\x07 \x03(\x0b\x32\x1b.perdure.protocol.v1.Header\x12\x1b\n\x13has_idempotency_key\x18\x08 \x01(\x08\x12\x17\n\x0fidempotency_key\x18\t \x01(\t\x12\x0c\n\x04send\x18\n \x01(\x08\x12\x10\n\x08\x64\x65lay_ms\x18\x0b \x01(\x04\"*\n\x11InvocationRequest\x12\x15\n\rinvocation_id\x18\x01 \x01(\t\"U\n\x10\x41wakeableRequest\x12\x14\n\x0c\x61wakeable_id\x18\x01 \x01(\t\x12+\n\x06result\x18\x02 \x01(\x0b\x32\x1b.perdure.protocol.v1.Result\"L\n\x0e\x43ommandRequest\x12\x15\n\rinvocation_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ommand\x18\x02 \x01(\t\x12\x12\n\ndeployment\x18\x03 \x01(\t\"A\n\x0e\x44\x65liverRequest\x12/\n\x07records\x18\x01 \x03(\x0b\x32\x1e.perdure.partition.v1.Envelope\"@\n\x0eProposeRequest\x12.\n\x06record\x18\x01 \x01(\x0b\x32\x1e.perdure.partition.v1.Envelope\"\xb2\x02\n\x07Outcome\x12\x31\n\tcompleted\x18\x01 \x01(\x0b\x32\x1c.perdure.fabric.v1.CompletedH\x00\x12/\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\x0b\x32\x1b.perdure.fabric.v1.AcceptedH\x00\x12\x13\n\tnot_ready\x18\x03 \x01(\tH\x00\x12/\n\x08rejected\x18\x04 \x01(\x0b\x32\x1b.perdure.fabric.v1.RejectedH\x00\x12\x33\n\x07\x63ommand\x18\x05 \x01(\x0b\x32 .perdure.fabric.v1.CommandResultH\x00\x12\x0e\n\x04\x64one\x18\x06 \x01(\x08H\x00\x12\x30\n\x06status\x18\x07 \x01(\x0b\x32\x1e.perdure.fabric.v1.GroupStatusH\x00\x42\x06\n\x04kind\"\x85\x01\n\tCompleted\x12\x15\n\rinvocation_id\x18\x01 \x01(\t\x12+\n\x06result\x18\x02 \x01(\x0b\x32\x1b.perdure.protocol.v1.Result\x12\x14\n\x0c\x63ontent_type\x18\x03 \x01(\t\x12\x1e\n\x16idempotency_expires_ms\x18\x04 \x01(\x04\"P\n\x08\x41\x63\x63\x65pted\x12\x15\n\rinvocation_id\x18\x01 \x01(\t\x12\x12\n\npreviously\x18\x02 \x01(\x08\x12\x19\n\x11\x65xecution_time_ms\x18\x03 \x01(\x04\"@\n\x08Rejected\x12\x0c\n\x04\x63ode\x18\x01 \x01(\r\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x15\n\rinvocation_id\x18\x03 \x01(\t\"0\n\rCommandResult\x12\x0c\n\x04\x63ode\x18\x01 \x01(\r\x12\x11\n\tbody_json\x18\x02 \x01(\t\"\xc6\x01\n\x0bGroupStatus\x12\r\n\x05group\x18\x01 \x01(\r\x12\x0b\n\x03pid\x18\x02 \x01(\x03\x12\x14\n\x0craft_address\x18\x03 \x01(\t\x12\x0c\n\x04term\x18\x04 \x01(\x04\x12\x16\n\x0eleader_address\x18\x05 \x01(\t\x12\x13\n\x0bhas_applied\x18\x06 \x01(\x08\x12\x0f\n\x07\x61pplied\x18\x07 \x01(\x04\x12\x15\n\rhas_committed\x18\x08 \x01(\x08\x12\x11\n\tcommitted\x18\t \x01(\x04\x12\x0f\n\x07leading\x18\n \x01(\x08\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -46,13 +46,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PROPOSEREQUEST']._serialized_start=635
   _globals['_PROPOSEREQUEST']._serialized_end=699
   _globals['_OUTCOME']._serialized_start=702
-  _globals['_OUTCOME']._serialized_end=958
-  _globals['_COMPLETED']._serialized_start=961
-  _globals['_COMPLETED']._serialized_end=1094
-  _globals['_ACCEPTED']._serialized_start=1096
-  _globals['_ACCEPTED']._serialized_end=1176
-  _globals['_REJECTED']._serialized_start=1178
-  _globals['_REJECTED']._serialized_end=1242
-  _globals['_COMMANDRESULT']._serialized_start=1244
-  _globals['_COMMANDRESULT']._serialized_end=1292
+  _globals['_OUTCOME']._serialized_end=1008
+  _globals['_COMPLETED']._serialized_start=1011
+  _globals['_COMPLETED']._serialized_end=1144
+  _globals['_ACCEPTED']._serialized_start=1146
+  _globals['_ACCEPTED']._serialized_end=1226
+  _globals['_REJECTED']._serialized_start=1228
+  _globals['_REJECTED']._serialized_end=1292
+  _globals['_COMMANDRESULT']._serialized_start=1294
+  _globals['_COMMANDRESULT']._serialized_end=1342
+  _globals['_GROUPSTATUS']._serialized_start=1345
+  _globals['_GROUPSTATUS']._serialized_end=1543
 # @@protoc_insertion_point(module_scope)

@@ -71,20 +71,22 @@ class ProposeRequest(_message.Message):
     def __init__(self, record: _Optional[_Union[_records_pb2.Envelope, _Mapping]] = ...) -> None: ...
 
 class Outcome(_message.Message):
-    __slots__ = ("completed", "accepted", "not_ready", "rejected", "command", "done")
+    __slots__ = ("completed", "accepted", "not_ready", "rejected", "command", "done", "status")
     COMPLETED_FIELD_NUMBER: _ClassVar[int]
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     NOT_READY_FIELD_NUMBER: _ClassVar[int]
     REJECTED_FIELD_NUMBER: _ClassVar[int]
     COMMAND_FIELD_NUMBER: _ClassVar[int]
     DONE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
     completed: Completed
     accepted: Accepted
     not_ready: str
     rejected: Rejected
     command: CommandResult
     done: bool
-    def __init__(self, completed: _Optional[_Union[Completed, _Mapping]] = ..., accepted: _Optional[_Union[Accepted, _Mapping]] = ..., not_ready: _Optional[str] = ..., rejected: _Optional[_Union[Rejected, _Mapping]] = ..., command: _Optional[_Union[CommandResult, _Mapping]] = ..., done: _Optional[bool] = ...) -> None: ...
+    status: GroupStatus
+    def __init__(self, completed: _Optional[_Union[Completed, _Mapping]] = ..., accepted: _Optional[_Union[Accepted, _Mapping]] = ..., not_ready: _Optional[str] = ..., rejected: _Optional[_Union[Rejected, _Mapping]] = ..., command: _Optional[_Union[CommandResult, _Mapping]] = ..., done: _Optional[bool] = ..., status: _Optional[_Union[GroupStatus, _Mapping]] = ...) -> None: ...
 
 class Completed(_message.Message):
     __slots__ = ("invocation_id", "result", "content_type", "idempotency_expires_ms")
@@ -125,3 +127,27 @@ class CommandResult(_message.Message):
     code: int
     body_json: str
     def __init__(self, code: _Optional[int] = ..., body_json: _Optional[str] = ...) -> None: ...
+
+class GroupStatus(_message.Message):
+    __slots__ = ("group", "pid", "raft_address", "term", "leader_address", "has_applied", "applied", "has_committed", "committed", "leading")
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    PID_FIELD_NUMBER: _ClassVar[int]
+    RAFT_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    TERM_FIELD_NUMBER: _ClassVar[int]
+    LEADER_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    HAS_APPLIED_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_FIELD_NUMBER: _ClassVar[int]
+    HAS_COMMITTED_FIELD_NUMBER: _ClassVar[int]
+    COMMITTED_FIELD_NUMBER: _ClassVar[int]
+    LEADING_FIELD_NUMBER: _ClassVar[int]
+    group: int
+    pid: int
+    raft_address: str
+    term: int
+    leader_address: str
+    has_applied: bool
+    applied: int
+    has_committed: bool
+    committed: int
+    leading: bool
+    def __init__(self, group: _Optional[int] = ..., pid: _Optional[int] = ..., raft_address: _Optional[str] = ..., term: _Optional[int] = ..., leader_address: _Optional[str] = ..., has_applied: _Optional[bool] = ..., applied: _Optional[int] = ..., has_committed: _Optional[bool] = ..., committed: _Optional[int] = ..., leading: _Optional[bool] = ...) -> None: ...

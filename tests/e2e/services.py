@@ -302,8 +302,47 @@ async def values(ctx: Context, name: str) -> dict[str, object]:
     return seen
 
 
+chain = restate.VirtualObject("Chain")
+
+
+@chain.handler()
+async def hop(ctx: restate.ObjectContext, path: list[str]) -> list[str]:
+    """One step of a chain of calls across keys (and so across partitions): a journaled side
+    effect here, then a call to the next key; the last key sends a tally."""
+    me = ctx.key()
+
+    def visit() -> str:
+        _append(f"chain-{me}.lines", "ran")
+        return me
+
+    await ctx.run("visit", visit)
+    if not path:
+        ctx.object_send(tally_add, key="chains", arg=1)
+        return [me]
+    rest: list[str] = await ctx.object_call(hop, key=path[0], arg=path[1:])
+    return [me, *rest]
+
+
+tally = restate.VirtualObject("Tally")
+
+
+@tally.handler("add")
+async def tally_add(ctx: restate.ObjectContext, n: int) -> int:
+    current: int = await ctx.get("total") or 0
+    ctx.set("total", current + n)
+    return current + n
+
+
+@tally.handler(kind="shared")
+async def total(ctx: restate.ObjectSharedContext) -> int:
+    current: int = await ctx.get("total") or 0
+    return current
+
+
 SERVICES = [
     determinism,
+    chain,
+    tally,
     options,
     versioned,
     greeter,

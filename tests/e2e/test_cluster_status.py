@@ -54,18 +54,30 @@ def test_cluster_reports_the_node_process_and_its_partition_positions(cluster: C
     node = cluster.node
     before = cluster_json(cluster)
     assert before["this_node"] == NODE_NAME
-    assert before["partition_count"] == 1
+    assert before["partition_count"] == 24
+    pid = node.process.pid if node.process else None
     assert before["nodes"] == [
         {
             "name": NODE_NAME,
             "address": f"127.0.0.1:{node.raft_port}",
-            "pid": node.process.pid if node.process else None,
+            "pid": pid,
             "alive": True,
             "ingress": node.ingress_url,
             "admin": node.admin_url,
+            "processes": [
+                {
+                    "raft_group": 0,
+                    "pid": pid,
+                    "alive": True,
+                    "address": f"127.0.0.1:{node.raft_port}",
+                }
+            ],
         }
     ]
-    (partition,) = before["partitions"]
+    # 24 logical partitions, all run by this one process's Raft group.
+    assert [p["id"] for p in before["partitions"]] == list(range(24))
+    assert {p["raft_group"] for p in before["partitions"]} == {0}
+    partition = before["partitions"][0]
     assert (partition["id"], partition["raft_group"], partition["leader"]) == (0, 0, NODE_NAME)
     assert partition["term"] >= 1
     assert partition["replicas"] == [
@@ -97,12 +109,12 @@ def test_perdure_cluster_commands_print_the_node_and_partition_rows(cluster: Clu
     status = perdure("cluster", "status", "--admin-url", node.admin_url)
     assert (status.returncode, status.stderr) == (0, "")
     lines = status.stdout.splitlines()
-    assert lines[0] == f"Cluster (unnamed): 1 node, 1 partition (as seen by {NODE_NAME})"
+    assert lines[0] == f"Cluster (unnamed): 1 node, 24 partitions (as seen by {NODE_NAME})"
     node_rows = [line.split() for line in lines if line.startswith(NODE_NAME)]
     assert node_rows == [
         [NODE_NAME, f"127.0.0.1:{node.raft_port}", pid, "yes", node.ingress_url, node.admin_url]
     ]
-    partition_rows = [line.split() for line in lines if line.startswith("0 ")]
+    partition_rows = [line.split() for line in lines if line.startswith("0 ")]  # partition 0
     assert len(partition_rows) == 1
     row = partition_rows[0]
     assert row[:3] == ["0", "0", NODE_NAME] and row[4:6] == [NODE_NAME, "leader"]
@@ -125,7 +137,7 @@ def test_perdure_cluster_commands_print_the_node_and_partition_rows(cluster: Clu
     partitions = perdure("cluster", "partitions", env=env)
     assert partitions.returncode == 0
     assert partitions.stdout.splitlines()[0].split()[:3] == ["ID", "RAFT-GROUP", "LEADER"]
-    assert len(partitions.stdout.splitlines()) == 2
+    assert len(partitions.stdout.splitlines()) == 1 + 24
 
     raw = perdure("cluster", "status", "--json", "--admin-url", node.admin_url)
     assert raw.returncode == 0

@@ -88,6 +88,7 @@ async def test_cluster_answers_nodes_by_name_and_partitions_by_id(
                 "alive": True,
                 "ingress": "http://10.0.0.1:8080",
                 "admin": "http://10.0.0.1:9070",
+                "processes": [],
             },
             {
                 "name": "n2",
@@ -96,6 +97,7 @@ async def test_cluster_answers_nodes_by_name_and_partitions_by_id(
                 "alive": False,
                 "ingress": "http://10.0.0.2:8080",
                 "admin": "http://10.0.0.2:9070",
+                "processes": [],
             },
         ],
         "partitions": [
