@@ -20,6 +20,7 @@ import logging
 from typing import Protocol
 
 import orjson
+from prometheus_client import generate_latest
 
 from ingress import api
 from ingress.http_types import Request, Response
@@ -225,6 +226,10 @@ class FabricClient:
         out = await self._outcome("status", b"")
         return out.status
 
+    async def metrics(self) -> bytes:
+        """The process's Prometheus exposition (text)."""
+        return await self._call("metrics", b"")
+
     async def health(self) -> None:
         await self._call("health", b"")
 
@@ -274,6 +279,8 @@ class FabricHandler:
         if request.method != "POST" or not request.path.startswith(PREFIX):
             return Response(404)
         method = request.path[len(PREFIX) :]
+        if method == "metrics":
+            return Response(200, generate_latest())
         try:
             out = await self._serve(method, request.body)
         except api.AdminError as exc:

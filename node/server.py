@@ -23,7 +23,7 @@ from ingress.http import HttpServer, HttpServerOptions
 from ingress.http_types import Handler, Request, Response
 from log.raft import RaftLog, RaftOptions
 from node import invoker as invoker_mod
-from node import leader, metrics
+from node import leader, metrics, metrics_merge
 from node.admin_api import AdminApi, admin_error
 from node.backend import Backend
 from node.clock import SYSTEM, Clock
@@ -49,15 +49,26 @@ class Endpoints:
     admin_url: str
 
 
-def with_metrics(handler: Handler) -> Handler:
-    """Serve Prometheus text at /metrics next to `handler`'s routes."""
+def with_metrics(handler: Handler, peers: dict[int, FabricClient] | None = None) -> Handler:
+    """Serve Prometheus text at /metrics next to `handler`'s routes: this process's, merged
+    with its partition processes' (`peers`) when it has any (node.metrics_merge)."""
 
     async def serve(request: Request) -> Response:
         if request.path == "/metrics":
-            return Response(200, generate_latest(), (("content-type", CONTENT_TYPE_LATEST),))
+            body = generate_latest()
+            if peers:
+                body = metrics_merge.merge([(0, body), *await _peer_metrics(peers)])
+            return Response(200, body, (("content-type", CONTENT_TYPE_LATEST),))
         return await handler(request)
 
     return serve
+
+
+async def _peer_metrics(peers: dict[int, FabricClient]) -> list[tuple[int, bytes]]:
+    groups = list(peers)
+    texts = await asyncio.gather(*(peers[g].metrics() for g in groups), return_exceptions=True)
+    # A process that does not answer is left out (its counters reappear when it is back).
+    return [(g, t) for g, t in zip(groups, texts, strict=True) if isinstance(t, bytes)]
 
 
 def with_request_metrics(handler: Handler) -> Handler:
@@ -267,7 +278,8 @@ class Node:
                     self.backend,
                     ingress_endpoint=f"http://{opts.bind_host}:{opts.ingress_port}",
                     cluster=self.cluster_view,
-                )
+                ),
+                self._peers,
             ),
             HttpServerOptions(host=opts.bind_host, port=opts.admin_port, name="admin"),
             error_response=admin_error,
