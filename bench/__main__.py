@@ -14,7 +14,9 @@ logs' tails are printed first when something failed).
 
 Environment: BENCH_SECONDS (per cell, default 5), BENCH_CONCURRENCY (default "1,16,64"),
 BENCH_WORKLOADS (default all: greet, counter_random, counter_hot, run3, send, workflow),
-BENCH_PEER ("restate" to add the peer).
+BENCH_PEER ("restate" to add the peer), BENCH_PROCESSES (partition processes per Perdure run,
+default "<cores>,1": one process per core, then one process in the same run; the ratio columns
+compare the first with the others).
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ class Settings:
     concurrency: list[int]
     names: list[str]
     peer: bool
+    processes: list[int]  # partition processes of each Perdure run; the first is "perdure"
 
     def as_dict(self) -> results.Document:
         return {
@@ -72,12 +75,16 @@ class Settings:
             "concurrency": self.concurrency,
             "workloads": self.names,
             "peer": "restate" if self.peer else None,
+            "processes": self.processes,
         }
 
 
 def rss_mb(pid: int) -> float:
+    """RSS of `pid` and its children (a node's partition processes)."""
     try:
-        return float(psutil.Process(pid).memory_info().rss) / 2**20
+        proc = psutil.Process(pid)
+        procs = [proc, *proc.children(recursive=True)]
+        return float(sum(p.memory_info().rss for p in procs)) / 2**20
     except psutil.Error:
         return float("nan")
 
@@ -161,10 +168,12 @@ def load(run: Run, settings: Settings, ingress: str, admin: str | None) -> None:
             print(f"  {run.label:8s} {name:15s} c={c:<3d} {result.rps:9.0f} req/s{extra}{bad}")
 
 
-def bench_perdure(settings: Settings, tmp: Path) -> Run:
-    run = Run("perdure")
-    deployment = LocalDeployment(tmp / "deployment.log")
-    node = LocalNode(tmp / "data")
+def bench_perdure(settings: Settings, tmp: Path, processes: int, label: str) -> Run:
+    run = Run(label)
+    deployment = LocalDeployment(tmp / f"deployment-{label}.log")
+    node = LocalNode(
+        tmp / f"data-{label}", extra_env={"PERDURE_PARTITION_PROCESSES": str(processes)}
+    )
     try:
         deployment.start()
         t0 = time.perf_counter()
@@ -252,28 +261,38 @@ def settings_from_env() -> Settings:
         concurrency=[int(c) for c in os.environ.get("BENCH_CONCURRENCY", "1,16,64").split(",")],
         names=names,
         peer=os.environ.get("BENCH_PEER") == "restate",
+        processes=[
+            int(p) for p in os.environ.get("BENCH_PROCESSES", _default_processes()).split(",")
+        ],
     )
+
+
+def _default_processes() -> str:
+    """One partition process per core, compared with one process in the same run."""
+    cores = os.cpu_count() or 1
+    return f"{cores},1" if cores > 1 else "1"
 
 
 def run_all(settings: Settings, tmp: Path) -> results.Document:
     """Every system, the reference, the report; the results as a document."""
-    runs = [bench_perdure(settings, tmp)]
+    first, *more = settings.processes
+    runs = [bench_perdure(settings, tmp, first, "perdure")]
     if settings.peer:
         runs.append(bench_restate(settings, tmp))
+    for processes in more:  # the ratio columns compare "perdure" with these
+        runs.append(bench_perdure(settings, tmp, processes, f"{processes}-proc"))
     baseline = echo_baseline(settings.seconds, 64)
     report(runs, baseline)
     return results.document(runs, baseline, settings.as_dict())
 
 
 # The processes' logs in the temporary directory (not RocksDB's *.log files next to them).
-LOGS = ("data.log", "deployment.log", "restate/restate.log", "restate/sdk.log")
+LOGS = ("data-*.log", "deployment-*.log", "restate/restate.log", "restate/sdk.log")
 
 
 def print_log_tails(tmp: Path, lines: int = 20) -> None:
     """The end of every log of the run: the temporary directory holding them is removed."""
-    for log in (tmp / name for name in LOGS):
-        if not log.exists():
-            continue
+    for log in (found for pattern in LOGS for found in sorted(tmp.glob(pattern))):
         tail = log.read_text(errors="replace").splitlines()[-lines:]
         print(f"--- {log.relative_to(tmp)} (last {len(tail)} lines)")
         print("\n".join(tail))

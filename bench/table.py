@@ -43,7 +43,8 @@ def _rows(doc: Document, concurrency: int) -> list[str]:
     ours = _cells(doc["systems"][0], concurrency)
     if not ours:
         raise Error(f"no cell at {concurrency} connections")
-    peer = _cells(doc["systems"][1], concurrency) if len(doc["systems"]) > 1 else None
+    restate = [system for system in doc["systems"] if system["label"] == "restate"]
+    peer = _cells(restate[0], concurrency) if restate else None
     if peer is None:
         echo = doc["baseline"]["throughput_rps"] or 1.0
         rows = ["| workload | req/s | p50 ms | p99 ms | vs asyncio echo |", "| --- " * 5 + "|"]
