@@ -1,0 +1,30 @@
+"""A seeded, deterministic simulation of a Perdure cluster (TigerBeetle's VOPR, FoundationDB's
+simulation testing): `python -m sim --seed 1234`, `make simulate SEEDS=100`.
+
+Theory of operation
+-------------------
+Everything runs in one process on one asyncio loop whose clock is virtual (sim/loop.py): time
+only moves when nothing is ready to run, so a simulated minute costs only the work done in it,
+and a run is a function of its seed. Real code where it matters: each partition group has 2-3
+members, each a real `PartitionProcessor` (node/processor.py) applying the group's log to its
+own real RocksDB store with the real state machine, and the leader among them runs the real
+leader unit (timers, cleaner, shuffle). Simulated around them (sim/cluster.py): the group's
+replicated log (sim/log.py), the network the shuffles deliver through (sim/network.py), the
+invoker and the deployment it drives (sim/invoker.py, sim/deployment.py, sim/services.py: a
+counter, a chain of calls across three groups, one-way sends, `run` steps), and the ingress
+(sim/workload.py).
+
+A run (sim/world.py): requests arrive for 16 s while the seed's faults strike for 20 s
+(sim/faults.py: member and group crashes and restarts, leader changes, lost and unknown appends,
+replication lag, lost, duplicated, delayed and stale deliveries, broken invoker links,
+crashing attempts); then the faults stop and the cluster must become quiet, and the invariants
+of sim/checks.py are checked against a shadow replica of every group. Replicas are compared
+with the shadow row by row throughout. Every random choice comes from a generator named after
+its use and seeded with the seed; the trace digest of two runs of a seed is the same.
+
+The simulated invoker follows node/invoker.py's rules (it is what the leader unit runs in its
+place, through `node.leader.InvokerFactory`), with one deliberate difference: it retries an
+attempt whose effect failed even when the attempt had already ended (node/invoker.py does not:
+tests/node/test_invoker_failed_effects.py), since otherwise that bug would hide every other one
+in the runs it hits. Known bugs the simulation still finds are listed in `sim.checks.KNOWN`.
+"""
