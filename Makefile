@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test verify lint fmt typecheck proto bench bench-peer clean mutate
+.PHONY: install run test verify lint fmt typecheck proto bench bench-peer clean mutate simulate
 
 $(STAMP): pyproject.toml sdk/pyproject.toml proto/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ verify: lint typecheck test
 
 proto: $(STAMP)
 	PYTHON=$(abspath $(PY)) scripts/gen_proto.sh
+
+# The seeded simulation (sim/): SEEDS seeds from 0 (default 100), or replay one with SEED=1234.
+# `make test` runs a bounded number of them (tests/sim).
+simulate: $(STAMP)
+	$(PY) -m sim $(if $(SEED),--seed $(SEED),--seeds $(or $(SEEDS),100))
 
 # Mutation testing of the durability core (not part of `make test`): mutmut over the modules in
 # pyproject's [tool.mutmut], then docs/mutation-report.md; fails on an unexplained survivor.
