@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 LOST_STREAM = "lost the connection to the deployment"
 UNREACHABLE = "the deployment does not accept connections; waiting for it to come back"
 WATCHDOG_PERIOD_S = 1.0
+APPLIED_POLL_S = 0.005
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,7 @@ class Attempt:
     deployment_id: str = ""
     saw_output: bool = False
     pending: set[asyncio.Future[int]] = field(default_factory=set)
+    last_lsn: int = 0  # log position of its latest durable effect
     commands: list[pb.Command] = field(default_factory=list)
     suspension: list[int] | None = None
     retry: Cancellable | None = None
@@ -307,7 +309,14 @@ class Invoker:
         if fut.cancelled():
             return
         exc = fut.exception()
-        if exc is not None and att.running:
+        if exc is None:
+            att.last_lsn = max(att.last_lsn, fut.result())
+            return
+        # The partition drops every later effect of this attempt (their indexes no longer
+        # follow), so the invocation needs a new attempt even if this one already ended or
+        # suspended; unless a retry is on its way already.
+        current = self._attempts.get(att.invocation_id) is att
+        if current and (att.running or (att.retry is None and not att.awaits_deployment)):
             log.warning("invocation %s: could not journal its effects: %s", att.invocation_id, exc)
             reason = str(exc) if isinstance(exc, LogError) else repr(exc)
             self._fail(att, pb.Failure(code=503, message=f"log append failed: {reason}"))
@@ -352,15 +361,25 @@ class Invoker:
         att.retry = None
         if self._attempts.get(att.invocation_id) is not att:
             return
-        if att.pending:
+        if att.pending or att.last_lsn > (self._store.applied_lsn() or 0):
             self._spawn(self._retry_after_pending(att, early), f"retry-{att.invocation_id}")
             return
         self.invoke(att.invocation_id, early=early)
 
     async def _retry_after_pending(self, att: Attempt, early: bool) -> None:
-        await asyncio.wait(list(att.pending))
+        """A new attempt starts from the store's journal: only once every effect the failed
+        attempt proposed is settled and applied, so that journal holds all of them."""
+        if att.pending:
+            await asyncio.wait(list(att.pending))
+        await self._wait_applied(att.last_lsn)
         if self._attempts.get(att.invocation_id) is att:
             self.invoke(att.invocation_id, early=early)
+
+    async def _wait_applied(self, lsn: int) -> None:
+        # Polled: a retry comes after its delay (500 ms at first), by when the effects are
+        # nearly always applied, so this rarely loops.
+        while (self._store.applied_lsn() or 0) < lsn:
+            await self._clock.sleep(APPLIED_POLL_S)
 
     def _give_up(self, att: Attempt, failure: pb.Failure, policy: RetryPolicy) -> None:
         self._attempts.pop(att.invocation_id, None)
