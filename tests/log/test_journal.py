@@ -296,3 +296,93 @@ def test_unreadable_metadata_is_reported(tmp_path: Path) -> None:
         DurableJournal(tmp_path)
     (tmp_path / META_FILE).unlink()
     DurableJournal(tmp_path).close()  # the failed open released the lock
+
+
+def test_a_record_cut_short_by_the_end_of_the_file_is_a_torn_tail(
+    journal: DurableJournal, tmp_path: Path
+) -> None:
+    fill(journal, 3)
+    journal.close()
+    path = tmp_path / JOURNAL_FILE
+    intact = path.stat().st_size
+    with path.open("ab") as f:  # a whole header announcing 100 bytes, and only 10 of them
+        f.write(b"\x64\x00\x00\x00" + b"\x00" * 20 + b"x" * 10)
+    again = DurableJournal(tmp_path)
+    try:
+        assert [e[1] for e in again[:]] == [1, 2, 3]
+        assert path.stat().st_size == intact
+    finally:
+        again.close()
+
+
+def test_a_gap_in_the_indexes_is_damage_and_says_where(tmp_path: Path) -> None:
+    journal = DurableJournal(tmp_path)
+    for index in (1, 2, 3):
+        journal.add(b"cmd", index, 7)
+    gap_at = journal.size_bytes
+    journal.add(b"cmd", 5, 7)
+    journal.close()
+    with pytest.raises(
+        JournalError, match=rf"is damaged at byte {gap_at}: entry 5 follows entry 3; rebuild"
+    ):
+        DurableJournal(tmp_path)
+
+
+def test_a_lone_stub_is_damage(tmp_path: Path) -> None:
+    journal = DurableJournal(tmp_path)
+    journal.add(STUB, 1, 1)  # a compacted journal always starts with two stubs
+    journal.close()
+    with pytest.raises(JournalError, match="compacted but lacks the stub of its last compacted"):
+        DurableJournal(tmp_path)
+
+
+def test_entries_read_back_can_be_truncated(journal: DurableJournal, tmp_path: Path) -> None:
+    fill(journal, 5)
+    again = reopen(journal, tmp_path)
+    try:
+        again.deleteEntriesFrom(3)
+        again.add(b"new-4", 4, 2)
+    finally:
+        again.close()
+    final = DurableJournal(tmp_path)
+    try:
+        assert [e[0] for e in final[:]] == [b"cmd-1", b"cmd-2", b"cmd-3", b"new-4"]
+    finally:
+        final.close()
+
+
+def test_term_at_knows_only_the_entries_it_holds(journal: DurableJournal) -> None:
+    fill(journal, 3, term=4)
+    assert [journal.term_at(i) for i in range(5)] == [None, 4, 4, 4, None]
+
+
+def test_compacting_through_the_second_entry_keeps_both_as_stubs(
+    journal: DurableJournal, tmp_path: Path
+) -> None:
+    fill(journal, 4)
+    assert not journal.compact(1)  # no entry before the first to stand for it
+    assert journal.compact(2)
+    assert journal[:] == [(STUB, 1, 1), (STUB, 2, 1), (b"cmd-3", 3, 1), (b"cmd-4", 4, 1)]
+
+
+def test_compacting_from_the_first_entry_of_a_cleared_journal_does_nothing(
+    journal: DurableJournal,
+) -> None:
+    journal.clear()
+    for index in (10, 11, 12):
+        journal.add(b"cmd", index, 1)
+    assert not journal.compact(10)
+    assert [e[1] for e in journal[:]] == [10, 11, 12]
+
+
+def test_a_compaction_is_durable_by_itself_and_keeps_the_file_mode(
+    journal: DurableJournal, tmp_path: Path, syncs: Syncs
+) -> None:
+    fill(journal, 5)
+    journal.flush()
+    mode = (tmp_path / JOURNAL_FILE).stat().st_mode & 0o777
+    assert journal.compact(3)
+    before = syncs.count
+    journal.flush()
+    assert syncs.count == before  # the rewrite synced itself: nothing left for flush
+    assert (tmp_path / JOURNAL_FILE).stat().st_mode & 0o777 == mode

@@ -10,16 +10,23 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from log.api import Log
 from log.memory import MemoryLog
-from node import leader
+from node import invoker as invoker_mod
+from node import leader, metrics
 from node.clock import SYSTEM, Clock, SystemClock
 from node.processor import PartitionProcessor
 from node.proposer import Proposer
+from node.shuffle import Deliverer
 from partition import actions as act
-from partition import tables
+from partition import context, ids, tables
+from partition.routing import Partitioning
+from partition.schema import Schema
 from partition.state_machine import StateMachine
 from partition.store import Store
+from perdure_proto import protocol_pb2 as pb
 from perdure_proto import records_pb2 as rec
 from perdure_proto import storage_pb2 as st
 from tests.partition.scenario import manifest
@@ -28,8 +35,8 @@ from tests.partition.scenario import manifest
 class CountingStateMachine(StateMachine):
     """The real state machine, counting the records it is given (by log position order)."""
 
-    def __init__(self, store: Store) -> None:
-        super().__init__(store)
+    def __init__(self, store: Store, options: context.Options | None = None) -> None:
+        super().__init__(store, options)
         self.applied: list[bytes] = []
 
     def apply(self, txn: tables.Writer, record: bytes) -> list[act.Action]:
@@ -90,10 +97,21 @@ def send(n: int) -> bytes:
 
 @asynccontextmanager
 async def processing(
-    log_: Log, store: Store, trim_every: int = 4096, clock: Clock = SYSTEM
+    log_: Log,
+    store: Store,
+    trim_every: int = 4096,
+    clock: Clock = SYSTEM,
+    invoker_factory: leader.InvokerFactory = leader.DEFAULT_INVOKER,
+    partitioning: Partitioning | None = None,
+    deliverer: Deliverer | None = None,
 ) -> AsyncIterator[tuple[PartitionProcessor, CountingStateMachine]]:
-    """A processor (never the leader: nothing is invoked) applying `log_` into `store`."""
-    sm = CountingStateMachine(store)
+    """A processor of member "node-a" at epoch 1 applying `log_` into `store` (it leads only
+    once the log announces it) for group 0 of `partitioning`; fails the test if the processor
+    stopped by itself."""
+    options = (
+        context.Options() if partitioning is None else context.Options(partitioning=partitioning)
+    )
+    sm = CountingStateMachine(store, options)
     processor = PartitionProcessor(
         log_,
         store,
@@ -105,10 +123,15 @@ async def processing(
         leader.Options(),
         clock=clock,
         trim_every=trim_every,
+        deliverer=deliverer,
+        invoker_factory=invoker_factory,
     )
     task = asyncio.create_task(processor.run(), name="processor")
     try:
         yield processor, sm
+        if task.done():
+            task.result()  # raises what stopped it
+            raise AssertionError("the processor stopped by itself")
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -216,6 +239,7 @@ async def test_only_this_members_announcement_at_its_epoch_starts_its_leader_uni
     store = Store(tmp_path / "store")
     async with processing(log_, store) as (processor, _):  # this member: node-a, epoch 1
         await processor.wait_applied(await append_all(log_, [register()]), timeout=10)
+        tasks_before = len(asyncio.all_tasks())
         for other in (announce("node-a", 2), announce("node-b", 1)):
             await processor.wait_applied(await log_.append(other), timeout=10)
             assert not processor.active and processor.leader_unit is None
@@ -228,7 +252,55 @@ async def test_only_this_members_announcement_at_its_epoch_starts_its_leader_uni
 
         await processor.wait_applied(await log_.append(announce("node-b", 2)), timeout=10)
         assert not processor.active and processor.leader_unit is None
+        assert len(asyncio.all_tasks()) == tasks_before  # the unit's tasks ended with it
     store.close()
+
+
+class RecordingInvoker:
+    """The leader unit's invoker seam (node.leader.InvokerHandle): records what it is asked to
+    start, runs nothing."""
+
+    def __init__(self) -> None:
+        self.invoked: list[str] = []
+        self.ended_: list[str] = []
+
+    def make(
+        self,
+        store: Store,
+        proposer: Proposer,
+        schema: Schema,
+        options: invoker_mod.Options,
+        *,
+        tasks: asyncio.TaskGroup,
+        clock: Clock,
+    ) -> RecordingInvoker:
+        return self
+
+    def invoke(self, invocation_id: str, status: st.InvocationStatus | None = None) -> None:
+        self.invoked.append(invocation_id)
+
+    def ack(self, invocation_id: str, up_to_index: int) -> None:
+        pass
+
+    def ended(self, invocation_id: str, abort: bool = False) -> None:
+        self.ended_.append(invocation_id)
+
+    def completion(
+        self, invocation_id: str, index: int, result: pb.Result, callee_invocation_id: str
+    ) -> None:
+        pass
+
+    def cancel(self, invocation_id: str) -> None:
+        pass
+
+    def in_flight(self) -> int:
+        return 0
+
+    async def watchdog(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
 
 
 class HourAhead(SystemClock):
@@ -260,7 +332,11 @@ async def test_a_new_leader_fires_a_timer_registered_before_it_led_on_the_proces
             execution_time_ms=now + 1_800_000,
         ),
     ).SerializeToString()
-    async with processing(log_, store, clock=HourAhead()) as (processor, _):
+    invoker = RecordingInvoker()
+    async with processing(log_, store, clock=HourAhead(), invoker_factory=invoker.make) as (
+        processor,
+        _,
+    ):
         await processor.wait_applied(await append_all(log_, [register(), delayed]), timeout=10)
         status = tables.get_status(store, "inv_1delayed")
         assert status is not None and status.phase == st.SCHEDULED
@@ -271,4 +347,128 @@ async def test_a_new_leader_fires_a_timer_registered_before_it_led_on_the_proces
             ):
                 await processor.wait_applied((processor.applied_lsn or 0) + 1, timeout=10)
         assert status.phase == st.INVOKED
+        await processor.wait_applied(processor.applied_lsn or 0, timeout=10)
+        assert invoker.invoked == ["inv_1delayed"]  # the leader's invoker starts it
+        output = rec.Envelope(timestamp_ms=now)
+        output.invoker_effect.invocation_id = "inv_1delayed"
+        output.invoker_effect.attempt = 1
+        output.invoker_effect.commands.add(
+            index=1, entry=pb.JournalEntry(output=pb.Output(result=pb.Result(value=b"1")))
+        )
+        await processor.wait_applied(await log_.append(output.SerializeToString()), timeout=10)
+        assert invoker.ended_ == ["inv_1delayed"]  # and hears that it ended
+    store.close()
+
+
+async def test_the_log_is_trimmed_every_trim_every_applied_records(tmp_path: Path) -> None:
+    events = Events()
+    log_ = RecordingLog(events)
+    await log_.start()
+    store = Store(tmp_path / "store")
+    async with processing(log_, store, trim_every=4) as (processor, _):
+        for n in range(9):  # one record per batch: the count runs across batches
+            await processor.wait_applied(await log_.append(send(n)), timeout=10)
+    assert [lsn for kind, lsn in events.seen if kind == "trim"] == [4, 8]
+    store.close()
+
+
+async def test_wait_applied_waits_for_the_position_and_no_longer_than_its_timeout(
+    tmp_path: Path,
+) -> None:
+    log_ = MemoryLog()
+    await log_.start()
+    store = Store(tmp_path / "store")
+    async with processing(log_, store) as (processor, _):
+        first = await log_.append(register())
+        later = asyncio.create_task(processor.wait_applied(first + 1, timeout=5))
+        await processor.wait_applied(first, timeout=5)
+        await asyncio.sleep(0.05)
+        assert not later.done()  # the next position is not there yet
+        await log_.append(send(1))
+        await asyncio.wait_for(later, 5)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        async with asyncio.timeout(5):
+            with pytest.raises(TimeoutError):
+                await processor.wait_applied(9, timeout=0.2)
+        assert 0.15 <= loop.time() - started < 2
+        with pytest.raises(TimeoutError, match=r"log position 9 was not applied within 0 s"):
+            await processor.wait_applied(9, timeout=0)
+    store.close()
+
+
+async def test_apply_durations_are_recorded_in_seconds_per_batch(tmp_path: Path) -> None:
+    def observed() -> tuple[float, float]:
+        count = sum_ = 0.0
+        for metric in metrics.PARTITION_APPLY_SECONDS.collect():
+            for sample in metric.samples:
+                if sample.name.endswith("_count"):
+                    count = sample.value
+                elif sample.name.endswith("_sum"):
+                    sum_ = sample.value
+        return count, sum_
+
+    log_ = MemoryLog()
+    await log_.start()
+    store = Store(tmp_path / "store")
+    count_before, sum_before = observed()
+    async with processing(log_, store) as (processor, _):
+        await processor.wait_applied(await log_.append(register()), timeout=10)
+        await processor.wait_applied(await log_.append(send(1)), timeout=10)
+    count, sum_ = observed()
+    assert count - count_before == 2  # one observation per batch
+    assert 0 < sum_ - sum_before < 1.0  # seconds, each well under one
+    store.close()
+
+
+class RecordingDeliverer:
+    """The leader's way to other partitions (node.shuffle.Deliverer): records what it is given."""
+
+    def __init__(self) -> None:
+        self.delivered: list[tuple[int, rec.Envelope]] = []
+        self.arrived = asyncio.Event()
+
+    async def deliver(self, target: int, records: list[rec.Envelope]) -> None:
+        self.delivered += [(target, envelope) for envelope in records]
+        self.arrived.set()
+
+
+async def test_a_leader_hands_messages_for_other_partitions_to_the_processors_deliverer(
+    tmp_path: Path,
+) -> None:
+    two = Partitioning(partitions=24, groups=2)
+    caller_key, callee_key = (
+        next(k for n in range(1000) if two.group_of_key(ids.partition_key(k := f"k{n}")) == group)
+        for group in (0, 1)
+    )
+    caller = ids.deterministic_invocation_id("Counter", caller_key, "add", "c")
+    invoke = rec.Envelope(
+        timestamp_ms=1_000,
+        invoke=rec.Invoke(invocation_id=caller, service="Counter", handler="add", key=caller_key),
+    )
+    call = rec.Envelope(timestamp_ms=1_001)
+    call.invoker_effect.invocation_id = caller
+    call.invoker_effect.attempt = 1
+    call.invoker_effect.commands.add(
+        index=1,
+        entry=pb.JournalEntry(call=pb.Call(service="Counter", handler="add", key=callee_key)),
+    )
+    log_ = MemoryLog()
+    await log_.start()
+    store = Store(tmp_path / "store")
+    deliverer = RecordingDeliverer()
+    async with processing(
+        log_,
+        store,
+        invoker_factory=RecordingInvoker().make,
+        partitioning=two,
+        deliverer=deliverer,
+    ) as (processor, _):
+        records = [register(), invoke.SerializeToString(), call.SerializeToString()]
+        await processor.wait_applied(await append_all(log_, records), timeout=10)
+        assert deliverer.delivered == []  # in the outbox until this member leads
+        await processor.wait_applied(await log_.append(announce("node-a", 1)), timeout=10)
+        await asyncio.wait_for(deliverer.arrived.wait(), 10)
+        target, envelope = deliverer.delivered[0]
+        assert target == 1 and envelope.WhichOneof("command") == "deliver"
     store.close()
