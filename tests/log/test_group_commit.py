@@ -119,3 +119,32 @@ async def test_a_cancelled_append_does_not_break_its_batch() -> None:
     first.cancel()
     assert await second == 1
     assert submitted.batches == [[b"1", b"2"]]
+
+
+async def test_records_that_exactly_fill_max_bytes_share_a_batch_submitted_at_once() -> None:
+    submitted = Submitted()
+    commit = group(submitted, max_bytes=200, window=10.0)
+    first, second = commit.add(b"a" * 100), commit.add(b"b" * 100)
+    assert submitted.batches == [[b"a" * 100, b"b" * 100]]  # full: no waiting for the turn's end
+    assert list(await asyncio.gather(first, second)) == [0, 1]
+
+
+async def test_failing_pending_records_skips_cancelled_appends() -> None:
+    submitted = Submitted()
+    commit = group(submitted, window=10.0)
+    gave_up, waiting = commit.add(b"1"), commit.add(b"2")
+    gave_up.cancel()
+    commit.fail_pending(Closed("closed"))  # raises nothing for the cancelled append
+    with pytest.raises(Closed):
+        await waiting
+
+
+async def test_records_added_after_pending_ones_failed_are_still_submitted() -> None:
+    submitted = Submitted()
+    commit = group(submitted, window=10.0)
+    failed = commit.add(b"lost")
+    commit.fail_pending(Closed("closed"))
+    assert await asyncio.wait_for(commit.add(b"next"), 1.0) == 0
+    assert submitted.batches == [[b"next"]]
+    with pytest.raises(Closed):
+        await failed

@@ -54,3 +54,19 @@ def test_a_prefix_scan_ending_in_ff_stops_at_the_prefix(store: Store) -> None:
 def test_counting_wal_syncs_needs_a_store_opened_with_statistics(store: Store) -> None:
     with pytest.raises(RuntimeError, match=r"Store\(statistics=True\) is needed"):
         store.wal_syncs()
+
+
+def test_a_transaction_can_be_used_again_after_it_commits(store: Store) -> None:
+    txn = store.transaction()
+    txn.put(b"k/1", b"one")
+    txn.commit(1)
+    txn.put(b"k/2", b"two")
+    txn.commit(2)
+    assert store.scan(b"k/") == [(b"k/1", b"one"), (b"k/2", b"two")]
+    assert store.applied_lsn() == 2
+
+
+def test_the_applied_position_holds_any_unsigned_64_bit_position(store: Store) -> None:
+    assert store.applied_lsn() is None
+    commit(store, {b"k": b"v"}, lsn=2**64 - 1)
+    assert store.applied_lsn() == 2**64 - 1
