@@ -386,3 +386,68 @@ def test_a_compaction_is_durable_by_itself_and_keeps_the_file_mode(
     journal.flush()
     assert syncs.count == before  # the rewrite synced itself: nothing left for flush
     assert (tmp_path / JOURNAL_FILE).stat().st_mode & 0o777 == mode
+
+
+def test_the_checksum_covers_the_index_and_term(journal: DurableJournal, tmp_path: Path) -> None:
+    fill(journal, 3)
+    last = journal.size_bytes - len(b"cmd-3")
+    journal.close()
+    path = tmp_path / JOURNAL_FILE
+    data = bytearray(path.read_bytes())
+    data[last - 1] ^= 0x01  # the last byte of the last record's term
+    path.write_bytes(bytes(data))
+    again = DurableJournal(tmp_path)
+    try:
+        assert again[:] == [(b"cmd-1", 1, 1), (b"cmd-2", 2, 1)]
+    finally:
+        again.close()
+
+
+def test_opening_leaves_nothing_to_flush(tmp_path: Path, syncs: Syncs) -> None:
+    journal = DurableJournal(tmp_path, sync_file=syncs)
+    try:
+        opened = syncs.count
+        journal.flush()
+        assert syncs.count == opened
+        assert journal.getRaftCommitIndex() == 1  # pysyncobj's first index, even when empty
+    finally:
+        journal.close()
+
+
+def test_entries_added_counts_every_append(journal: DurableJournal) -> None:
+    fill(journal, 5)
+    assert journal.entries_added == 5
+
+
+def test_the_one_second_timer_stores_the_commit_index_until_the_journal_fails(
+    tmp_path: Path,
+) -> None:
+    disk = Disk()
+    journal = DurableJournal(tmp_path, sync_file=disk)
+    journal.set_listeners(on_failure=lambda error: None, on_closed=lambda: None)
+    fill(journal, 4)
+    journal.setRaftCommitIndex(2)
+    journal.onOneSecondTimer()
+    assert json.loads((tmp_path / META_FILE).read_bytes())["commit_index"] == 2
+    journal.setRaftCommitIndex(3)
+    journal.add(b"x", 5, 1)
+    disk.broken = True
+    with pytest.raises(JournalError):
+        journal.flush()
+    journal.onOneSecondTimer()  # a failed journal writes nothing more
+    assert json.loads((tmp_path / META_FILE).read_bytes())["commit_index"] == 2
+    journal.close()
+
+
+def test_closing_with_unsynced_entries_on_a_broken_disk_reports_and_releases(
+    tmp_path: Path,
+) -> None:
+    failures: list[Error] = []
+    disk = Disk()
+    journal = DurableJournal(tmp_path, sync_file=disk)
+    journal.set_listeners(on_failure=failures.append, on_closed=lambda: None)
+    journal.add(b"x", 1, 1)
+    disk.broken = True
+    journal.close()  # raises nothing: the failure is reported instead
+    assert len(failures) == 1
+    DurableJournal(tmp_path).close()  # the directory was released
