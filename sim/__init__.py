@@ -23,8 +23,6 @@ with the shadow row by row throughout. Every random choice comes from a generato
 its use and seeded with the seed; the trace digest of two runs of a seed is the same.
 
 The simulated invoker follows node/invoker.py's rules (it is what the leader unit runs in its
-place, through `node.leader.InvokerFactory`), with one deliberate difference: it retries an
-attempt whose effect failed even when the attempt had already ended (node/invoker.py does not:
-tests/node/test_invoker_failed_effects.py), since otherwise that bug would hide every other one
-in the runs it hits. Known bugs the simulation still finds are listed in `sim.checks.KNOWN`.
+place, through `node.leader.InvokerFactory`). Bugs the simulation finds that are not fixed yet
+are listed in `sim.checks.KNOWN`, each with the test that shows it.
 """

@@ -8,10 +8,10 @@ proposes what they send as `InvokerEffect` records, keeping node.invoker's rules
 * Messages travel over ordered links with random latency (sim/channel.py). A link may break
   (fault: a lost effect or a lost server message): the attempt fails, as on a lost stream.
 * A failed attempt (error, broken link, failed append, silence beyond the watchdog limit) is
-  retried after a delay, and only once every effect it proposed has settled (node.invoker).
-  Attempts are never given up here: the simulation checks that everything completes.
-* Unlike node.invoker, a failed effect fails its attempt even when the attempt has ended
-  (sim/__init__.py).
+  retried after a delay, and only once every effect it proposed has settled and the durable
+  ones are applied, so the next `Start` holds them (node.invoker). A failed effect fails its
+  attempt even when the attempt already ended. Attempts are never given up here: the
+  simulation checks that everything completes.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ from sim.channel import Channel
 from sim.deployment import Behaviour, Context, Execution, Observed, run_attempt
 from sim.log import GroupLog
 from sim.trace import Trace
+
+APPLIED_POLL_S = 0.005
 
 
 @dataclass(slots=True)
@@ -68,6 +70,7 @@ class _Attempt:
     up: Channel[list[pb.DeploymentMessage]] | None = None
     down: Channel[pb.ServerMessage] | None = None
     pending: list[asyncio.Future[int]] = field(default_factory=list)
+    last_lsn: int = 0  # log position of its latest durable effect
     retry: Cancellable | None = None
     last_activity: float = 0.0
 
@@ -234,11 +237,14 @@ class SimInvoker:
 
     def _effect_done(self, att: _Attempt, number: int, fut: asyncio.Future[int]) -> None:
         att.pending.remove(fut)
-        if fut.cancelled() or fut.exception() is None:
+        if fut.cancelled():
             return
-        # Unlike node.invoker, also when the attempt already ended (it sent its output, or
-        # suspended, in a later batch): those later effects were dropped for the gap, so
-        # nothing else would ever run the invocation again (sim/__init__.py).
+        if fut.exception() is None:
+            att.last_lsn = max(att.last_lsn, fut.result())
+            return
+        # Also when the attempt already ended (it sent its output, or suspended, in a later
+        # batch): those later effects were dropped for the gap, so nothing else would run the
+        # invocation again (node.invoker does the same).
         current = self._attempts.get(att.invocation_id) is att and att.number == number
         if current and att.retry is None:
             self._fail(att, f"could not journal its effects: {fut.exception()}")
@@ -275,13 +281,18 @@ class SimInvoker:
         att.retry = None
         if self._closed or self._attempts.get(att.invocation_id) is not att:
             return
-        if att.pending:
-            self._spawn(self._retry_after_pending(att), "retry-after-pending")
+        if att.pending or att.last_lsn > (self._store.applied_lsn() or 0):
+            self._spawn(self._retry_after_applied(att), "retry-after-applied")
             return
         self.invoke(att.invocation_id)
 
-    async def _retry_after_pending(self, att: _Attempt) -> None:
-        await asyncio.wait(list(att.pending))
+    async def _retry_after_applied(self, att: _Attempt) -> None:
+        """Start from the store's journal only once it holds every effect of the failed
+        attempt: settled and applied (node.invoker)."""
+        if att.pending:
+            await asyncio.wait(list(att.pending))
+        while (self._store.applied_lsn() or 0) < att.last_lsn:
+            await self._clock.sleep(APPLIED_POLL_S)
         if not self._closed and self._attempts.get(att.invocation_id) is att:
             self.invoke(att.invocation_id)
 
