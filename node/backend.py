@@ -390,9 +390,11 @@ class Backend:
             )
 
     async def append_all(self, records: list[rec.Envelope]) -> None:
-        """Append `records` in order; return once all are durable (shuffle deliveries)."""
-        appends = [self._proposer.propose(record) for record in records]
-        await asyncio.gather(*appends)
+        """Append `records` one after the other; return once all are durable (shuffle
+        deliveries). Never a record after one whose append failed: a receiver that applied a
+        later message would drop the earlier one's retry as a duplicate."""
+        for record in records:
+            await self._proposer.propose(record)
 
     async def propose_applied(self, record: rec.Envelope) -> None:
         """Append `record`; return once it is applied here."""

@@ -77,18 +77,19 @@ class Shuffle:
         rows = tables.outbox_after(self._store, self._truncated, ROUND)
         if not rows:
             return 0
-        by_target: dict[int, list[rec.Envelope]] = {}
+        by_target: dict[int, rec.Envelope] = {}
         for seq, row in rows:
-            envelope = rec.Envelope()
-            deliver = envelope.deliver
-            deliver.producer = self._group
-            deliver.seq = seq
-            deliver.message.CopyFrom(row.message)
-            by_target.setdefault(row.target, []).append(envelope)
+            envelope = by_target.get(row.target)
+            if envelope is None:
+                envelope = by_target[row.target] = rec.Envelope()
+                envelope.deliver.producer = self._group
+            m = envelope.deliver.messages.add()
+            m.seq = seq
+            m.message.CopyFrom(row.message)
         async with asyncio.TaskGroup() as tg:
-            for target, records in by_target.items():
+            for target, envelope in by_target.items():
                 tg.create_task(
-                    self._deliverer.deliver(target, records), name=f"deliver-to-{target}"
+                    self._deliverer.deliver(target, [envelope]), name=f"deliver-to-{target}"
                 )
         up_to = rows[-1][0]
         await self._proposer.propose(rec.Envelope(truncate_outbox=rec.TruncateOutbox(up_to=up_to)))

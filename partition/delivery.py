@@ -27,13 +27,16 @@ def on_deliver(ctx: Apply, cmd: rec.Deliver) -> None:
         # dedup row and lose its messages, so refuse loudly rather than apply.
         log.error("refusing a delivery that claims to come from this group (%d)", cmd.producer)
         return
-    applied = tables.applied_from(ctx.txn, cmd.producer)
-    if cmd.seq <= applied:
-        return  # delivered before: a retry of the producer's shuffle
-    # Sequence numbers count the producer's whole outbox, so those of one target have gaps
-    # (messages to other partitions); each target receives its own in increasing order.
-    tables.set_applied_from(ctx.txn, cmd.producer, cmd.seq)
-    ctx.local.append(cmd.message)
+    applied = first = tables.applied_from(ctx.txn, cmd.producer)
+    for m in cmd.messages:
+        # Up to `applied`: delivered before (a retry of the producer's shuffle). Sequence
+        # numbers count the producer's whole outbox, so those of one target have gaps
+        # (messages to other groups); each target receives its own in increasing order.
+        if m.seq > applied:
+            applied = m.seq
+            ctx.local.append(m.message)
+    if applied > first:
+        tables.set_applied_from(ctx.txn, cmd.producer, applied)
 
 
 def on_truncate_outbox(ctx: Apply, cmd: rec.TruncateOutbox) -> None:

@@ -128,11 +128,13 @@ class Shadow:
             txn.commit(self.lsn)
 
     def _check_delivery(self, deliver: rec.Deliver) -> None:
-        message = (deliver.producer, deliver.seq)
-        if deliver.seq > tables.applied_from(self.store, deliver.producer):
-            self.delivered.add(message)
-        elif message not in self.delivered:
-            self.gaps.append(message)
+        applied = tables.applied_from(self.store, deliver.producer)
+        for m in deliver.messages:
+            message = (deliver.producer, m.seq)
+            if m.seq > applied:
+                self.delivered.add(message)
+            elif message not in self.delivered:
+                self.gaps.append(message)
 
     def close(self) -> None:
         self.store.close()

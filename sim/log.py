@@ -126,7 +126,9 @@ def _describe(record: bytes) -> str:
     kind = envelope.WhichOneof("command") or "?"
     if kind == "deliver":
         d = envelope.deliver
-        return f"deliver from g{d.producer} seq {d.seq} ({d.message.WhichOneof('kind')})"
+        seqs = ",".join(str(m.seq) for m in d.messages)
+        kinds = ",".join(str(m.message.WhichOneof("kind")) for m in d.messages)
+        return f"deliver from g{d.producer} seq {seqs} ({kinds})"
     if kind == "invoker_effect":
         return f"invoker_effect of {envelope.invoker_effect.invocation_id}"
     return kind

@@ -65,11 +65,11 @@ class Network:
         for envelope in records:
             await asyncio.sleep(self._rng.uniform(0, f.max_delay_s))
             if self._rng.random() < f.lost:
-                self._event(f"deliver to g{target}: lost seq {envelope.deliver.seq}")
+                self._event(f"deliver to g{target}: lost seq {_seqs(envelope)}")
                 raise DeliveryFailed(f"simulated: a delivery to group {target} was lost")
             await self._append(target, envelope)
             if self._rng.random() < f.duplicate:
-                self._event(f"deliver to g{target}: duplicated seq {envelope.deliver.seq}")
+                self._event(f"deliver to g{target}: duplicated seq {_seqs(envelope)}")
                 await self._append(target, envelope)
         await self._after(target, records)
 
@@ -102,3 +102,7 @@ class Network:
 
     def _event(self, what: str) -> None:
         self._trace.event(asyncio.get_running_loop().time(), what)
+
+
+def _seqs(envelope: rec.Envelope) -> str:
+    return ",".join(str(m.seq) for m in envelope.deliver.messages)

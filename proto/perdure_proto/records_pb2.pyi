@@ -259,14 +259,20 @@ class CompleteEntry(_message.Message):
     def __init__(self, invocation_id: _Optional[str] = ..., index: _Optional[int] = ..., result: _Optional[_Union[_protocol_pb2.Result, _Mapping]] = ..., callee_invocation_id: _Optional[str] = ...) -> None: ...
 
 class Deliver(_message.Message):
-    __slots__ = ("producer", "seq", "message")
+    __slots__ = ("producer", "messages")
     PRODUCER_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    producer: int
+    messages: _containers.RepeatedCompositeFieldContainer[SequencedMessage]
+    def __init__(self, producer: _Optional[int] = ..., messages: _Optional[_Iterable[_Union[SequencedMessage, _Mapping]]] = ...) -> None: ...
+
+class SequencedMessage(_message.Message):
+    __slots__ = ("seq", "message")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
-    producer: int
     seq: int
     message: PartitionMessage
-    def __init__(self, producer: _Optional[int] = ..., seq: _Optional[int] = ..., message: _Optional[_Union[PartitionMessage, _Mapping]] = ...) -> None: ...
+    def __init__(self, seq: _Optional[int] = ..., message: _Optional[_Union[PartitionMessage, _Mapping]] = ...) -> None: ...
 
 class TruncateOutbox(_message.Message):
     __slots__ = ("up_to",)

@@ -208,11 +208,13 @@ async def test_a_new_leaders_shuffle_redelivers_what_was_not_truncated(tmp_path:
         for _ in range(2):
             first_round = tables.outbox_after(p0.store, 0, 100)
             assert len(first_round) == 3
+            envelope = rec.Envelope()
+            envelope.deliver.producer = 0
             for seq, row in first_round:
-                envelope = rec.Envelope()
-                envelope.deliver.producer, envelope.deliver.seq = 0, seq
-                envelope.deliver.message.CopyFrom(row.message)
-                await p1.append(envelope)
+                m = envelope.deliver.messages.add()
+                m.seq = seq
+                m.message.CopyFrom(row.message)
+            await p1.append(envelope)
         lock = tables.get_lock(p1.store, "Counter", callee_key)
         statuses = [p1.status(s) for s in sends]
         assert [s.phase if s else None for s in statuses] == [st.INVOKED, st.INBOXED, st.INBOXED]
