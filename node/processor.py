@@ -162,7 +162,8 @@ class PartitionProcessor:
         if mine and self._unit is None:
             unit = LeaderUnit(
                 self._store,
-                self._proposer,
+                # What the unit proposes applies only while this leadership is current.
+                self._proposer.fenced(leader_id, epoch),
                 self._sm.schema,
                 self._leader_options,
                 self._clock,

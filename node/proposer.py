@@ -22,9 +22,12 @@ def now_ms() -> int:
 
 
 class Proposer:
-    def __init__(self, log: Log, clock: Callable[[], int] = now_ms) -> None:
+    def __init__(
+        self, log: Log, clock: Callable[[], int] = now_ms, fence: tuple[str, int] | None = None
+    ) -> None:
         self._log = log
         self._clock = clock
+        self._fence = fence
         self._epoch = int.from_bytes(os.urandom(4), "big") & 0x7FFFFFFF
         self._counter = 0
         self._waiting: dict[int, asyncio.Future[act.Reply]] = {}
@@ -34,7 +37,14 @@ class Proposer:
         its position once durable. Not a coroutine, so that the log's own future (RaftLog) goes
         straight to the caller: `ensure_future` of it creates no Task."""
         envelope.timestamp_ms = self._clock()
+        if self._fence is not None:
+            envelope.leader_id, envelope.leader_epoch = self._fence
         return self._log.append(envelope.SerializeToString())
+
+    def fenced(self, leader_id: str, epoch: int) -> Proposer:
+        """A proposer to the same log whose records apply only while the leadership
+        (`leader_id`, `epoch`) is current (a leader unit's)."""
+        return Proposer(self._log, self._clock, (leader_id, epoch))
 
     def new_request(self) -> tuple[int, asyncio.Future[act.Reply]]:
         self._counter += 1

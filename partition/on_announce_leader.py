@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from partition import actions as act
+from partition import tables
 from partition.context import Apply
 from perdure_proto import records_pb2 as rec
 
 
 def apply(ctx: Apply, cmd: rec.AnnounceLeader) -> None:
+    tables.set_leader(ctx.txn, cmd)  # records of earlier leaderships are refused from here on
     ctx.actions.append(act.LeaderAnnounced(cmd.leader_id, cmd.epoch))

@@ -63,6 +63,11 @@ class StateMachine:
             log.error("skipping a log record that is not a valid Envelope (%d bytes)", len(record))
             return []
         kind = envelope.WhichOneof("command")
+        if (envelope.leader_id or envelope.leader_epoch) and tables.leader(txn) != (
+            envelope.leader_id,
+            envelope.leader_epoch,
+        ):
+            return []  # from a leadership that has ended: its successor redoes what matters
         handler = _DISPATCH.get(kind or "")
         if handler is None:
             log.error("skipping a log record with unknown command %r", kind)

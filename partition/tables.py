@@ -267,3 +267,16 @@ def applied_from(r: Reader, producer: int) -> int:
 
 def set_applied_from(w: Writer, producer: int, seq: int) -> None:
     w.put(keys.dedup(producer), struct.pack(">Q", seq))
+
+
+def set_leader(w: Writer, announcement: rec.AnnounceLeader) -> None:
+    w.put(keys.LEADER, announcement.SerializeToString())
+
+
+def leader(r: Reader) -> tuple[str, int] | None:
+    """(leader id, epoch) of the last leadership announced, None before the first."""
+    raw = r.get(keys.LEADER)
+    if raw is None:
+        return None
+    announcement = rec.AnnounceLeader.FromString(raw)
+    return announcement.leader_id, announcement.epoch

@@ -15,8 +15,6 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-
 from log.memory import MemoryLog
 from node import invoker as invoker_mod
 from node import leader
@@ -39,6 +37,7 @@ class RecordingInvoker:
 
     invoked: list[str] = field(default_factory=list)
     acks: list[tuple[str, int]] = field(default_factory=list)
+    proposer: Proposer | None = None  # what its leader unit gave it to propose with
 
     def invoke(self, invocation_id: str, status: st.InvocationStatus | None = None) -> None:
         self.invoked.append(invocation_id)
@@ -84,7 +83,7 @@ class Member:
         tasks: asyncio.TaskGroup,
         clock: Clock,
     ) -> RecordingInvoker:
-        self.invokers.append(RecordingInvoker())
+        self.invokers.append(RecordingInvoker(proposer=proposer))
         return self.invokers[-1]
 
 
@@ -128,8 +127,10 @@ async def append(log_: MemoryLog, members: tuple[Member, ...], envelope: rec.Env
         await member.processor.wait_applied(lsn, timeout=10)
 
 
-def run_effect(invocation_id: str, index: int, value: bytes) -> rec.Envelope:
-    envelope = rec.Envelope()
+def run_effect(invocation_id: str, index: int, value: bytes, leader_id: str) -> rec.Envelope:
+    """An effect as the leader unit of `leader_id` (epoch 1) proposes it: fenced by it ("":
+    left for the proposer to stamp)."""
+    envelope = rec.Envelope(leader_id=leader_id, leader_epoch=1 if leader_id else 0)
     effect = envelope.invoker_effect
     effect.invocation_id = invocation_id
     effect.attempt = 1
@@ -139,11 +140,6 @@ def run_effect(invocation_id: str, index: int, value: bytes) -> rec.Envelope:
     return envelope
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="effects are not fenced by leadership and an Ack does not name the attempt it "
-    "acknowledges: a deposed leader's late effect is acknowledged to the new leader's attempt",
-)
 async def test_a_new_leaders_attempt_is_not_told_a_deposed_leaders_step_is_its_own(
     tmp_path: Path,
 ) -> None:
@@ -169,9 +165,9 @@ async def test_a_new_leaders_attempt_is_not_told_a_deposed_leaders_step_is_its_o
         assert status is not None and status.journal_length == 0
 
         # a's attempt ran step 1 before a learned it was deposed: its effect lands now.
-        await append(log_, both, run_effect("inv_1", 1, b"a's result"))
+        await append(log_, both, run_effect("inv_1", 1, b"a's result", "a"))
         # b's attempt ran the same step (its Start had no entry 1) and sends its own result.
-        await append(log_, both, run_effect("inv_1", 1, b"b's result"))
+        await append(log_, both, run_effect("inv_1", 1, b"b's result", "b"))
 
         entry = tables.get_journal_entry(b.store, "inv_1", 1)
         assert entry is not None
@@ -183,3 +179,37 @@ async def test_a_new_leaders_attempt_is_not_told_a_deposed_leaders_step_is_its_o
             f"b's attempt was acknowledged up to {max(acked)} while step 1 holds {journaled!r}: "
             "its handler goes on with a result that the journal (and every replay) does not have"
         )
+
+
+async def test_what_a_leader_unit_proposes_is_refused_once_it_is_deposed(tmp_path: Path) -> None:
+    async with two_members(tmp_path) as (log_, a, b):
+        both = (a, b)
+        register = rec.RegisterDeployment(
+            deployment_id="dp_1", uri="http://127.0.0.1:9", manifest=manifest()
+        )
+        await append(log_, both, rec.Envelope(register_deployment=register))
+        await append(
+            log_, both, rec.Envelope(announce_leader=rec.AnnounceLeader(leader_id="a", epoch=1))
+        )
+        invoke = rec.Invoke(invocation_id="inv_1", service="Greeter", handler="greet")
+        await append(log_, both, rec.Envelope(invoke=invoke))
+        proposer = a.invokers[-1].proposer
+        assert proposer is not None
+
+        # While a leads, its unit's effects apply.
+        effect = run_effect("inv_1", 1, b"a's", leader_id="")  # stamped by the proposer
+        lsn = await proposer.propose(effect)
+        for member in both:
+            await member.processor.wait_applied(lsn, timeout=10)
+        status = tables.get_status(b.store, "inv_1")
+        assert status is not None and status.journal_length == 1
+
+        # Deposed: the same unit's next effect is refused by every replica.
+        await append(
+            log_, both, rec.Envelope(announce_leader=rec.AnnounceLeader(leader_id="b", epoch=1))
+        )
+        lsn = await proposer.propose(run_effect("inv_1", 2, b"late", leader_id=""))
+        for member in both:
+            await member.processor.wait_applied(lsn, timeout=10)
+            status = tables.get_status(member.store, "inv_1")
+            assert status is not None and status.journal_length == 1, member.name
