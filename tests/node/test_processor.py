@@ -263,6 +263,7 @@ class RecordingInvoker:
     def __init__(self) -> None:
         self.invoked: list[str] = []
         self.ended_: list[str] = []
+        self.schema: Schema | None = None
 
     def make(
         self,
@@ -274,12 +275,13 @@ class RecordingInvoker:
         tasks: asyncio.TaskGroup,
         clock: Clock,
     ) -> RecordingInvoker:
+        self.schema = schema
         return self
 
     def invoke(self, invocation_id: str, status: st.InvocationStatus | None = None) -> None:
         self.invoked.append(invocation_id)
 
-    def ack(self, invocation_id: str, up_to_index: int) -> None:
+    def ack(self, invocation_id: str, up_to_index: int, attempt: int = 0) -> None:
         pass
 
     def ended(self, invocation_id: str, abort: bool = False) -> None:
@@ -349,6 +351,8 @@ async def test_a_new_leader_fires_a_timer_registered_before_it_led_on_the_proces
         assert status.phase == st.INVOKED
         await processor.wait_applied(processor.applied_lsn or 0, timeout=10)
         assert invoker.invoked == ["inv_1delayed"]  # the leader's invoker starts it
+        assert invoker.schema is not None  # knowing the registered services
+        assert invoker.schema.handler("Counter", "add") is not None
         output = rec.Envelope(timestamp_ms=now)
         output.invoker_effect.invocation_id = "inv_1delayed"
         output.invoker_effect.attempt = 1

@@ -4,7 +4,7 @@ invocation gets the key next."""
 from __future__ import annotations
 
 from partition import actions as act
-from partition import tables
+from partition import ids, tables
 from partition.context import Options
 from partition.state_machine import StateMachine
 from perdure_proto import protocol_pb2 as pb
@@ -131,3 +131,12 @@ def test_a_completed_queued_invocation_is_skipped_and_the_next_one_gets_the_key(
     assert invokes[0].status is not None and invokes[0].status.phase == st.INVOKED
     assert sc.status("inv_3").phase == st.INVOKED
     assert sc.status("inv_2").phase == st.COMPLETED
+
+
+def test_a_running_caller_is_told_which_callee_completed_its_call(sc: Scenario) -> None:
+    sc.invoke("inv_c", "Greeter", "greet")
+    call = pb.JournalEntry(call=pb.Call(service="Greeter", handler="greet", argument=b"1"))
+    sc.effect("inv_c", (1, call))
+    child = ids.child_invocation_id("inv_c", 1, None)
+    actions = sc.output(child, 1, b"7")
+    assert act.Completion("inv_c", 1, pb.Result(value=b"7"), child) in actions

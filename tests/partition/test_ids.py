@@ -149,3 +149,9 @@ def test_a_malformed_invocation_id_is_refused_saying_what_is_wrong(text: str, sa
 def test_a_malformed_awakeable_id_is_refused_saying_what_is_wrong(text: str, says: str) -> None:
     with pytest.raises(ids.Error, match=re.escape(says)):
         ids.parse_awakeable_id(text)
+
+
+def test_random_ids_stay_unique_and_whole_past_a_refill_of_the_random_pool() -> None:
+    made = [ids.random_invocation_id() for _ in range(3000)]  # the pool holds 1,024 ids
+    assert len(set(made)) == len(made)
+    assert all(len(ids.parse_invocation_id(i)[1]) == 16 for i in made)
