@@ -31,6 +31,8 @@ from perdure_proto import records_pb2 as rec
 from perdure_proto import storage_pb2 as st
 from tests.partition.scenario import manifest
 
+BOUND = 5.0  # seconds for anything here to be applied or to happen (milliseconds normally)
+
 
 class CountingStateMachine(StateMachine):
     """The real state machine, counting the records it is given (by log position order)."""
@@ -127,12 +129,21 @@ async def processing(
         invoker_factory=invoker_factory,
     )
     task = asyncio.create_task(processor.run(), name="processor")
+    test = asyncio.current_task()
+    done_with_it = False
+
+    def stopped(_: asyncio.Task[None]) -> None:
+        if not done_with_it and test is not None:
+            test.cancel()  # a processor that dies ends the test now, not at its next timeout
+
+    task.add_done_callback(stopped)
     try:
         yield processor, sm
+    finally:
+        done_with_it = True
         if task.done():
             task.result()  # raises what stopped it
             raise AssertionError("the processor stopped by itself")
-    finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
@@ -150,7 +161,7 @@ async def test_a_batch_stores_the_position_of_its_last_record(tmp_path: Path) ->
     last = await append_all(log_, [register()] + [send(n) for n in range(20)])
     store = Store(tmp_path / "store")
     async with processing(log_, store) as (processor, sm):
-        await processor.wait_applied(last, timeout=10)
+        await processor.wait_applied(last, timeout=BOUND)
         assert len(sm.applied) == last  # one batch of every record, applied once
     assert store.applied_lsn() == last
     store.close()
@@ -163,16 +174,16 @@ async def test_a_restart_applies_no_record_twice(tmp_path: Path) -> None:
     first = await append_all(log_, records[:12])
     store = Store(tmp_path / "store")
     async with processing(log_, store) as (processor, sm):
-        await processor.wait_applied(first, timeout=10)
+        await processor.wait_applied(first, timeout=BOUND)
         last = await append_all(log_, records[12:])
-        await processor.wait_applied(last, timeout=10)
+        await processor.wait_applied(last, timeout=BOUND)
         assert sm.applied == records
     store.close()
 
     store = Store(tmp_path / "store")  # as after a crash: the store and the log remain
     async with processing(log_, store) as (processor, sm):
         extra = await log_.append(send(99))
-        await processor.wait_applied(extra, timeout=10)
+        await processor.wait_applied(extra, timeout=BOUND)
         assert sm.applied == [send(99)]  # only the new record; none of the 31 again
         assert store.applied_lsn() == extra
     store.close()
@@ -186,12 +197,12 @@ async def test_the_log_is_trimmed_only_up_to_what_the_store_has_synced(tmp_path:
     async with processing(log_, store, trim_every=8) as (processor, _):
         for n in range(5):
             last = await append_all(log_, [send(10 * n + i) for i in range(9)])
-            await processor.wait_applied(last, timeout=10)
+            await processor.wait_applied(last, timeout=BOUND)
     store.close()
     store = RecordingStore(tmp_path / "store", events)  # a restart trims what the store holds
     async with processing(log_, store, trim_every=8) as (processor, _):
         extra = await log_.append(send(99))
-        await processor.wait_applied(extra, timeout=10)
+        await processor.wait_applied(extra, timeout=BOUND)
     assert ("trim", last) in events.seen[-3:], events.seen
     trims = [(i, lsn) for i, (kind, lsn) in enumerate(events.seen) if kind == "trim"]
     assert len(trims) >= 4, events.seen
@@ -238,19 +249,19 @@ async def test_only_this_members_announcement_at_its_epoch_starts_its_leader_uni
     await log_.start()
     store = Store(tmp_path / "store")
     async with processing(log_, store) as (processor, _):  # this member: node-a, epoch 1
-        await processor.wait_applied(await append_all(log_, [register()]), timeout=10)
+        await processor.wait_applied(await append_all(log_, [register()]), timeout=BOUND)
         tasks_before = len(asyncio.all_tasks())
         for other in (announce("node-a", 2), announce("node-b", 1)):
-            await processor.wait_applied(await log_.append(other), timeout=10)
+            await processor.wait_applied(await log_.append(other), timeout=BOUND)
             assert not processor.active and processor.leader_unit is None
 
-        await processor.wait_applied(await log_.append(announce("node-a", 1)), timeout=10)
+        await processor.wait_applied(await log_.append(announce("node-a", 1)), timeout=BOUND)
         unit = processor.leader_unit
         assert processor.active and unit is not None
-        await processor.wait_applied(await log_.append(announce("node-a", 1)), timeout=10)
+        await processor.wait_applied(await log_.append(announce("node-a", 1)), timeout=BOUND)
         assert processor.leader_unit is unit  # a repeated announcement keeps the running unit
 
-        await processor.wait_applied(await log_.append(announce("node-b", 2)), timeout=10)
+        await processor.wait_applied(await log_.append(announce("node-b", 2)), timeout=BOUND)
         assert not processor.active and processor.leader_unit is None
         assert len(asyncio.all_tasks()) == tasks_before  # the unit's tasks ended with it
     store.close()
@@ -339,17 +350,17 @@ async def test_a_new_leader_fires_a_timer_registered_before_it_led_on_the_proces
         processor,
         _,
     ):
-        await processor.wait_applied(await append_all(log_, [register(), delayed]), timeout=10)
+        await processor.wait_applied(await append_all(log_, [register(), delayed]), timeout=BOUND)
         status = tables.get_status(store, "inv_1delayed")
         assert status is not None and status.phase == st.SCHEDULED
-        await processor.wait_applied(await log_.append(announce("node-a", 1)), timeout=10)
-        async with asyncio.timeout(10):
+        await processor.wait_applied(await log_.append(announce("node-a", 1)), timeout=BOUND)
+        async with asyncio.timeout(BOUND):
             while (status := tables.get_status(store, "inv_1delayed")) is None or (
                 status.phase == st.SCHEDULED
             ):
-                await processor.wait_applied((processor.applied_lsn or 0) + 1, timeout=10)
+                await processor.wait_applied((processor.applied_lsn or 0) + 1, timeout=BOUND)
         assert status.phase == st.INVOKED
-        await processor.wait_applied(processor.applied_lsn or 0, timeout=10)
+        await processor.wait_applied(processor.applied_lsn or 0, timeout=BOUND)
         assert invoker.invoked == ["inv_1delayed"]  # the leader's invoker starts it
         assert invoker.schema is not None  # knowing the registered services
         assert invoker.schema.handler("Counter", "add") is not None
@@ -359,7 +370,7 @@ async def test_a_new_leader_fires_a_timer_registered_before_it_led_on_the_proces
         output.invoker_effect.commands.add(
             index=1, entry=pb.JournalEntry(output=pb.Output(result=pb.Result(value=b"1")))
         )
-        await processor.wait_applied(await log_.append(output.SerializeToString()), timeout=10)
+        await processor.wait_applied(await log_.append(output.SerializeToString()), timeout=BOUND)
         assert invoker.ended_ == ["inv_1delayed"]  # and hears that it ended
     store.close()
 
@@ -371,7 +382,7 @@ async def test_the_log_is_trimmed_every_trim_every_applied_records(tmp_path: Pat
     store = Store(tmp_path / "store")
     async with processing(log_, store, trim_every=4) as (processor, _):
         for n in range(9):  # one record per batch: the count runs across batches
-            await processor.wait_applied(await log_.append(send(n)), timeout=10)
+            await processor.wait_applied(await log_.append(send(n)), timeout=BOUND)
     assert [lsn for kind, lsn in events.seen if kind == "trim"] == [4, 8]
     store.close()
 
@@ -417,8 +428,8 @@ async def test_apply_durations_are_recorded_in_seconds_per_batch(tmp_path: Path)
     store = Store(tmp_path / "store")
     count_before, sum_before = observed()
     async with processing(log_, store) as (processor, _):
-        await processor.wait_applied(await log_.append(register()), timeout=10)
-        await processor.wait_applied(await log_.append(send(1)), timeout=10)
+        await processor.wait_applied(await log_.append(register()), timeout=BOUND)
+        await processor.wait_applied(await log_.append(send(1)), timeout=BOUND)
     count, sum_ = observed()
     assert count - count_before == 2  # one observation per batch
     assert 0 < sum_ - sum_before < 1.0  # seconds, each well under one
@@ -469,10 +480,10 @@ async def test_a_leader_hands_messages_for_other_partitions_to_the_processors_de
         deliverer=deliverer,
     ) as (processor, _):
         records = [register(), invoke.SerializeToString(), call.SerializeToString()]
-        await processor.wait_applied(await append_all(log_, records), timeout=10)
+        await processor.wait_applied(await append_all(log_, records), timeout=BOUND)
         assert deliverer.delivered == []  # in the outbox until this member leads
-        await processor.wait_applied(await log_.append(announce("node-a", 1)), timeout=10)
-        await asyncio.wait_for(deliverer.arrived.wait(), 10)
+        await processor.wait_applied(await log_.append(announce("node-a", 1)), timeout=BOUND)
+        await asyncio.wait_for(deliverer.arrived.wait(), BOUND)
         target, envelope = deliverer.delivered[0]
         assert target == 1 and envelope.WhichOneof("command") == "deliver"
     store.close()
