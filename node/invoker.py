@@ -59,6 +59,7 @@ LOST_STREAM = "lost the connection to the deployment"
 UNREACHABLE = "the deployment does not accept connections; waiting for it to come back"
 WATCHDOG_PERIOD_S = 1.0
 APPLIED_POLL_S = 0.005
+BARRIER_RETRY_S = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,7 @@ class Attempt:
     deployment_id: str = ""
     saw_output: bool = False
     pending: set[asyncio.Future[int]] = field(default_factory=set)
+    next_number: int = 0  # the number a retry's barrier fenced for the next attempt
     last_lsn: int = 0  # log position of its latest durable effect
     commands: list[pb.Command] = field(default_factory=list)
     suspension: list[int] | None = None
@@ -111,6 +113,14 @@ class Invoker:
         self._dirty: set[str] = set()
         self._silence_limits: dict[tuple[str, str], tuple[st.ServiceRow | None, float]] = {}
         self._closed = False
+        # Attempt numbers grow over every attempt this invoker starts (not per invocation):
+        # the partition's attempt fence needs a later attempt, after a suspension or a
+        # restart of the invocation's bookkeeping too, to carry a higher number.
+        self._numbers = 0
+
+    def _take_number(self) -> int:
+        self._numbers += 1
+        return self._numbers
 
     # ------------------------------------------------------------------ leader actions
 
@@ -136,7 +146,8 @@ class Invoker:
         if not conn.reachable:
             self._unreachable(att, conn)
             return
-        att.number += 1
+        att.number = att.next_number or self._take_number()
+        att.next_number = 0
         att.running = True
         att.saw_output = False
         att.awaits_deployment = False
@@ -164,8 +175,10 @@ class Invoker:
         metrics.INVOKER_ATTEMPTS.inc()
         att.stream.send(msg)
 
-    def ack(self, invocation_id: str, up_to_index: int) -> None:
+    def ack(self, invocation_id: str, up_to_index: int, attempt: int = 0) -> None:
         att = self._attempts.get(invocation_id)
+        if attempt and att is not None and att.number != attempt:
+            return  # another attempt's command: this one's own are not durable by it
         if att is not None and att.running and att.stream is not None:
             att.stream.send(
                 pb.ServerMessage(
@@ -352,7 +365,8 @@ class Invoker:
     def _unreachable(self, att: Attempt, conn: Connection) -> None:
         """An attempt is due while its deployment is unreachable: it fails as its connection
         would, without trying, and the invocation waits for the deployment (module docstring)."""
-        att.number += 1
+        att.number = att.next_number or self._take_number()
+        att.next_number = 0
         metrics.INVOKER_ATTEMPTS.inc()
         att.awaits_deployment = not att.held_back
         self._fail(att, pb.Failure(code=503, message=f"{UNREACHABLE} ({conn.uri})"))
@@ -361,17 +375,31 @@ class Invoker:
         att.retry = None
         if self._attempts.get(att.invocation_id) is not att:
             return
-        if att.pending or att.last_lsn > (self._store.applied_lsn() or 0):
-            self._spawn(self._retry_after_pending(att, early), f"retry-{att.invocation_id}")
-            return
-        self.invoke(att.invocation_id, early=early)
+        self._spawn(self._retry_after_barrier(att, early), f"retry-{att.invocation_id}")
 
-    async def _retry_after_pending(self, att: Attempt, early: bool) -> None:
-        """A new attempt starts from the store's journal: only once every effect the failed
-        attempt proposed is settled and applied, so that journal holds all of them."""
+    async def _retry_after_barrier(self, att: Attempt, early: bool) -> None:
+        """A new attempt starts from the store's journal, which must hold every effect of the
+        earlier attempts that will ever count. An effect whose append failed may still be
+        committed later (an unknown outcome), so settling the pending ones is not enough: the
+        retry first appends a barrier (an effect with no commands, for the new attempt number;
+        partition/on_invoker_effect.py) and waits until it is applied. Effects of older
+        attempts ordered before it are applied by then; those after it are void."""
         if att.pending:
             await asyncio.wait(list(att.pending))
-        await self._wait_applied(att.last_lsn)
+        barrier = rec.Envelope()
+        effect = barrier.invoker_effect
+        effect.invocation_id = att.invocation_id
+        effect.attempt = att.next_number = self._take_number()
+        try:
+            lsn = await self._proposer.propose(barrier)
+        except LogError as exc:
+            if self._attempts.get(att.invocation_id) is att and not self._closed:
+                log.warning("invocation %s: retry barrier failed (%s)", att.invocation_id, exc)
+                att.retry = self._clock.call_later(
+                    BARRIER_RETRY_S, functools.partial(self._retry, att, early)
+                )
+            return
+        await self._wait_applied(max(lsn, att.last_lsn))
         if self._attempts.get(att.invocation_id) is att:
             self.invoke(att.invocation_id, early=early)
 

@@ -47,7 +47,7 @@ class InvokerHandle(Protocol):
 
     def invoke(self, invocation_id: str, status: st.InvocationStatus | None = None) -> None: ...
 
-    def ack(self, invocation_id: str, up_to_index: int) -> None: ...
+    def ack(self, invocation_id: str, up_to_index: int, attempt: int = 0) -> None: ...
 
     def ended(self, invocation_id: str, abort: bool = False) -> None: ...
 
@@ -169,8 +169,8 @@ class LeaderUnit:
         match action:
             case act.Invoke(invocation_id=invocation_id, status=status):
                 invoker.invoke(invocation_id, status)
-            case act.Ack(invocation_id=invocation_id, up_to_index=index):
-                invoker.ack(invocation_id, index)
+            case act.Ack(invocation_id=invocation_id, up_to_index=index, attempt=attempt):
+                invoker.ack(invocation_id, index, attempt)
             case act.Ended(invocation_id=invocation_id, abort=abort):
                 invoker.ended(invocation_id, abort)
             case act.Completion():

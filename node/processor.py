@@ -106,7 +106,7 @@ class PartitionProcessor:
             self.applied_lsn = last
             for action in actions:
                 if isinstance(action, act.LeaderAnnounced):
-                    await self._on_leader_announced(tg, action.leader_id, action.epoch)
+                    await self._on_leader_announced(tg, action)
                 else:
                     self._carry_out(action)
             metrics.PARTITION_APPLY_SECONDS.observe(time.perf_counter() - t0)
@@ -157,13 +157,18 @@ class PartitionProcessor:
             case _:
                 assert_never(action)
 
-    async def _on_leader_announced(self, tg: asyncio.TaskGroup, leader_id: str, epoch: int) -> None:
-        mine = leader_id == self._leader_id and epoch == self._epoch
-        if mine and self._unit is None:
+    async def _on_leader_announced(
+        self, tg: asyncio.TaskGroup, action: act.LeaderAnnounced
+    ) -> None:
+        mine = action.leader_id == self._leader_id and action.epoch == self._epoch
+        # Every announcement starts a new leadership: a unit of an earlier one (even ours,
+        # announced again) stops, since what it proposes is refused from now on.
+        await self._stop_leading()
+        if mine:
             unit = LeaderUnit(
                 self._store,
                 # What the unit proposes applies only while this leadership is current.
-                self._proposer.fenced(leader_id, epoch),
+                self._proposer.fenced(action.leadership),
                 self._sm.schema,
                 self._leader_options,
                 self._clock,
@@ -173,8 +178,6 @@ class PartitionProcessor:
             self._unit_task = tg.create_task(unit.run(), name="leader-unit")
             await unit.ready()
             self._unit = unit
-        elif not mine:
-            await self._stop_leading()
 
     async def _stop_leading(self) -> None:
         task, self._unit_task, self._unit = self._unit_task, None, None

@@ -22,12 +22,10 @@ def now_ms() -> int:
 
 
 class Proposer:
-    def __init__(
-        self, log: Log, clock: Callable[[], int] = now_ms, fence: tuple[str, int] | None = None
-    ) -> None:
+    def __init__(self, log: Log, clock: Callable[[], int] = now_ms, leadership: int = 0) -> None:
         self._log = log
         self._clock = clock
-        self._fence = fence
+        self._leadership = leadership
         self._epoch = int.from_bytes(os.urandom(4), "big") & 0x7FFFFFFF
         self._counter = 0
         self._waiting: dict[int, asyncio.Future[act.Reply]] = {}
@@ -37,14 +35,14 @@ class Proposer:
         its position once durable. Not a coroutine, so that the log's own future (RaftLog) goes
         straight to the caller: `ensure_future` of it creates no Task."""
         envelope.timestamp_ms = self._clock()
-        if self._fence is not None:
-            envelope.leader_id, envelope.leader_epoch = self._fence
+        if self._leadership:
+            envelope.leadership = self._leadership
         return self._log.append(envelope.SerializeToString())
 
-    def fenced(self, leader_id: str, epoch: int) -> Proposer:
-        """A proposer to the same log whose records apply only while the leadership
-        (`leader_id`, `epoch`) is current (a leader unit's)."""
-        return Proposer(self._log, self._clock, (leader_id, epoch))
+    def fenced(self, leadership: int) -> Proposer:
+        """A proposer to the same log whose records apply only while leadership number
+        `leadership` is the current one (a leader unit's)."""
+        return Proposer(self._log, self._clock, leadership)
 
     def new_request(self) -> tuple[int, asyncio.Future[act.Reply]]:
         self._counter += 1

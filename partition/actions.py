@@ -20,10 +20,11 @@ class Invoke:
 
 @dataclass(frozen=True, slots=True)
 class Ack:
-    """Commands 1..up_to_index of the invocation are durable; tell the running attempt."""
+    """Commands 1..up_to_index of the invocation are durable; tell attempt `attempt` (0: any)."""
 
     invocation_id: str
     up_to_index: int
+    attempt: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +116,7 @@ class LeaderAnnounced:
 
     leader_id: str
     epoch: int
+    leadership: int = 0  # its number: what its leader unit stamps on the records it proposes
 
 
 Action = (

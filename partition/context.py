@@ -30,6 +30,7 @@ class Apply:
     schema: Schema
     options: Options
     actions: list[act.Action] = field(default_factory=list)
+    leadership: int = 0  # the leadership that proposed the record (0: not a leader unit)
     # Messages to invocations of this partition, applied when the record's handler returns
     # (partition.messages): in the same write, in the order they were sent.
     local: deque[rec.PartitionMessage] = field(default_factory=deque)

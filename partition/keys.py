@@ -22,7 +22,7 @@ PROMISE = b"p"
 EXPIRY = b"e"  # index of completed invocations by the time their retention ends
 OUTBOX = b"o"  # messages to other partitions, by outbox sequence number
 DEDUP = b"u"  # the last sequence number applied from each producer partition
-LEADER = META + b"leader"  # the current leadership: the last AnnounceLeader applied
+LEADERSHIP = META + b"leadership"  # the number of the current leadership (AnnounceLeaders applied)
 OUTBOX_SEQ = META + b"outbox_seq"  # the last sequence number given to an outbox message
 
 _SEP = b"\x00"

@@ -9,5 +9,6 @@ from perdure_proto import records_pb2 as rec
 
 
 def apply(ctx: Apply, cmd: rec.AnnounceLeader) -> None:
-    tables.set_leader(ctx.txn, cmd)  # records of earlier leaderships are refused from here on
-    ctx.actions.append(act.LeaderAnnounced(cmd.leader_id, cmd.epoch))
+    # Records of earlier leaderships are refused from here on (partition/state_machine.py).
+    number = tables.next_leadership(ctx.txn)
+    ctx.actions.append(act.LeaderAnnounced(cmd.leader_id, cmd.epoch, number))

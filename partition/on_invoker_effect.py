@@ -31,6 +31,8 @@ def apply(ctx: Apply, cmd: rec.InvokerEffect) -> None:
     status = tables.get_status(ctx.txn, invocation_id)
     if status is None or status.phase != st.INVOKED:
         return
+    if not _admit_attempt(status, ctx.leadership, cmd.attempt):
+        return  # from an attempt older than one that already started: it never counts
     if not status.deployment_id and cmd.deployment_id:
         status.deployment_id = cmd.deployment_id
     acked = 0
@@ -52,9 +54,23 @@ def apply(ctx: Apply, cmd: rec.InvokerEffect) -> None:
     status.modified_at_ms = ctx.now_ms
     tables.put_status(ctx.txn, invocation_id, status)
     if acked:
-        ctx.actions.append(act.Ack(invocation_id, acked))
+        ctx.actions.append(act.Ack(invocation_id, acked, cmd.attempt))
     if cmd.HasField("suspension"):
         completions.suspend(ctx, invocation_id, status, list(cmd.suspension.waiting_on))
+
+
+def _admit_attempt(status: st.InvocationStatus, leadership: int, attempt: int) -> bool:
+    """Whether effects of `attempt` (of `leadership`) still apply, raising the fence to it.
+    An effect with no commands is the invoker's barrier before a retry: applying it makes every
+    later effect of the older attempts void, and once the invoker sees it applied, the journal
+    it reads holds every effect of theirs that will ever count."""
+    if status.fence_leadership != leadership:  # a new leadership numbers attempts afresh
+        status.fence_leadership, status.fence_attempt = leadership, attempt
+        return True
+    if attempt < status.fence_attempt:
+        return False
+    status.fence_attempt = attempt
+    return True
 
 
 def _apply_command(

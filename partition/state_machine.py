@@ -63,10 +63,7 @@ class StateMachine:
             log.error("skipping a log record that is not a valid Envelope (%d bytes)", len(record))
             return []
         kind = envelope.WhichOneof("command")
-        if (envelope.leader_id or envelope.leader_epoch) and tables.leader(txn) != (
-            envelope.leader_id,
-            envelope.leader_epoch,
-        ):
+        if envelope.leadership and envelope.leadership != tables.leadership(txn):
             return []  # from a leadership that has ended: its successor redoes what matters
         handler = _DISPATCH.get(kind or "")
         if handler is None:
@@ -75,6 +72,7 @@ class StateMachine:
         staged = self._staged
         schema = staged[1] if staged is not None and staged[0] is txn else self.schema
         ctx = Apply(txn, envelope.timestamp_ms, schema, self.options)
+        ctx.leadership = envelope.leadership
         handler(ctx, getattr(envelope, kind or ""))
         delivery.apply_local(ctx)
         if ctx.schema is not schema:

@@ -269,14 +269,13 @@ def set_applied_from(w: Writer, producer: int, seq: int) -> None:
     w.put(keys.dedup(producer), struct.pack(">Q", seq))
 
 
-def set_leader(w: Writer, announcement: rec.AnnounceLeader) -> None:
-    w.put(keys.LEADER, announcement.SerializeToString())
+def leadership(r: Reader) -> int:
+    """The number of the current leadership (AnnounceLeader records applied; 0: none yet)."""
+    raw = r.get(keys.LEADERSHIP)
+    return 0 if raw is None else int(struct.unpack(">Q", raw)[0])
 
 
-def leader(r: Reader) -> tuple[str, int] | None:
-    """(leader id, epoch) of the last leadership announced, None before the first."""
-    raw = r.get(keys.LEADER)
-    if raw is None:
-        return None
-    announcement = rec.AnnounceLeader.FromString(raw)
-    return announcement.leader_id, announcement.epoch
+def next_leadership(w: Writer) -> int:
+    number = leadership(w) + 1
+    w.put(keys.LEADERSHIP, struct.pack(">Q", number))
+    return number

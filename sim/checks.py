@@ -54,16 +54,7 @@ class Violation:
 # Violations of bugs that are known and not fixed yet: reported, but a run that has only these
 # passes (unless `--strict`). Each names the xfail test that shows the bug; when it passes,
 # remove the entry (tests/sim checks that every kind listed here still occurs).
-KNOWN = {
-    # An Ack names no attempt (effects are fenced by leadership since 2026-12-02, not yet by
-    # attempt): an attempt may be told that an earlier attempt's step is durable, and go on
-    # with its own result.
-    "observed-unjournaled": "tests/partition/test_attempt_fencing.py",
-    # A retry may read a store that has not applied an effect of the failed attempt whose
-    # append had an unknown outcome (committed, yet reported failed).
-    "step-rerun": "tests/node/test_invoker_failed_effects.py::"
-    "test_a_retry_starts_with_a_step_whose_append_had_an_unknown_outcome",
-}
+KNOWN: dict[str, str] = {}
 
 
 LEFTOVERS = {

@@ -23,6 +23,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from log.api import Error as LogError
 from node import invoker as invoker_mod
 from node.clock import Cancellable, Clock
 from node.proposer import Proposer
@@ -70,6 +71,7 @@ class _Attempt:
     up: Channel[list[pb.DeploymentMessage]] | None = None
     down: Channel[pb.ServerMessage] | None = None
     pending: list[asyncio.Future[int]] = field(default_factory=list)
+    next_number: int = 0  # the number a retry's barrier fenced for the next attempt
     last_lsn: int = 0  # log position of its latest durable effect
     retry: Cancellable | None = None
     last_activity: float = 0.0
@@ -97,6 +99,7 @@ class SimInvoker:
         self._log = log
         self._attempts: dict[str, _Attempt] = {}
         self._closed = False
+        self._numbers = 0  # attempt numbers grow over all attempts (node.invoker)
 
     # ------------------------------------------------------------------ leader actions
 
@@ -109,7 +112,11 @@ class SimInvoker:
         if status is None or status.phase != st.INVOKED:
             self._attempts.pop(invocation_id, None)
             return
-        att.number += 1
+        if att.next_number:
+            att.number, att.next_number = att.next_number, 0
+        else:
+            self._numbers += 1
+            att.number = self._numbers
         att.running = True
         att.last_activity = self._clock.monotonic()
         start = pb.Start(service=status.service, handler=status.handler, key=status.key)
@@ -132,7 +139,10 @@ class SimInvoker:
         msg.start.CopyFrom(start)
         att.down.send(msg)
 
-    def ack(self, invocation_id: str, up_to_index: int) -> None:
+    def ack(self, invocation_id: str, up_to_index: int, attempt: int = 0) -> None:
+        att = self._attempts.get(invocation_id)
+        if attempt and att is not None and att.number != attempt:
+            return  # another attempt's command (node/invoker.py does the same)
         self._send(invocation_id, lambda m: m.ack.CopyFrom(pb.Ack(up_to_index=up_to_index)))
 
     def completion(
@@ -281,17 +291,25 @@ class SimInvoker:
         att.retry = None
         if self._closed or self._attempts.get(att.invocation_id) is not att:
             return
-        if att.pending or att.last_lsn > (self._store.applied_lsn() or 0):
-            self._spawn(self._retry_after_applied(att), "retry-after-applied")
-            return
-        self.invoke(att.invocation_id)
+        self._spawn(self._retry_after_barrier(att), "retry-after-barrier")
 
-    async def _retry_after_applied(self, att: _Attempt) -> None:
-        """Start from the store's journal only once it holds every effect of the failed
-        attempt: settled and applied (node.invoker)."""
+    async def _retry_after_barrier(self, att: _Attempt) -> None:
+        """Start from the store's journal only once it holds every effect of the earlier
+        attempts that will ever count: settle them, append a barrier for the next attempt
+        number and wait until it is applied (node.invoker)."""
         if att.pending:
             await asyncio.wait(list(att.pending))
-        while (self._store.applied_lsn() or 0) < att.last_lsn:
+        self._numbers += 1
+        att.next_number = self._numbers
+        barrier = rec.InvokerEffect(invocation_id=att.invocation_id, attempt=att.next_number)
+        self._log.next_tag = f"{self._name}/barrier"
+        try:
+            lsn = await self._proposer.propose(rec.Envelope(invoker_effect=barrier))
+        except LogError:
+            if not self._closed and self._attempts.get(att.invocation_id) is att:
+                att.retry = self._clock.call_later(0.5, functools.partial(self._retry, att))
+            return
+        while (self._store.applied_lsn() or 0) < max(lsn, att.last_lsn):
             await self._clock.sleep(APPLIED_POLL_S)
         if not self._closed and self._attempts.get(att.invocation_id) is att:
             self.invoke(att.invocation_id)

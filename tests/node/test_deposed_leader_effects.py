@@ -42,7 +42,7 @@ class RecordingInvoker:
     def invoke(self, invocation_id: str, status: st.InvocationStatus | None = None) -> None:
         self.invoked.append(invocation_id)
 
-    def ack(self, invocation_id: str, up_to_index: int) -> None:
+    def ack(self, invocation_id: str, up_to_index: int, attempt: int = 0) -> None:
         self.acks.append((invocation_id, up_to_index))
 
     def ended(self, invocation_id: str, abort: bool = False) -> None:
@@ -127,10 +127,10 @@ async def append(log_: MemoryLog, members: tuple[Member, ...], envelope: rec.Env
         await member.processor.wait_applied(lsn, timeout=10)
 
 
-def run_effect(invocation_id: str, index: int, value: bytes, leader_id: str) -> rec.Envelope:
-    """An effect as the leader unit of `leader_id` (epoch 1) proposes it: fenced by it ("":
-    left for the proposer to stamp)."""
-    envelope = rec.Envelope(leader_id=leader_id, leader_epoch=1 if leader_id else 0)
+def run_effect(invocation_id: str, index: int, value: bytes, leadership: int) -> rec.Envelope:
+    """An effect as the leader unit of leadership number `leadership` proposes it (0: left for
+    the proposer to stamp)."""
+    envelope = rec.Envelope(leadership=leadership)
     effect = envelope.invoker_effect
     effect.invocation_id = invocation_id
     effect.attempt = 1
@@ -165,9 +165,9 @@ async def test_a_new_leaders_attempt_is_not_told_a_deposed_leaders_step_is_its_o
         assert status is not None and status.journal_length == 0
 
         # a's attempt ran step 1 before a learned it was deposed: its effect lands now.
-        await append(log_, both, run_effect("inv_1", 1, b"a's result", "a"))
+        await append(log_, both, run_effect("inv_1", 1, b"a's result", 1))
         # b's attempt ran the same step (its Start had no entry 1) and sends its own result.
-        await append(log_, both, run_effect("inv_1", 1, b"b's result", "b"))
+        await append(log_, both, run_effect("inv_1", 1, b"b's result", 2))
 
         entry = tables.get_journal_entry(b.store, "inv_1", 1)
         assert entry is not None
@@ -197,7 +197,7 @@ async def test_what_a_leader_unit_proposes_is_refused_once_it_is_deposed(tmp_pat
         assert proposer is not None
 
         # While a leads, its unit's effects apply.
-        effect = run_effect("inv_1", 1, b"a's", leader_id="")  # stamped by the proposer
+        effect = run_effect("inv_1", 1, b"a's", leadership=0)  # stamped by the proposer
         lsn = await proposer.propose(effect)
         for member in both:
             await member.processor.wait_applied(lsn, timeout=10)
@@ -208,7 +208,7 @@ async def test_what_a_leader_unit_proposes_is_refused_once_it_is_deposed(tmp_pat
         await append(
             log_, both, rec.Envelope(announce_leader=rec.AnnounceLeader(leader_id="b", epoch=1))
         )
-        lsn = await proposer.propose(run_effect("inv_1", 2, b"late", leader_id=""))
+        lsn = await proposer.propose(run_effect("inv_1", 2, b"late", leadership=0))
         for member in both:
             await member.processor.wait_applied(lsn, timeout=10)
             status = tables.get_status(member.store, "inv_1")

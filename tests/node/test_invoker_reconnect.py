@@ -73,13 +73,20 @@ class FakeDeployment(pb_grpc.DeploymentServicer):
 
 
 class RecordingProposer(Proposer):
-    def __init__(self, log_: MemoryLog) -> None:
+    """Records what is proposed, and applies it to the scenario's store at once (the log and
+    its processor in one step), so a retry's barrier is seen applied."""
+
+    def __init__(self, log_: MemoryLog, sc: Scenario) -> None:
         super().__init__(log_)
         self.proposed: list[rec.Envelope] = []
+        self._sc = sc
 
     def propose(self, envelope: rec.Envelope) -> Awaitable[int]:
         self.proposed.append(envelope)
-        return super().propose(envelope)
+        self._sc.apply(envelope)
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        done.set_result(self._sc.lsn)
+        return done
 
 
 @asynccontextmanager
@@ -99,7 +106,7 @@ async def invoking(
     sc.invoke("inv_1", "Greeter", "greet", send=True)
     log_ = MemoryLog()
     await log_.start()
-    proposer = RecordingProposer(log_)
+    proposer = RecordingProposer(log_, sc)
     await fake.start()
     try:
         async with asyncio.TaskGroup() as tg:

@@ -37,7 +37,7 @@ def test_sleep_registers_a_timer_and_its_firing_resumes_the_suspended_invocation
     wake = sc.now_ms + 10_000
     assert sc.effect("inv_s", (1, sleep(wake))) == [
         act.RegisterTimer(wake, "inv_s", 1),
-        act.Ack("inv_s", 1),
+        act.Ack("inv_s", 1, 1),
     ]
     assert suspend(sc, "inv_s", 1) == [act.Ended("inv_s")]
     assert sc.status("inv_s").phase == st.SUSPENDED
@@ -67,7 +67,7 @@ def test_a_call_starts_the_callee_and_its_result_completes_the_caller_entry(
     # The call's StartInvocation is applied when the caller's record is done: same write.
     assert actions == [
         act.Completion("inv_c", 1, pb.Result(), child),
-        act.Ack("inv_c", 1),
+        act.Ack("inv_c", 1, 1),
         act.Invoke(child),
     ]
     suspend(sc, "inv_c", 1)

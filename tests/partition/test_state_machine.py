@@ -12,7 +12,7 @@ from tests.partition.scenario import Scenario, run, set_state
 
 def test_call_runs_journals_and_replies_with_the_output(sc: Scenario) -> None:
     assert sc.invoke("inv_a", "Greeter", "greet", request_id=7) == [act.Invoke("inv_a")]
-    assert sc.effect("inv_a", (1, run(b"42"))) == [act.Ack("inv_a", 1)]
+    assert sc.effect("inv_a", (1, run(b"42"))) == [act.Ack("inv_a", 1, 1)]
     actions = sc.output("inv_a", 2, b'"hi"')
     assert actions == [
         act.ReplyCompleted(7, "inv_a", pb.Result(value=b'"hi"'), "application/json", 0),
@@ -76,7 +76,7 @@ def test_shared_handlers_cannot_write_state(sc: Scenario) -> None:
 
 def test_repeated_and_out_of_order_commands_apply_once(sc: Scenario) -> None:
     sc.invoke("inv_a", "Greeter", "greet")
-    assert sc.effect("inv_a", (1, run(b"1"))) == [act.Ack("inv_a", 1)]
+    assert sc.effect("inv_a", (1, run(b"1"))) == [act.Ack("inv_a", 1, 1)]
     assert sc.effect("inv_a", (1, run(b"other"))) == []
     assert sc.effect("inv_a", (3, run(b"gap"))) == []
     entries = tables.journal_entries(sc.store, "inv_a")
