@@ -155,3 +155,10 @@ def test_random_ids_stay_unique_and_whole_past_a_refill_of_the_random_pool() -> 
     made = [ids.random_invocation_id() for _ in range(3000)]  # the pool holds 1,024 ids
     assert len(set(made)) == len(made)
     assert all(len(ids.parse_invocation_id(i)[1]) == 16 for i in made)
+
+
+def test_a_random_pool_hands_out_whole_distinct_chunks_across_refills() -> None:
+    pool = ids._RandomPool(chunk=48)  # two takes of 24 bytes per refill
+    taken = [pool.take(24) for _ in range(10)]
+    assert all(len(t) == 24 for t in taken)
+    assert len(set(taken)) == len(taken)
