@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from ingress import api
 from log.api import Error as LogError
@@ -42,6 +44,7 @@ _COMMANDS: dict[str, rec.Command] = {
     "purge-journal": rec.PURGE_JOURNAL,
     "restart-as-new": rec.RESTART_AS_NEW,
 }
+Forwarded = TypeVar("Forwarded", api.Outcome, api.Rejected | None)
 UNAVAILABLE = (
     "the request could not be made durable ({}); it may or may not have been accepted: "
     "retry with an Idempotency-Key to be safe"
@@ -154,10 +157,7 @@ class Backend:
         invocation_id = self._invocation_id(request, info)
         peer = self._peer(invocation_id)
         if peer is not None:
-            try:
-                return await peer.invoke(request, invocation_id)
-            except Unavailable as exc:
-                return api.Rejected(503, UNAVAILABLE.format(exc))
+            return await _forwarded(peer.invoke(request, invocation_id))
         return await self.invoke_local(request, invocation_id)
 
     async def invoke_local(self, request: api.InvokeRequest, invocation_id: str) -> api.Outcome:
@@ -195,10 +195,7 @@ class Backend:
             return invocation_id
         peer = self._peer(invocation_id)
         if peer is not None:
-            try:
-                return await peer.attach(invocation_id)
-            except Unavailable as exc:
-                return api.Rejected(503, UNAVAILABLE.format(exc))
+            return await _forwarded(peer.attach(invocation_id))
         return await self.attach_local(invocation_id)
 
     async def attach_local(self, invocation_id: str) -> api.Outcome:
@@ -214,10 +211,7 @@ class Backend:
             return invocation_id
         peer = self._peer(invocation_id)
         if peer is not None:
-            try:
-                return await peer.output(invocation_id)
-            except Unavailable as exc:
-                return api.Rejected(503, UNAVAILABLE.format(exc))
+            return await _forwarded(peer.output(invocation_id))
         return await self.output_local(invocation_id)
 
     async def output_local(self, invocation_id: str) -> api.Outcome:
@@ -240,10 +234,7 @@ class Backend:
         except ids.Error as exc:
             return api.Rejected(400, str(exc))
         if peer is not None:
-            try:
-                return await peer.complete_awakeable(awakeable_id, result)
-            except Unavailable as exc:
-                return api.Rejected(503, UNAVAILABLE.format(exc))
+            return await _forwarded(peer.complete_awakeable(awakeable_id, result))
         return await self.complete_awakeable_local(awakeable_id, result)
 
     async def complete_awakeable_local(
@@ -431,6 +422,15 @@ class Backend:
         return api.ServiceInfo(
             spec=row.spec, revision=row.revision, deployment_id=row.deployment_id, public=public
         )
+
+
+async def _forwarded(call: Awaitable[Forwarded]) -> Forwarded | api.Rejected:
+    """The answer of the group's process, or 503 when it could not be had (the request may or
+    may not have been taken: a retry with an idempotency key is safe)."""
+    try:
+        return await call
+    except Unavailable as exc:
+        return api.Rejected(503, UNAVAILABLE.format(exc))
 
 
 def _registration(row: st.DeploymentRow, force: bool) -> rec.Envelope:
