@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from log.api import Error
-from log.journal import JOURNAL_FILE, STUB, DurableJournal, JournalError
+from log.journal import JOURNAL_FILE, LOCK_FILE, STUB, DurableJournal, JournalError
 from log.raft_meta import META_FILE, MetaError
 
 
@@ -105,14 +105,21 @@ def test_without_fsync_nothing_is_synced(tmp_path: Path, syncs: Syncs) -> None:
 
 
 @pytest.mark.parametrize("tail", [b"\x10\x00", b"\x05\x00\x00\x00" + b"\x00" * 30])
-def test_a_torn_tail_is_cut(journal: DurableJournal, tmp_path: Path, tail: bytes) -> None:
+def test_a_torn_tail_is_cut(
+    journal: DurableJournal, tmp_path: Path, tail: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
     fill(journal, 3)
     journal.close()
     path = tmp_path / JOURNAL_FILE
     intact = path.stat().st_size
     with path.open("ab") as f:
         f.write(tail)
-    again = DurableJournal(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="log.journal"):
+        again = DurableJournal(tmp_path)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"raft journal {path}: cutting a torn tail of {len(tail)} bytes at offset {intact} "
+        "(records that were being written when the process stopped; none was acknowledged)"
+    ]
     try:
         assert [e[1] for e in again[:]] == [1, 2, 3]
         assert path.stat().st_size == intact
@@ -140,8 +147,9 @@ def test_a_record_with_a_bad_checksum_ends_the_journal(
 
 def test_a_file_that_is_not_a_journal_is_refused(tmp_path: Path) -> None:
     (tmp_path / JOURNAL_FILE).write_bytes(b"PYSYNCOBJ" + b"\x00" * 40)
-    with pytest.raises(JournalError, match="not a Perdure raft journal"):
+    with pytest.raises(JournalError, match="not a Perdure raft journal") as refused:
         DurableJournal(tmp_path)
+    assert str(refused.value).startswith(f"{tmp_path / JOURNAL_FILE} is not")  # names the file
     DurableJournal(tmp_path / "other").close()  # the failed open released its lock
 
 
@@ -324,8 +332,9 @@ def test_a_gap_in_the_indexes_is_damage_and_says_where(tmp_path: Path) -> None:
     journal.close()
     with pytest.raises(
         JournalError, match=rf"is damaged at byte {gap_at}: entry 5 follows entry 3; rebuild"
-    ):
+    ) as refused:
         DurableJournal(tmp_path)
+    assert str(refused.value).startswith(f"{tmp_path / JOURNAL_FILE} is damaged")
 
 
 def test_a_lone_stub_is_damage(tmp_path: Path) -> None:
@@ -386,6 +395,9 @@ def test_a_compaction_is_durable_by_itself_and_keeps_the_file_mode(
     journal.flush()
     assert syncs.count == before  # the rewrite synced itself: nothing left for flush
     assert (tmp_path / JOURNAL_FILE).stat().st_mode & 0o777 == mode
+    umask = os.umask(0)
+    os.umask(umask)
+    assert mode == (tmp_path / LOCK_FILE).stat().st_mode & 0o777 == 0o644 & ~umask
 
 
 def test_the_checksum_covers_the_index_and_term(journal: DurableJournal, tmp_path: Path) -> None:
@@ -451,3 +463,44 @@ def test_closing_with_unsynced_entries_on_a_broken_disk_reports_and_releases(
     journal.close()  # raises nothing: the failure is reported instead
     assert len(failures) == 1
     DurableJournal(tmp_path).close()  # the directory was released
+
+
+def test_the_file_holds_exactly_the_records_written(
+    journal: DurableJournal, tmp_path: Path
+) -> None:
+    journal.add(b"x" * 100, 1, 1)  # a command longer than a record header
+    journal.add(b"y" * 300, 2, 1)
+    assert (tmp_path / JOURNAL_FILE).stat().st_size == journal.size_bytes
+
+
+def test_a_journal_opens_in_a_directory_it_creates_with_its_parents(tmp_path: Path) -> None:
+    DurableJournal(tmp_path / "a" / "b" / "raft").close()
+
+
+def test_a_directory_that_cannot_be_made_is_refused_with_the_os_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.raises(JournalError, match=r"could not open the raft journal in .* \(\[Errno"):
+        DurableJournal(tmp_path / "file")
+
+
+def test_failures_and_destruction_need_no_listeners(tmp_path: Path) -> None:
+    disk = Disk()
+    journal = DurableJournal(tmp_path, sync_file=disk)
+    journal.add(b"x", 1, 1)
+    disk.broken = True
+    with pytest.raises(JournalError, match="Input/output error"):
+        journal.flush()
+    journal._destroy()  # pysyncobj's name for close
+
+
+def test_a_tick_with_nothing_new_writes_no_metadata(tmp_path: Path) -> None:
+    journal = DurableJournal(tmp_path)
+    try:
+        journal.onOneSecondTimer()
+        assert not (tmp_path / META_FILE).exists()  # a new journal has nothing to store
+        journal.setCurrentTerm(2, None)
+        stored = (tmp_path / META_FILE).stat().st_ino
+        journal.onOneSecondTimer()
+        assert (tmp_path / META_FILE).stat().st_ino == stored  # not rewritten
+    finally:
+        journal.close()

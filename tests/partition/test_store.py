@@ -48,7 +48,8 @@ def test_scan_range_returns_the_rows_from_start_up_to_but_not_including_end(
 def test_a_prefix_scan_ending_in_ff_stops_at_the_prefix(store: Store) -> None:
     commit(store, {b"a\xff": b"1", b"a\xff\x00": b"2", b"a\xff\xff": b"3", b"b": b"4"})
     assert store.scan(b"a\xff") == [(b"a\xff", b"1"), (b"a\xff\x00", b"2"), (b"a\xff\xff", b"3")]
-    assert store.scan(b"\xff") == []
+    commit(store, {b"\xff": b"5", b"\xff\x00": b"6", b"\xff\x01": b"7"}, lsn=2)
+    assert store.scan(b"\xff") == [(b"\xff", b"5"), (b"\xff\x00", b"6"), (b"\xff\x01", b"7")]
 
 
 def test_counting_wal_syncs_needs_a_store_opened_with_statistics(store: Store) -> None:
