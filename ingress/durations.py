@@ -32,16 +32,26 @@ _ISO = re.compile(
 _ISO_MS = {"w": 604_800_000.0, "d": 86_400_000.0, "h": 3_600_000.0, "m": 60_000.0, "s": 1000.0}
 
 
+MAX_DELAY_MS = 100 * 365 * 86_400_000  # a century: what a timestamp of the log can carry, and more
+
+
 def parse_delay_ms(text: str) -> int:
-    """Parse a delay into whole milliseconds; ValueError with a readable message if invalid."""
+    """Parse a delay into whole milliseconds; ValueError with a readable message if invalid
+    (including a delay beyond `MAX_DELAY_MS`, which no timer could represent)."""
     value = text.strip()
     if not value:
         raise ValueError("the delay is empty")
     if value.isdigit():
-        return int(value)
-    if value[0] in "Pp":
-        return _parse_iso(value)
-    return _parse_friendly(value)
+        ms = int(value)
+    elif value[0] in "Pp":
+        ms = _parse_iso(value)
+    else:
+        ms = _parse_friendly(value)
+    if ms > MAX_DELAY_MS:
+        raise ValueError(
+            f"the delay '{value}' is longer than the maximum of {MAX_DELAY_MS // 86_400_000} days"
+        )
+    return ms
 
 
 def _parse_iso(value: str) -> int:

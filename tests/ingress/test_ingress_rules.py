@@ -183,9 +183,16 @@ async def test_delay_on_a_call_is_400(client: httpx.AsyncClient) -> None:
     assert_ingress_error(response, 400, "delay")
 
 
-async def test_bad_delay_is_400(client: httpx.AsyncClient) -> None:
-    response = await client.post("/Greeter/greet/send?delay=soon", content=b"1", headers=JSON)
+@pytest.mark.parametrize("delay", ["soon", "99999999999999d", "PT1000000000H", "9" * 30])
+async def test_bad_or_absurd_delay_is_400_naming_it(
+    client: httpx.AsyncClient, backend: FakeIngress, delay: str
+) -> None:
+    before = len(backend.invoked)
+    response = await client.post(
+        "/Counter/k/add/send", params={"delay": delay}, content=b"1", headers=JSON
+    )
     assert_ingress_error(response, 400, "delay")
+    assert len(backend.invoked) == before  # refused before anything is journaled
 
 
 async def test_new_style_call_and_send_paths(
