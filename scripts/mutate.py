@@ -56,6 +56,9 @@ STATUS_BY_EXIT_CODE = {
     255: "timeout",
 }
 COLUMNS = ("killed", "survived", "no tests", "timeout", "other")
+# A mutant that made its tests run past mutmut's time limit was told apart from the original
+# (mutmut's own score counts it with the killed ones).
+DETECTED = ("killed", "timeout")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +80,21 @@ class Mutant:
 
 @dataclass(slots=True)
 class Entry:
-    """One `[[explained]]` or `[[killed]]` entry of the survivors file."""
+    """One `[[explained]]` or `[[killed]]` entry of the survivors file: one or more mutations of
+    one function, and why they survive or which test kills them."""
 
     function: str
-    mutation: str
-    text: str  # the explanation, or the test that kills it
-    matched: list[Mutant] = field(default_factory=list)
+    mutations: list[str]
+    text: str  # the explanation, or the test that kills them
+    matched: dict[str, list[Mutant]] = field(default_factory=dict)  # by mutation
+
+    def describe(self) -> list[str]:
+        lines = [f"- `{self.function}`: {self.text}"]
+        for mutation in self.mutations:
+            found = self.matched.get(mutation, [])
+            status = ", ".join(sorted(m.status for m in found)) or "not generated"
+            lines.append(f"  - {code_block(mutation)} ({status})")
+        return lines
 
 
 def module_dotted(path: str) -> str:
@@ -146,7 +158,11 @@ def mutation_of(mutant: Mutant) -> str:
 def load_entries(kind: str) -> list[Entry]:
     data = tomllib.loads(SURVIVORS.read_text()) if SURVIVORS.exists() else {}
     key = "why" if kind == "explained" else "test"
-    return [Entry(e["function"], normalise(e["mutation"]), e[key]) for e in data.get(kind, [])]
+    entries = []
+    for e in data.get(kind, []):
+        mutations = [e["mutation"]] if isinstance(e["mutation"], str) else e["mutation"]
+        entries.append(Entry(e["function"], [normalise(m) for m in mutations], e[key]))
+    return entries
 
 
 def table(mutants: list[Mutant], modules: list[str]) -> list[str]:
@@ -216,22 +232,24 @@ def write_report(
         "",
         *table(mutants, modules),
         "",
-        "`no tests`: no selected test calls the function; `other`: suspicious or crashed.",
+        "`no tests`: no selected test calls the function; `timeout`: the tests ran past mutmut's",
+        "time limit, so the mutant was detected (mutmut scores these with the killed ones);",
+        "`other`: suspicious or crashed.",
         "",
         "## Mutants killed by tests written for them",
         "",
     ]
     for entry in killed:
-        status = ", ".join(sorted({m.status for m in entry.matched})) or "not generated"
-        lines.append(f"- `{entry.function}`: {code_block(entry.mutation)} ({status})")
-        lines.append(f"  - {entry.text}")
+        lines += entry.describe()
     lines += ["", "## Surviving mutants, explained", ""]
     for entry in explained:
-        if not entry.matched:
-            continue
-        names = ", ".join(sorted(m.status for m in entry.matched))
-        lines.append(f"- `{entry.function}`: {code_block(entry.mutation)} ({names})")
-        lines.append(f"  - {entry.text}")
+        if entry.matched:
+            lines += entry.describe()
+    unused = [e for e in explained if not e.matched]
+    if unused:
+        lines += ["", "## Explanations that matched no surviving mutant in this run", ""]
+        for entry in unused:
+            lines += entry.describe()
     if unexplained or stale:
         lines += ["", "## Not yet explained", ""]
         lines += [
@@ -254,24 +272,26 @@ def main() -> int:
     run = json.loads(RUN_INFO.read_text()) if RUN_INFO.exists() else {}
     mutants = load_mutants(modules)
     explained, killed = load_entries("explained"), load_entries("killed")
-    by_key = {(e.function, e.mutation): e for e in [*explained, *killed]}
+    by_key = {(e.function, m): e for e in [*explained, *killed] for m in e.mutations}
     unexplained: list[tuple[Mutant, str]] = []
     for mutant in mutants:
-        if mutant.status == "killed":
+        if mutant.status in DETECTED:
             function_killed = [e for e in killed if e.function == mutant.function]
             if not function_killed:
                 continue
         mutation = mutation_of(mutant)
         entry = by_key.get((mutant.function, mutation))
         if entry is not None:
-            entry.matched.append(mutant)
-        elif mutant.status != "killed":
+            entry.matched.setdefault(mutation, []).append(mutant)
+        elif mutant.status not in DETECTED:
             unexplained.append((mutant, mutation))
+    # A listed kill the code no longer produces (the function changed) is only reported; one
+    # that is produced but not killed fails the run.
     stale = [
-        f"listed kill of `{e.function}` {code_block(e.mutation)} is "
-        + ("not generated any more" if not e.matched else "not killed in this run")
+        f"listed kill of `{e.function}`: {code_block(m)} was not killed in this run"
         for e in killed
-        if not e.matched or any(m.status != "killed" for m in e.matched)
+        for m in e.mutations
+        if any(x.status not in DETECTED for x in e.matched.get(m, []))
     ]
     write_report(
         mutants,
