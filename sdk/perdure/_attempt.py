@@ -193,7 +193,8 @@ class AttemptRunner:
                 raw = await self.decode(self.machine.start.input)
                 arg = handler.io.input_serde.deserialize(raw)
             except Exception as e:
-                raise TerminalError(f"Unable to parse an input argument. {e}") from e
+                # Bad input never gets better by retrying: end the invocation at once, 400.
+                raise TerminalError(f"Unable to parse an input argument. {e}", 400) from e
             value = await handler.fn(ctx, arg)
         data = handler.io.output_serde.serialize(value)
         return pb.Result(value=self.encode(data)) if data else pb.Result(void=pb.Void())

@@ -146,7 +146,10 @@ class DefaultSerde(Serde[I]):
                 return PydanticJsonSerde(hint).deserialize(buf)
             if contains_dataclass(hint):
                 return typing.cast(I, from_jsonable(hint, json.loads(buf)))
-        return typing.cast(I, json.loads(buf))
+        value = json.loads(buf)
+        if hint is not None:
+            _check_plain(hint, value)
+        return typing.cast(I, value)
 
     def serialize(self, obj: I | None) -> bytes:
         if obj is None:
@@ -160,11 +163,36 @@ class DefaultSerde(Serde[I]):
 
 
 def serde_for_type(hint: Any) -> Serde[Any]:
-    """The serde a type hint selects: pydantic, msgspec, dataclass-aware or plain JSON."""
+    """The serde a type hint selects: pydantic, msgspec, dataclass-aware or plain JSON (which
+    checks a plain hint: int, float, str, bool, list, dict)."""
     if is_pydantic(hint):
         return PydanticJsonSerde(hint)
     if is_msgspec(hint):
         return MsgspecJsonSerde(hint)
-    if contains_dataclass(hint):
-        return DefaultSerde(hint)
-    return DefaultSerde()
+    return DefaultSerde(hint)
+
+
+# A plain type hint and the JSON values that satisfy it (an int is a valid float).
+_PLAIN: dict[Any, tuple[type, ...]] = {
+    int: (int,),
+    float: (int, float),
+    str: (str,),
+    bool: (bool,),
+    list: (list,),
+    dict: (dict,),
+}
+
+
+def _check_plain(hint: Any, value: Any) -> None:
+    """Raise TypeError when a JSON value cannot be a plain hint's (e.g. "five" for an int):
+    such input can never succeed, so it must not reach the handler to fail there."""
+    origin = typing.get_origin(hint) or hint
+    expected = _PLAIN.get(origin)
+    if expected is None or value is None:
+        return  # not a plain hint (Optional, Union, Any, ...): the handler decides
+    if isinstance(value, expected) and not (isinstance(value, bool) and bool not in expected):
+        return
+    shown = json.dumps(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    raise TypeError(f"expected {getattr(origin, '__name__', origin)}, got {shown}")

@@ -18,6 +18,7 @@ from perdure.serde import (
     JsonSerde,
     MsgspecJsonSerde,
     PydanticJsonSerde,
+    serde_for_type,
 )
 
 
@@ -107,10 +108,31 @@ def test_serdes_are_picked_from_type_hints() -> None:
     assert isinstance(p.output_serde, MsgspecJsonSerde)
     assert isinstance(d.input_serde, DefaultSerde) and d.input_serde.type_hint is Receipt
     assert isinstance(r.input_serde, BytesSerde)
-    assert isinstance(n.input_serde, DefaultSerde) and n.input_serde.type_hint is None
+    assert isinstance(n.input_serde, DefaultSerde) and n.input_serde.type_hint == dict[str, Any]
+    assert n.input_serde.deserialize(b'{"a": 1}') == {"a": 1}
+    with pytest.raises(TypeError, match="expected dict"):
+        n.input_serde.deserialize(b"[1]")
     assert not n.has_output
     assert d.input_serde.deserialize(b'{"charge_id": "c", "amount": 3}') == Receipt("c", 3)
     assert d.output_serde.serialize(Receipt("c", 3)) == b'{"charge_id": "c", "amount": 3}'
+
+
+@pytest.mark.parametrize(
+    ("hint", "good", "bad"),
+    [
+        (int, b"5", b'"five"'),
+        (int, b"-3", b"true"),  # a JSON boolean is not an int input
+        (float, b"2", b'"2.5"'),
+        (str, b'"x"', b"5"),
+        (bool, b"false", b"0"),
+        (list[int], b"[1]", b'{"a": 1}'),
+    ],
+)
+def test_plain_type_hints_refuse_input_of_another_type(hint: Any, good: bytes, bad: bytes) -> None:
+    serde = serde_for_type(hint)
+    assert serde.deserialize(good) is not None
+    with pytest.raises(TypeError, match="expected"):
+        serde.deserialize(bad)
 
 
 def test_default_serde_rules() -> None:

@@ -216,11 +216,17 @@ async def test_retryable_error_asks_for_its_delay(driver: StreamDriver) -> None:
     assert out[0].error.retry_after_ms == 2000
 
 
-async def test_unparsable_input_is_a_terminal_500(driver: StreamDriver) -> None:
-    driver.send(msg_start("i1", start("Greeter", "greet", b"{not json")))
+@pytest.mark.parametrize("body", [b"{not json", b'"five"'])
+async def test_unparsable_or_mistyped_input_is_a_terminal_400(
+    driver: StreamDriver, body: bytes
+) -> None:
+    # Counter.add takes an int: neither garbage nor a string can ever succeed, so the
+    # invocation ends at once (no retries) with a 400 that says why.
+    driver.send(msg_start("i1", start("Counter", "add", body, key="k")))
     out = await driver.until(ended("i1"))
-    f = out[0].command.entry.output.result.failure
-    assert f.code == 500
+    (output,) = [m for m in out if m.command.entry.HasField("output")]
+    f = output.command.entry.output.result.failure
+    assert f.code == 400
     assert f.message.startswith("Unable to parse an input argument.")
 
 

@@ -91,3 +91,12 @@ def test_failing_step_is_retried_and_earlier_steps_run_once(cluster: Cluster) ->
     assert (status, json.loads(body)) == (200, "ab")
     assert cluster.lines("job.first") == ["ran"]
     assert cluster.lines("job.second") == ["ran", "ran", "ran"]
+
+
+def test_input_of_the_wrong_type_ends_at_once_with_400_and_frees_the_key(
+    cluster: Cluster,
+) -> None:
+    status, _, body = call(cluster, "/Counter/eve/add", "five")  # add takes an int
+    assert status == 400, body
+    assert "Unable to parse an input argument" in json.loads(body)["message"]
+    assert json.loads(call(cluster, "/Counter/eve/add", 2)[2]) == 2  # the key is not blocked
