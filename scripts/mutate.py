@@ -238,6 +238,10 @@ def write_report(
         "",
         "## Mutants killed by tests written for them",
         "",
+        'Each test below failed against the mutants listed under it when it was written. "not',
+        'generated": the function has changed since, so this run has no such mutant; the test',
+        "stays, and the new mutants of the function are in the counts above.",
+        "",
     ]
     for entry in killed:
         lines += entry.describe()
