@@ -489,3 +489,13 @@ async def test_a_leader_hands_messages_for_other_partitions_to_the_processors_de
         target, envelope = deliverer.delivered[0]
         assert target == 1 and envelope.WhichOneof("command") == "deliver"
     store.close()
+
+
+async def test_a_position_never_applied_times_out_naming_it(tmp_path: Path) -> None:
+    log_ = MemoryLog()
+    await log_.start()
+    store = Store(tmp_path / "store")
+    async with processing(log_, store) as (processor, _):
+        with pytest.raises(TimeoutError, match=r"log position 99 was not applied within 0\.05 s"):
+            await processor.wait_applied(99, timeout=0.05)
+    store.close()
