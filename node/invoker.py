@@ -81,6 +81,7 @@ class Attempt:
     saw_output: bool = False
     pending: set[asyncio.Future[int]] = field(default_factory=set)
     next_number: int = 0  # the number a retry's barrier fenced for the next attempt
+    restarting: bool = False  # a retry is settling effects / waiting for its barrier
     last_lsn: int = 0  # log position of its latest durable effect
     commands: list[pb.Command] = field(default_factory=list)
     suspension: list[int] | None = None
@@ -130,8 +131,8 @@ class Invoker:
         """Start an attempt; `status` is the invocation's current row if the caller has it;
         `early`: its deployment just became reachable again, before its retry delay ended."""
         att = self._attempts.setdefault(invocation_id, Attempt(invocation_id))
-        if att.running or att.retry is not None or self._closed:
-            return
+        if att.running or att.retry is not None or att.restarting or self._closed:
+            return  # (a retry on its way starts it: no second attempt beside it)
         if status is None:
             status = tables.get_status(self._store, invocation_id)
         if status is None or status.phase != st.INVOKED:
@@ -329,7 +330,8 @@ class Invoker:
         # follow), so the invocation needs a new attempt even if this one already ended or
         # suspended; unless a retry is on its way already.
         current = self._attempts.get(att.invocation_id) is att
-        if current and (att.running or (att.retry is None and not att.awaits_deployment)):
+        idle = att.retry is None and not att.awaits_deployment and not att.restarting
+        if current and (att.running or idle):
             log.warning("invocation %s: could not journal its effects: %s", att.invocation_id, exc)
             reason = str(exc) if isinstance(exc, LogError) else repr(exc)
             self._fail(att, pb.Failure(code=503, message=f"log append failed: {reason}"))
@@ -373,8 +375,9 @@ class Invoker:
 
     def _retry(self, att: Attempt, early: bool = False) -> None:
         att.retry = None
-        if self._attempts.get(att.invocation_id) is not att:
+        if self._attempts.get(att.invocation_id) is not att or att.restarting:
             return
+        att.restarting = True
         self._spawn(self._retry_after_barrier(att, early), f"retry-{att.invocation_id}")
 
     async def _retry_after_barrier(self, att: Attempt, early: bool) -> None:
@@ -393,13 +396,17 @@ class Invoker:
         try:
             lsn = await self._proposer.propose(barrier)
         except LogError as exc:
+            att.restarting = False
             if self._attempts.get(att.invocation_id) is att and not self._closed:
                 log.warning("invocation %s: retry barrier failed (%s)", att.invocation_id, exc)
                 att.retry = self._clock.call_later(
                     BARRIER_RETRY_S, functools.partial(self._retry, att, early)
                 )
             return
-        await self._wait_applied(max(lsn, att.last_lsn))
+        try:
+            await self._wait_applied(max(lsn, att.last_lsn))
+        finally:
+            att.restarting = False
         if self._attempts.get(att.invocation_id) is att:
             self.invoke(att.invocation_id, early=early)
 

@@ -72,6 +72,7 @@ class _Attempt:
     down: Channel[pb.ServerMessage] | None = None
     pending: list[asyncio.Future[int]] = field(default_factory=list)
     next_number: int = 0  # the number a retry's barrier fenced for the next attempt
+    restarting: bool = False  # a retry is settling effects / waiting for its barrier
     last_lsn: int = 0  # log position of its latest durable effect
     retry: Cancellable | None = None
     last_activity: float = 0.0
@@ -105,7 +106,7 @@ class SimInvoker:
 
     def invoke(self, invocation_id: str, status: st.InvocationStatus | None = None) -> None:
         att = self._attempts.setdefault(invocation_id, _Attempt(invocation_id))
-        if att.running or att.retry is not None or self._closed:
+        if att.running or att.retry is not None or att.restarting or self._closed:
             return
         if status is None:
             status = tables.get_status(self._store, invocation_id)
@@ -256,7 +257,7 @@ class SimInvoker:
         # batch): those later effects were dropped for the gap, so nothing else would run the
         # invocation again (node.invoker does the same).
         current = self._attempts.get(att.invocation_id) is att and att.number == number
-        if current and att.retry is None:
+        if current and att.retry is None and not att.restarting:
             self._fail(att, f"could not journal its effects: {fut.exception()}")
 
     def _send(self, invocation_id: str, fill: Callable[[pb.ServerMessage], None]) -> None:
@@ -289,8 +290,9 @@ class SimInvoker:
 
     def _retry(self, att: _Attempt) -> None:
         att.retry = None
-        if self._closed or self._attempts.get(att.invocation_id) is not att:
+        if self._closed or self._attempts.get(att.invocation_id) is not att or att.restarting:
             return
+        att.restarting = True
         self._spawn(self._retry_after_barrier(att), "retry-after-barrier")
 
     async def _retry_after_barrier(self, att: _Attempt) -> None:
@@ -306,11 +308,13 @@ class SimInvoker:
         try:
             lsn = await self._proposer.propose(rec.Envelope(invoker_effect=barrier))
         except LogError:
+            att.restarting = False
             if not self._closed and self._attempts.get(att.invocation_id) is att:
                 att.retry = self._clock.call_later(0.5, functools.partial(self._retry, att))
             return
         while (self._store.applied_lsn() or 0) < max(lsn, att.last_lsn):
             await self._clock.sleep(APPLIED_POLL_S)
+        att.restarting = False
         if not self._closed and self._attempts.get(att.invocation_id) is att:
             self.invoke(att.invocation_id)
 
