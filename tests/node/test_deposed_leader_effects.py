@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from log.memory import MemoryLog
@@ -27,43 +27,8 @@ from partition.state_machine import StateMachine
 from partition.store import Store
 from perdure_proto import protocol_pb2 as pb
 from perdure_proto import records_pb2 as rec
-from perdure_proto import storage_pb2 as st
+from tests.node.recording import RecordingInvoker
 from tests.partition.scenario import manifest
-
-
-@dataclass
-class RecordingInvoker:
-    """Records the leader actions it is asked to carry out (node.leader.InvokerHandle)."""
-
-    invoked: list[str] = field(default_factory=list)
-    acks: list[tuple[str, int]] = field(default_factory=list)
-    proposer: Proposer | None = None  # what its leader unit gave it to propose with
-
-    def invoke(self, invocation_id: str, status: st.InvocationStatus | None = None) -> None:
-        self.invoked.append(invocation_id)
-
-    def ack(self, invocation_id: str, up_to_index: int, attempt: int = 0) -> None:
-        self.acks.append((invocation_id, up_to_index))
-
-    def ended(self, invocation_id: str, abort: bool = False) -> None:
-        pass
-
-    def completion(
-        self, invocation_id: str, index: int, result: pb.Result, callee_invocation_id: str
-    ) -> None:
-        pass
-
-    def cancel(self, invocation_id: str) -> None:
-        pass
-
-    def in_flight(self) -> int:
-        return 0
-
-    async def watchdog(self) -> None:
-        await asyncio.Event().wait()
-
-    async def close(self) -> None:
-        pass
 
 
 @dataclass
@@ -83,8 +48,9 @@ class Member:
         tasks: asyncio.TaskGroup,
         clock: Clock,
     ) -> RecordingInvoker:
-        self.invokers.append(RecordingInvoker(proposer=proposer))
-        return self.invokers[-1]
+        """One recorder per leadership of this member."""
+        self.invokers.append(RecordingInvoker())
+        return self.invokers[-1].make(store, proposer, schema, options, tasks=tasks, clock=clock)
 
 
 @asynccontextmanager

@@ -14,7 +14,6 @@ import pytest
 
 from log.api import Log
 from log.memory import MemoryLog
-from node import invoker as invoker_mod
 from node import leader, metrics
 from node.clock import SYSTEM, Clock, SystemClock
 from node.processor import PartitionProcessor
@@ -23,12 +22,12 @@ from node.shuffle import Deliverer
 from partition import actions as act
 from partition import context, ids, tables
 from partition.routing import Partitioning
-from partition.schema import Schema
 from partition.state_machine import StateMachine
 from partition.store import Store
 from perdure_proto import protocol_pb2 as pb
 from perdure_proto import records_pb2 as rec
 from perdure_proto import storage_pb2 as st
+from tests.node.recording import RecordingInvoker
 from tests.partition.scenario import manifest
 
 BOUND = 5.0  # seconds for anything here to be applied or to happen (milliseconds normally)
@@ -267,55 +266,6 @@ async def test_only_this_members_announcement_at_its_epoch_starts_its_leader_uni
         assert not processor.active and processor.leader_unit is None
         assert len(asyncio.all_tasks()) == tasks_before  # the unit's tasks ended with it
     store.close()
-
-
-class RecordingInvoker:
-    """The leader unit's invoker seam (node.leader.InvokerHandle): records what it is asked to
-    start, runs nothing."""
-
-    def __init__(self) -> None:
-        self.invoked: list[str] = []
-        self.ended_: list[str] = []
-        self.schema: Schema | None = None
-
-    def make(
-        self,
-        store: Store,
-        proposer: Proposer,
-        schema: Schema,
-        options: invoker_mod.Options,
-        *,
-        tasks: asyncio.TaskGroup,
-        clock: Clock,
-    ) -> RecordingInvoker:
-        self.schema = schema
-        return self
-
-    def invoke(self, invocation_id: str, status: st.InvocationStatus | None = None) -> None:
-        self.invoked.append(invocation_id)
-
-    def ack(self, invocation_id: str, up_to_index: int, attempt: int = 0) -> None:
-        pass
-
-    def ended(self, invocation_id: str, abort: bool = False) -> None:
-        self.ended_.append(invocation_id)
-
-    def completion(
-        self, invocation_id: str, index: int, result: pb.Result, callee_invocation_id: str
-    ) -> None:
-        pass
-
-    def cancel(self, invocation_id: str) -> None:
-        pass
-
-    def in_flight(self) -> int:
-        return 0
-
-    async def watchdog(self) -> None:
-        pass
-
-    async def close(self) -> None:
-        pass
 
 
 class HourAhead(SystemClock):
