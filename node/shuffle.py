@@ -2,10 +2,11 @@
 
 Theory of operation
 -------------------
-Messages for other partitions are rows of the outbox, numbered by the producer. While this
-member leads, the shuffle reads the outbox from its start, groups the rows by target partition
-(keeping their order) and hands each group to the `Deliverer`, which appends them to the target
-partition's log as `Deliver` records and returns once they are durable there. When every group
+Messages for other groups are rows of the outbox, numbered by the producer. While this
+member leads, the shuffle reads the outbox from its start, puts a round's rows for each target
+group (in order) into one `Deliver` record, and hands it to the `Deliverer`, which appends it to
+the target group's log and returns once it is durable there (one record: a round is applied whole
+or not at all, never with a gap). When every group
 of a round is delivered, the shuffle proposes `TruncateOutbox` up to the round's last sequence
 number, and the rows go away in that record's apply. A failed delivery is retried (after a short
 pause) from the round's first row: the receiver applies each (producer, sequence number) once,
