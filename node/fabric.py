@@ -1,7 +1,8 @@
 """The fabric: how the partition processes of one node reach each other.
 
-Each process serves a private HTTP/1.1 port on 127.0.0.1 (`FabricHandler`) and keeps a small pool
-of keep-alive connections to every other process (`FabricClient`). A process forwards to the
+Each process serves a private port on 127.0.0.1 (`FabricHandler`) and keeps one multiplexed
+connection to every other process (`FabricClient`; the transport is node/fabric_wire.py: numbered
+requests, a loop turn's messages in one write). A process forwards to the
 process running the owning group: ingress requests for keys or invocations of another group
 (one internal hop), admin commands on invocations, deployment registrations (every group applies
 them), and its shuffle's deliveries. Bodies are protobuf (`perdure_proto/fabric.proto`).
@@ -14,8 +15,7 @@ by the shuffle, and deduplicated by their receiver.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import enum
 import logging
 from typing import Protocol
 
@@ -23,20 +23,14 @@ import orjson
 from prometheus_client import generate_latest
 
 from ingress import api
-from ingress.http_types import Request, Response
+from node.fabric_wire import MuxClient, Unavailable, UnknownMethod
 from perdure_proto import fabric_pb2 as fb
 from perdure_proto import protocol_pb2 as pb
 from perdure_proto import records_pb2 as rec
 
 log = logging.getLogger(__name__)
 
-PREFIX = "/internal/v1/"
-MAX_CONNECTIONS = 256  # per peer; a forwarded call holds one until its result
-
-
-class Unavailable(Exception):
-    """The peer process could not be reached, or the answer was lost."""
-
+__all__ = ["FabricClient", "FabricHandler", "Method", "Unavailable"]
 
 # ---------------------------------------------------------------------------------- codec
 
@@ -116,88 +110,47 @@ def invoke_from_pb(m: fb.InvokeRequest) -> api.InvokeRequest:
 # ---------------------------------------------------------------------------------- client
 
 
-class _Connection:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
-
-    async def request(self, path: str, body: bytes) -> tuple[int, bytes]:
-        head = (
-            f"POST {path} HTTP/1.1\r\nhost: fabric\r\n"
-            f"content-type: application/x-protobuf\r\ncontent-length: {len(body)}\r\n\r\n"
-        )
-        self.writer.write(head.encode("ascii") + body)
-        raw = await self.reader.readuntil(b"\r\n\r\n")
-        lines = raw.decode("latin-1").split("\r\n")
-        status = int(lines[0].split(" ", 2)[1])
-        length = 0
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            if name.strip().lower() == "content-length":
-                length = int(value)
-        data = await self.reader.readexactly(length) if length else b""
-        return status, data
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.writer.close()
+class Method(enum.IntEnum):
+    INVOKE = 1
+    ATTACH = 2
+    OUTPUT = 3
+    AWAKEABLE = 4
+    COMMAND = 5
+    DELIVER = 6
+    PROPOSE = 7
+    STATUS = 8
+    METRICS = 9
+    HEALTH = 10
 
 
 class FabricClient:
-    """Requests to one peer process, over a pool of keep-alive connections."""
+    """Requests to one peer process, multiplexed over one connection (node/fabric_wire.py)."""
 
     def __init__(self, host: str, port: int) -> None:
         self.host = host
         self.port = port
-        self._idle: list[_Connection] = []
-        self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
+        self._mux = MuxClient(host, port)
 
-    async def _call(self, method: str, body: bytes) -> bytes:
-        async with self._slots:
-            conn = self._idle.pop() if self._idle else None
-            try:
-                if conn is None:
-                    reader, writer = await asyncio.open_connection(self.host, self.port)
-                    conn = _Connection(reader, writer)
-                status, data = await conn.request(PREFIX + method, body)
-            except (
-                OSError,
-                asyncio.IncompleteReadError,
-                asyncio.LimitOverrunError,
-                ValueError,
-            ) as exc:
-                if conn is not None:
-                    conn.close()
-                raise Unavailable(f"partition process at {self.host}:{self.port}: {exc}") from exc
-            except BaseException:
-                if conn is not None:
-                    conn.close()  # cancelled mid-request: the connection's state is unknown
-                raise
-            self._idle.append(conn)
-        if status != 200:
-            raise Unavailable(f"partition process at {self.host}:{self.port} answered {status}")
-        return data
-
-    async def _outcome(self, method: str, body: bytes) -> fb.Outcome:
+    async def _outcome(self, method: Method, body: bytes) -> fb.Outcome:
         out = fb.Outcome()
-        out.ParseFromString(await self._call(method, body))
+        out.ParseFromString(await self._mux.call(method, body))
         return out
 
     async def invoke(self, request: api.InvokeRequest, invocation_id: str) -> api.Outcome:
         body = invoke_to_pb(request, invocation_id).SerializeToString()
-        return outcome_from_pb(await self._outcome("invoke", body))
+        return outcome_from_pb(await self._outcome(Method.INVOKE, body))
 
     async def attach(self, invocation_id: str) -> api.Outcome:
         body = fb.InvocationRequest(invocation_id=invocation_id).SerializeToString()
-        return outcome_from_pb(await self._outcome("attach", body))
+        return outcome_from_pb(await self._outcome(Method.ATTACH, body))
 
     async def output(self, invocation_id: str) -> api.Outcome:
         body = fb.InvocationRequest(invocation_id=invocation_id).SerializeToString()
-        return outcome_from_pb(await self._outcome("output", body))
+        return outcome_from_pb(await self._outcome(Method.OUTPUT, body))
 
     async def complete_awakeable(self, awakeable_id: str, result: pb.Result) -> api.Rejected | None:
         body = fb.AwakeableRequest(awakeable_id=awakeable_id, result=result).SerializeToString()
-        out = await self._outcome("awakeable", body)
+        out = await self._outcome(Method.AWAKEABLE, body)
         if out.WhichOneof("kind") == "done":
             return None
         outcome = outcome_from_pb(out)
@@ -209,7 +162,7 @@ class FabricClient:
         body = fb.CommandRequest(
             invocation_id=invocation_id, command=command, deployment=deployment or ""
         ).SerializeToString()
-        out = await self._outcome("command", body)
+        out = await self._outcome(Method.COMMAND, body)
         if out.WhichOneof("kind") == "rejected":
             raise api.AdminError(out.rejected.code, out.rejected.message)
         result = out.command
@@ -217,26 +170,25 @@ class FabricClient:
         return api.CommandResult(result.code, parsed)
 
     async def deliver(self, records: list[rec.Envelope]) -> None:
-        await self._outcome("deliver", fb.DeliverRequest(records=records).SerializeToString())
+        body = fb.DeliverRequest(records=records).SerializeToString()
+        await self._outcome(Method.DELIVER, body)
 
     async def propose(self, record: rec.Envelope) -> None:
-        await self._outcome("propose", fb.ProposeRequest(record=record).SerializeToString())
+        await self._outcome(Method.PROPOSE, fb.ProposeRequest(record=record).SerializeToString())
 
     async def status(self) -> fb.GroupStatus:
-        out = await self._outcome("status", b"")
+        out = await self._outcome(Method.STATUS, b"")
         return out.status
 
     async def metrics(self) -> bytes:
         """The process's Prometheus exposition (text)."""
-        return await self._call("metrics", b"")
+        return await self._mux.call(Method.METRICS, b"")
 
     async def health(self) -> None:
-        await self._call("health", b"")
+        await self._mux.call(Method.HEALTH, b"")
 
-    def close(self) -> None:
-        for conn in self._idle:
-            conn.close()
-        self._idle.clear()
+    async def close(self) -> None:
+        await self._mux.close()
 
 
 # ---------------------------------------------------------------------------------- server
@@ -269,46 +221,38 @@ class Status(Protocol):
 
 
 class FabricHandler:
-    """Serves the fabric on a process's private port (an `ingress.http.Handler`)."""
+    """Serves the fabric on a process's private port (a `node.fabric_wire.Serve`)."""
 
     def __init__(self, local: Local, status: Status) -> None:
         self._local = local
         self._status = status
 
-    async def __call__(self, request: Request) -> Response:
-        if request.method != "POST" or not request.path.startswith(PREFIX):
-            return Response(404)
-        method = request.path[len(PREFIX) :]
-        if method == "metrics":
-            return Response(200, generate_latest())
+    async def __call__(self, method: int, body: bytes) -> bytes:
+        if method == Method.METRICS:
+            return generate_latest()
         try:
-            out = await self._serve(method, request.body)
+            out = await self._serve(method, body)
         except api.AdminError as exc:
             out = fb.Outcome(rejected=fb.Rejected(code=exc.code, message=exc.message))
-        except Exception as exc:  # the log refused, a bad body, ...: the caller retries
-            log.warning("fabric request %s failed: %s", method, exc)
-            return Response(503)
-        if out is None:
-            return Response(404)
-        return Response(200, out.SerializeToString())
+        return out.SerializeToString()
 
-    async def _serve(self, method: str, body: bytes) -> fb.Outcome | None:
+    async def _serve(self, method: int, body: bytes) -> fb.Outcome:
         local = self._local
-        if method == "invoke":
+        if method == Method.INVOKE:
             m = fb.InvokeRequest()
             m.ParseFromString(body)
             return outcome_to_pb(await local.invoke_local(invoke_from_pb(m), m.invocation_id))
-        if method in ("attach", "output"):
+        if method in (Method.ATTACH, Method.OUTPUT):
             r = fb.InvocationRequest()
             r.ParseFromString(body)
-            serve = local.attach_local if method == "attach" else local.output_local
+            serve = local.attach_local if method == Method.ATTACH else local.output_local
             return outcome_to_pb(await serve(r.invocation_id))
-        if method == "awakeable":
+        if method == Method.AWAKEABLE:
             a = fb.AwakeableRequest()
             a.ParseFromString(body)
             rejected = await local.complete_awakeable_local(a.awakeable_id, a.result)
             return fb.Outcome(done=True) if rejected is None else outcome_to_pb(rejected)
-        if method == "command":
+        if method == Method.COMMAND:
             c = fb.CommandRequest()
             c.ParseFromString(body)
             result = await local.command_local(
@@ -318,18 +262,18 @@ class FabricHandler:
             )
             payload = orjson.dumps(result.body).decode() if result.body is not None else ""
             return fb.Outcome(command=fb.CommandResult(code=result.status, body_json=payload))
-        if method == "deliver":
+        if method == Method.DELIVER:
             d = fb.DeliverRequest()
             d.ParseFromString(body)
             await local.append_all(list(d.records))
             return fb.Outcome(done=True)
-        if method == "propose":
+        if method == Method.PROPOSE:
             p = fb.ProposeRequest()
             p.ParseFromString(body)
             await local.propose_applied(p.record)
             return fb.Outcome(done=True)
-        if method == "health":
+        if method == Method.HEALTH:
             return fb.Outcome(done=True)
-        if method == "status":
+        if method == Method.STATUS:
             return fb.Outcome(status=self._status.group_status())
-        return None
+        raise UnknownMethod(method)

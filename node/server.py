@@ -30,6 +30,7 @@ from node.clock import SYSTEM, Clock
 from node.cluster_view import ClusterView
 from node.config import NodeOptions
 from node.fabric import FabricClient, FabricHandler, Unavailable
+from node.fabric_wire import MuxServer
 from node.processor import PartitionProcessor
 from node.proposer import Proposer
 from node.retry import RetryPolicy
@@ -176,7 +177,7 @@ class Node:
             if g != group
         }
         for peer in self._peers.values():
-            stack.callback(peer.close)
+            stack.push_async_callback(peer.close)
         self.store = Store(data / "store")
         stack.callback(self.store.close)
         self.log = RaftLog(
@@ -222,15 +223,12 @@ class Node:
 
     async def _serve_fabric(self, stack: contextlib.AsyncExitStack) -> None:
         opts = self.options
-        fabric = HttpServer(
+        fabric = MuxServer(
             FabricHandler(self.backend, self.cluster_view),
-            HttpServerOptions(
-                host="127.0.0.1",
-                port=opts.internal_port + opts.group,
-                max_body_bytes=opts.max_body_bytes + 1024 * 1024,
-                idle_timeout_s=3600.0,
-                name=f"fabric-{opts.group}",
-            ),
+            "127.0.0.1",
+            opts.internal_port + opts.group,
+            max_message_bytes=opts.max_body_bytes + 1024 * 1024,
+            name=f"fabric-{opts.group}",
         )
         stack.push_async_callback(fabric.close)
         await fabric.start()
