@@ -89,6 +89,46 @@ def rss_mb(pid: int) -> float:
         return float("nan")
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by `pid` and its children."""
+    try:
+        proc = psutil.Process(pid)
+        total = 0.0
+        for p in [proc, *proc.children(recursive=True)]:
+            t = p.cpu_times()
+            total += t.user + t.system
+        return total
+    except psutil.Error:
+        return float("nan")
+
+
+def busy_s() -> float:
+    """CPU seconds the whole machine spent not idle, over all its cores."""
+    t = psutil.cpu_times()
+    return float(sum(t)) - float(t.idle) - float(getattr(t, "iowait", 0.0))
+
+
+@dataclass(frozen=True, slots=True)
+class CpuMeter:
+    """What one cell cost in CPU: ms per request of the server and of the deployment, and the
+    machine's busy fraction (1.0 = every core busy: more processes cannot help then)."""
+
+    pids: tuple[int, int]  # (server, deployment)
+
+    def start(self) -> tuple[float, float, float, float]:
+        return (cpu_s(self.pids[0]), cpu_s(self.pids[1]), busy_s(), time.monotonic())
+
+    def stop(self, begun: tuple[float, float, float, float], requests: int) -> results.Cpu:
+        server, deployment, busy, t0 = begun
+        per = 1000.0 / max(1, requests)
+        wall = max(1e-9, time.monotonic() - t0) * (psutil.cpu_count() or 1)
+        return results.Cpu(
+            (cpu_s(self.pids[0]) - server) * per,
+            (cpu_s(self.pids[1]) - deployment) * per,
+            (busy_s() - busy) / wall,
+        )
+
+
 def echo_baseline(seconds: float, connections: int) -> wrk.Result:
     port = free_port()
     proc = subprocess.Popen(
@@ -144,13 +184,18 @@ def measure(name: str, c: int, seconds: float, ingress: str) -> wrk.Result:
     )
 
 
-def load(run: Run, settings: Settings, ingress: str, admin: str | None) -> None:
+def load(
+    run: Run, settings: Settings, ingress: str, admin: str | None, pids: tuple[int, int]
+) -> None:
     """Every workload at every concurrency against `ingress` (drain times need `admin`)."""
+    meter = CpuMeter(pids)
     http("POST", ingress + "/Greeter/greet", b'"warm"', JSON)
     for name in settings.names:
         for c in settings.concurrency:
             before = flows.completed_total(admin) if admin and name == "send" else 0.0
+            begun = meter.start()
             result = measure(name, c, settings.seconds, ingress)
+            run.cpu[(name, c)] = cpu = meter.stop(begun, result.requests)
             extra = ""
             if name == "send" and admin:
                 drain = flows.drain_seconds(admin, before + result.requests)
@@ -165,7 +210,11 @@ def load(run: Run, settings: Settings, ingress: str, admin: str | None) -> None:
                 if result.errors or result.wrong
                 else ""
             )
-            print(f"  {run.label:8s} {name:15s} c={c:<3d} {result.rps:9.0f} req/s{extra}{bad}")
+            print(
+                f"  {run.label:8s} {name:15s} c={c:<3d} {result.rps:9.0f} req/s, CPU/request "
+                f"{cpu.server_ms:.2f} ms server + {cpu.deployment_ms:.2f} ms deployment, "
+                f"machine {cpu.busy:.0%} busy{extra}{bad}"
+            )
 
 
 def bench_perdure(settings: Settings, tmp: Path, processes: int, label: str) -> Run:
@@ -186,7 +235,7 @@ def bench_perdure(settings: Settings, tmp: Path, processes: int, label: str) -> 
             deployment.process.pid if deployment.process else -1,
         )
         run.rss_idle = (rss_mb(pids[0]), rss_mb(pids[1]))
-        load(run, settings, node.ingress_url, node.admin_url)
+        load(run, settings, node.ingress_url, node.admin_url, pids)
         run.rss_loaded = (rss_mb(pids[0]), rss_mb(pids[1]))
     finally:
         node.stop()
@@ -205,7 +254,7 @@ def bench_restate(settings: Settings, tmp: Path) -> Run:
         run.startup_s = time.perf_counter() - t0  # includes the SDK start and registration
         time.sleep(1)
         run.rss_idle = (rss_mb(restate.pids[0]), rss_mb(restate.pids[1]))
-        load(run, settings, restate.ingress_url, None)
+        load(run, settings, restate.ingress_url, None, restate.pids)
         run.rss_loaded = (rss_mb(restate.pids[0]), rss_mb(restate.pids[1]))
     finally:
         restate.stop()

@@ -28,6 +28,15 @@ RESULTS_DIR = ROOT / "bench" / "results"
 Document = dict[str, Any]  # the JSON document, as json.load returns it
 
 
+@dataclass(frozen=True, slots=True)
+class Cpu:
+    """A cell's CPU cost: ms of CPU per answered request, and how busy the machine was."""
+
+    server_ms: float
+    deployment_ms: float
+    busy: float  # fraction of all cores, 0..1
+
+
 @dataclass
 class Run:
     """The results of one system under test."""
@@ -35,12 +44,19 @@ class Run:
     label: str
     rows: dict[tuple[str, int], Result] = field(default_factory=dict)
     drains: dict[int, float] = field(default_factory=dict)  # send's, by concurrency
+    cpu: dict[tuple[str, int], Cpu] = field(default_factory=dict)
     startup_s: float = 0.0
     rss_idle: tuple[float, float] = (0.0, 0.0)  # MB: (server, deployment)
     rss_loaded: tuple[float, float] = (0.0, 0.0)
 
 
-def cell(workload: str, concurrency: int, result: Result, drain_s: float | None = None) -> Document:
+def cell(
+    workload: str,
+    concurrency: int,
+    result: Result,
+    drain_s: float | None = None,
+    cpu: Cpu | None = None,
+) -> Document:
     return {
         "workload": workload,
         "concurrency": concurrency,
@@ -55,6 +71,13 @@ def cell(workload: str, concurrency: int, result: Result, drain_s: float | None 
         "p90_ms": round(result.p90_ms, 3),
         "p99_ms": round(result.p99_ms, 3),
         "drain_s": None if drain_s is None else round(drain_s, 3),
+        "cpu": None
+        if cpu is None
+        else {
+            "server_ms_per_request": round(cpu.server_ms, 3),
+            "deployment_ms_per_request": round(cpu.deployment_ms, 3),
+            "machine_busy": round(cpu.busy, 3),
+        },
     }
 
 
@@ -68,7 +91,7 @@ def system(run: Run) -> Document:
         "startup_s": round(run.startup_s, 3),
         "rss_mb": {"idle": _mb(run.rss_idle), "loaded": _mb(run.rss_loaded)},
         "cells": [
-            cell(w, c, r, run.drains.get(c) if w == "send" else None)
+            cell(w, c, r, run.drains.get(c) if w == "send" else None, run.cpu.get((w, c)))
             for (w, c), r in run.rows.items()
         ],
     }
