@@ -11,7 +11,7 @@ compaction trigger is off: `RaftLog.trim` compacts, through pysyncobj's dump hoo
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pysyncobj import SyncObjConf
@@ -42,6 +42,9 @@ class RaftOptions:
     """Addresses of the other members; empty = a single-member group."""
     bind_address: str | None = None
     """'host:port' to listen on; default `self_address` (never bind pickle ports publicly)."""
+    secret: bytes | None = field(default=None, repr=False)
+    """The cluster secret: when set, every message between members is authenticated with it
+    before it is unpickled, and a peer without it is disconnected (log/auth.py)."""
     group_commit_window: float = 0.001
     max_batch_bytes: int = 256 * 1024
     max_record_bytes: int = 64 * 1024 * 1024
@@ -114,6 +117,7 @@ def syncobj_conf(
         deserializer=compaction.deserializer,
         journalFile=journal_path(options.data_dir),
         bindAddress=options.bind_address or options.self_address,
+        password=options.secret,
         maxBindRetries=1,
         onReady=on_ready,
         onStateChanged=on_state_changed,

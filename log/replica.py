@@ -30,6 +30,7 @@ from pysyncobj.poller import POLL_EVENT_TYPE
 from pysyncobj.syncobj import SyncObjException
 from pysyncobj.transport import TCPTransport
 
+import log.auth  # (the cluster secret's authenticator, before any SyncObj exists)
 import log.wire  # noqa: F401  (installs the fast wire format before any SyncObj exists)
 from log.api import Error, NotLeader
 from log.compaction import Compaction
