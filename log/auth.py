@@ -62,8 +62,8 @@ class Sealer:
 
 def install() -> None:
     """Make pysyncobj's `password` mode use `Sealer` (idempotent)."""
-    _syncobj.getEncryptor = Sealer  # type: ignore[attr-defined]
-    _syncobj.HAS_CRYPTO = True  # type: ignore[attr-defined]
+    _syncobj.getEncryptor = Sealer
+    _syncobj.HAS_CRYPTO = True
 
 
 install()
