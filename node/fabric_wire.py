@@ -12,8 +12,11 @@ requests costs one send and one receive instead of one HTTP exchange each.
     body = await client.call(METHOD, b"...")                  # raises Unavailable
     await client.close(); await server.close()
 
-A connection opens with a preface (`PREFACE`) so that anything else (an HTTP client, a port
-scanner) is cut off before a byte of it is parsed as a request. Guarantees: a request is sent at
+A connection opens with a preface so that anything else (an HTTP client, a port scanner) is cut
+off before a byte of it is parsed as a request. With a cluster secret (`secret=`), both sides
+then prove they hold it (HMAC-SHA256 over both sides' random nonces, compared in constant time)
+before any request is read: a peer without it is disconnected having sent nothing that was
+parsed. Messages are authenticated per connection, not encrypted. Guarantees: a request is sent at
 most once; when its connection breaks before the answer, the caller gets `Unavailable` (the
 request may or may not have been carried out). A message larger than `max_message_bytes` closes
 the connection. The server runs each request as a task it owns; `close()` cancels the ones still
@@ -24,16 +27,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
+import os
 import struct
 from collections.abc import Awaitable, Callable
 from typing import cast
 
 log = logging.getLogger(__name__)
 
-PREFACE = b"PERDURE-FABRIC/1\n"
+OPEN_PREFACE = b"PERDURE-FABRIC/1 open\n"
+SEALED_PREFACE = b"PERDURE-FABRIC/1 hmac\n"
+NONCE_BYTES = 16
+MAC_BYTES = 32
 HEADER = struct.Struct(">IQB")
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+HANDSHAKE_TIMEOUT_S = 5.0
 
 OK = 0
 UNAVAILABLE = 1  # the server could not carry it out (its log refused, it is stopping, ...)
@@ -57,11 +67,12 @@ class UnknownMethod(Exception):
 class _Framed(asyncio.Protocol):
     """Reads headers and bodies; writes the messages of one loop turn in one call."""
 
-    def __init__(self, max_message_bytes: int, preface_expected: bool) -> None:
+    def __init__(self, max_message_bytes: int, secret: bytes | None) -> None:
         self._max = max_message_bytes
         self._buffer = bytearray()
         self._out: list[bytes] = []
-        self._await_preface = preface_expected
+        self._key = None if secret is None else _key(secret)
+        self.ready = False  # the handshake is done: messages may flow
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -83,16 +94,14 @@ class _Framed(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         buffer = self._buffer
         buffer += data
-        if self._await_preface:
-            if len(buffer) < len(PREFACE):
-                if not PREFACE.startswith(bytes(buffer)):
-                    self._fail(ProtocolError("not a fabric connection"))
+        if not self.ready:
+            try:
+                self.shake(buffer)
+            except ProtocolError as exc:
+                self._fail(exc)
                 return
-            if not buffer.startswith(PREFACE):
-                self._fail(ProtocolError("not a fabric connection"))
+            if not self.ready:
                 return
-            del buffer[: len(PREFACE)]
-            self._await_preface = False
         at, size = 0, HEADER.size
         while len(buffer) - at >= size:
             length, number, code = HEADER.unpack_from(buffer, at)
@@ -113,8 +122,27 @@ class _Framed(asyncio.Protocol):
         if self.transport is not None:
             self.transport.abort()
 
+    def _mac(self, role: bytes, *nonces: bytes) -> bytes:
+        assert self._key is not None
+        return hmac.new(self._key, role + b"".join(nonces), hashlib.sha256).digest()
+
+    def _check(self, mac: bytes, role: bytes, *nonces: bytes) -> None:
+        if not hmac.compare_digest(mac, self._mac(role, *nonces)):
+            raise ProtocolError("the peer does not hold the cluster secret")
+
+    def shake(self, buffer: bytearray) -> None:
+        """Consume handshake bytes from `buffer`; set `ready` when done, raise ProtocolError
+        when the peer is not one of ours."""
+        raise NotImplementedError
+
     def received(self, number: int, code: int, body: bytes) -> None:
         raise NotImplementedError
+
+
+def _key(secret: bytes) -> bytes:
+    if not secret:
+        raise ValueError("the cluster secret is empty")
+    return hmac.new(secret, b"perdure fabric v1", hashlib.sha256).digest()
 
 
 # ---------------------------------------------------------------------------------- client
@@ -122,15 +150,40 @@ class _Framed(asyncio.Protocol):
 
 class _ClientSide(_Framed):
     def __init__(self, client: MuxClient) -> None:
-        super().__init__(client.max_message_bytes, preface_expected=False)
+        super().__init__(client.max_message_bytes, client.secret)
         self._client = client
         self.pending: dict[int, asyncio.Future[tuple[int, bytes]]] = {}
         self.lost = False
+        self.shaken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._nonce = os.urandom(NONCE_BYTES)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         assert self.transport is not None
-        self.transport.write(PREFACE)
+        if self._key is None:
+            self.transport.write(OPEN_PREFACE)
+            self._shaken()
+        else:
+            self.transport.write(SEALED_PREFACE + self._nonce)
+
+    def shake(self, buffer: bytearray) -> None:
+        # The server's nonce and its proof: HMAC("server", our nonce, its nonce).
+        if len(buffer) < NONCE_BYTES + MAC_BYTES:
+            return
+        theirs, mac = (
+            bytes(buffer[:NONCE_BYTES]),
+            bytes(buffer[NONCE_BYTES : NONCE_BYTES + MAC_BYTES]),
+        )
+        del buffer[: NONCE_BYTES + MAC_BYTES]
+        self._check(mac, b"server", self._nonce, theirs)
+        assert self.transport is not None
+        self.transport.write(self._mac(b"client", theirs, self._nonce))
+        self._shaken()
+
+    def _shaken(self) -> None:
+        self.ready = True
+        if not self.shaken.done():
+            self.shaken.set_result(None)
 
     def received(self, number: int, code: int, body: bytes) -> None:
         waiter = self.pending.pop(number, None)
@@ -139,6 +192,8 @@ class _ClientSide(_Framed):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
+        if not self.shaken.done():
+            self.shaken.set_exception(Unavailable(f"{self._client}: closed during the handshake"))
         self._client.lost(self)
         pending, self.pending = self.pending, {}
         for waiter in pending.values():
@@ -150,10 +205,16 @@ class MuxClient:
     """Requests to one peer over one connection, opened on first use and after a break."""
 
     def __init__(
-        self, host: str, port: int, *, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+        self,
+        host: str,
+        port: int,
+        *,
+        secret: bytes | None = None,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     ) -> None:
         self.host = host
         self.port = port
+        self.secret = secret
         self.max_message_bytes = max_message_bytes
         self._side: _ClientSide | None = None
         self._connecting: asyncio.Future[_ClientSide] | None = None
@@ -197,9 +258,16 @@ class MuxClient:
     async def _open(self) -> _ClientSide:
         loop = asyncio.get_running_loop()
         try:
-            _, side = await loop.create_connection(lambda: _ClientSide(self), self.host, self.port)
+            transport, side = await loop.create_connection(
+                lambda: _ClientSide(self), self.host, self.port
+            )
         except OSError as exc:
             raise Unavailable(f"{self}: {exc}") from exc
+        try:
+            await asyncio.wait_for(asyncio.shield(side.shaken), HANDSHAKE_TIMEOUT_S)
+        except TimeoutError:
+            transport.abort()
+            raise Unavailable(f"{self}: no handshake within {HANDSHAKE_TIMEOUT_S} s") from None
         if not side.lost:
             self._side = side
         return side
@@ -224,12 +292,43 @@ class MuxClient:
 
 class _ServerSide(_Framed):
     def __init__(self, server: MuxServer) -> None:
-        super().__init__(server.max_message_bytes, preface_expected=True)
+        super().__init__(server.max_message_bytes, server.secret)
         self._server = server
+        self._preface = OPEN_PREFACE if self._key is None else SEALED_PREFACE
+        self._nonces: tuple[bytes, bytes] | None = None  # (client's, ours) once sent
+
+    def shake(self, buffer: bytearray) -> None:
+        preface = self._preface
+        if self._nonces is None:
+            if not preface.startswith(bytes(buffer[: len(preface)])):
+                raise ProtocolError("not a fabric connection, or not one with this secret mode")
+            if len(buffer) < len(preface) + (0 if self._key is None else NONCE_BYTES):
+                return
+            del buffer[: len(preface)]
+            if self._key is None:
+                self.ready = True
+                return
+            theirs, ours = bytes(buffer[:NONCE_BYTES]), os.urandom(NONCE_BYTES)
+            del buffer[:NONCE_BYTES]
+            self._nonces = (theirs, ours)
+            assert self.transport is not None
+            self.transport.write(ours + self._mac(b"server", theirs, ours))
+        if len(buffer) < MAC_BYTES:
+            return
+        mac = bytes(buffer[:MAC_BYTES])
+        del buffer[:MAC_BYTES]
+        theirs, ours = self._nonces
+        self._check(mac, b"client", ours, theirs)
+        self.ready = True
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self._server.opened(self)
+        asyncio.get_running_loop().call_later(HANDSHAKE_TIMEOUT_S, self._expire)
+
+    def _expire(self) -> None:
+        if not self.ready and self.transport is not None and not self.transport.is_closing():
+            self._fail(ProtocolError(f"no handshake within {HANDSHAKE_TIMEOUT_S} s"))
 
     def received(self, number: int, code: int, body: bytes) -> None:
         self._server.spawn(self._answer(number, code, body))
@@ -257,10 +356,12 @@ class MuxServer:
         host: str,
         port: int,
         *,
+        secret: bytes | None = None,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         name: str = "fabric",
     ) -> None:
         self.serve = serve
+        self.secret = secret
         self.host = host
         self.port = port
         self.max_message_bytes = max_message_bytes

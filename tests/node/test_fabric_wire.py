@@ -10,7 +10,8 @@ import pytest
 
 from node.fabric_wire import (
     HEADER,
-    PREFACE,
+    OPEN_PREFACE,
+    SEALED_PREFACE,
     MuxClient,
     MuxServer,
     Unavailable,
@@ -120,7 +121,7 @@ async def test_a_message_over_the_limit_closes_the_connection_not_the_server(
     with pytest.raises(ValueError, match="exceeds the limit"):
         await client.call(ECHO, b"x" * 2000)  # refused before it is sent
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-    writer.write(PREFACE + HEADER.pack(5000, 1, ECHO) + b"x" * 100)
+    writer.write(OPEN_PREFACE + HEADER.pack(5000, 1, ECHO) + b"x" * 100)
     assert await asyncio.wait_for(reader.read(), 5) == b""  # closed without an answer
     writer.close()
     assert service.calls == 0
@@ -167,3 +168,46 @@ async def test_a_cancelled_caller_leaves_no_waiter_behind(
     side = client._side
     assert side is not None and side.pending == {}
     assert await client.call(ECHO, b"next") == b"next"
+
+
+SECRET = b"the cluster secret"
+
+
+async def test_peers_holding_the_secret_talk_and_others_are_cut_off_unheard() -> None:
+    service = Service()
+    server = MuxServer(service, "127.0.0.1", 0, secret=SECRET)
+    port = await server.start()
+    good = MuxClient("127.0.0.1", port, secret=SECRET)
+    wrong = MuxClient("127.0.0.1", port, secret=b"a guess")
+    open_ = MuxClient("127.0.0.1", port)
+    try:
+        assert await good.call(ECHO, b"sealed") == b"sealed"
+        with pytest.raises(Unavailable):
+            await wrong.call(ECHO, b"x")
+        with pytest.raises(Unavailable):
+            await open_.call(ECHO, b"x")
+        # A raw client that skips the proof: its request bytes are never parsed.
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(SEALED_PREFACE + b"n" * 16 + b"m" * 32 + HEADER.pack(1, 1, ECHO) + b"x")
+        answer = await asyncio.wait_for(reader.read(), 5)
+        assert len(answer) == 48  # the server's nonce and proof, then the close
+        writer.close()
+        assert service.calls == 1
+        assert await good.call(ECHO, b"again") == b"again"
+    finally:
+        for client in (good, wrong, open_):
+            await client.close()
+        await server.close()
+
+
+async def test_a_client_with_a_secret_refuses_a_server_without_it() -> None:
+    service = Service()
+    server = MuxServer(service, "127.0.0.1", 0)
+    client = MuxClient("127.0.0.1", await server.start(), secret=SECRET)
+    try:
+        with pytest.raises(Unavailable):
+            await client.call(ECHO, b"x")
+        assert service.calls == 0
+    finally:
+        await client.close()
+        await server.close()
