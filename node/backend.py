@@ -11,6 +11,7 @@ from typing import TypeVar
 from ingress import api
 from log.api import Error as LogError
 from node import discovery
+from node.directory import Directory
 from node.fabric import FabricClient, Unavailable
 from node.processor import PartitionProcessor
 from node.proposer import Proposer, now_ms
@@ -102,13 +103,13 @@ class Backend:
         *,
         partitioning: Partitioning | None = None,
         group: int = 0,
-        peers: dict[int, FabricClient] | None = None,
+        directory: Directory | None = None,
     ) -> None:
-        """`peers`: the fabric clients of the other groups' processes (partitioning.groups - 1
-        of them); requests for their invocations are forwarded there."""
+        """`directory` says where each group's requests go (node.directory; None: one group,
+        this process)."""
         self._partitioning = partitioning or Partitioning()
         self._group = group
-        self._peers = peers or {}
+        self._directory = directory
         self._proposer = proposer
         self._store = store
         self._schema = schema
@@ -134,8 +135,9 @@ class Backend:
 
     def _peer(self, invocation_id: str) -> FabricClient | None:
         """The process to forward to, None when this one runs the invocation's group."""
-        group = self._partitioning.group_of_invocation(invocation_id)
-        return None if group == self._group else self._peers[group]
+        if self._directory is None:
+            return None
+        return self._directory.route(self._partitioning.group_of_invocation(invocation_id))
 
     def _invocation_id(self, request: api.InvokeRequest, info: api.HandlerInfo) -> str:
         key = request.key or ""
@@ -311,10 +313,6 @@ class Backend:
         )
         if not dry_run:
             envelope = _registration(row, force)
-            try:
-                await self.propose_applied(envelope)
-            except LogError as exc:
-                raise api.AdminError(503, f"could not store the deployment: {exc}") from exc
             await self._broadcast(envelope)
             row = self._schema.deployments.get(deployment_id, row)
         return api.RegisterResult(existing is None, self._deployment_info(row))
@@ -362,21 +360,30 @@ class Backend:
         return api.CommandResult(reply.code, body)
 
     async def _broadcast(self, envelope: rec.Envelope) -> None:
-        """Every group applies registrations: each runs handlers of every service."""
-        if not self._peers:
-            return
+        """Every group applies registrations (each runs handlers of every service): through
+        its leader, this process first when it leads its own."""
+        routes = (
+            [self._directory.route(g) for g in range(self._directory.groups)]
+            if self._directory is not None
+            else [None]
+        )
+        ordered = sorted(routes, key=lambda route: route is not None)  # here first
         results = await asyncio.gather(
             *(
-                peer.propose(rec.Envelope(register_deployment=envelope.register_deployment))
-                for peer in self._peers.values()
+                self.propose_applied(envelope)
+                if route is None
+                else route.propose(rec.Envelope(register_deployment=envelope.register_deployment))
+                for route in ordered
             ),
             return_exceptions=True,
         )
         failed = [r for r in results if isinstance(r, BaseException)]
+        if len(failed) == len(results):
+            raise api.AdminError(503, f"could not store the deployment: {failed[0]}")
         if failed:
             raise api.AdminError(
                 503,
-                f"the deployment was stored, but not by every partition process ({failed[0]}); "
+                f"the deployment was stored, but not by every partition group ({failed[0]}); "
                 "register it again to complete the registration",
             )
 

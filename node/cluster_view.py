@@ -2,8 +2,8 @@
 with the Raft figures of the group that runs it.
 
 The first process answers. Its own group's figures are read when asked; the other processes'
-come from a status poll over the fabric every `POLL_S` (so they may be that stale, and a process
-that stopped answering shows as not alive with its last known figures).
+come from the directory's status poll over the fabric (node.directory, so they may be that
+stale, and a process that stopped answering shows as not alive with its last known figures).
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from ingress import api
 from log.raft import RaftLog
 from node.clock import SYSTEM, Clock
 from node.config import NodeOptions
-from node.fabric import FabricClient, Unavailable
+from node.directory import Directory
+from node.fabric import Unavailable
+from node.membership import Membership
 from node.processor import PartitionProcessor
 from partition.routing import Partitioning
 from perdure_proto import fabric_pb2 as fb
@@ -35,16 +37,21 @@ class ClusterView:
         partitioning: Partitioning,
         raft: RaftLog,
         processor: PartitionProcessor,
-        peers: dict[int, FabricClient],
+        directory: Directory,
+        membership: Membership | None = None,
         clock: Clock = SYSTEM,
     ) -> None:
         self._options = options
         self._partitioning = partitioning
         self._raft = raft
         self._processor = processor
-        self._peers = peers
+        self._directory = directory
+        self._membership = membership
         self._clock = clock
-        self._seen: dict[int, tuple[fb.GroupStatus, float]] = {}
+        self._remote: dict[tuple[str, int], tuple[fb.GroupStatus, float]] = {}
+        host = "127.0.0.1" if options.bind_host in ("0.0.0.0", "") else options.bind_host
+        self._ingress = f"http://{host}:{options.ingress_port}"
+        self._admin = f"http://{host}:{options.admin_port}"
 
     def group_status(self) -> fb.GroupStatus:
         raft = self._raft.status()
@@ -55,6 +62,9 @@ class ClusterView:
             term=raft.term,
             leader_address=raft.leader_address or "",
             leading=self._processor.active,
+            node=self._options.node_name,
+            ingress=self._ingress,
+            admin=self._admin if self._options.group == 0 else "",
         )
         if self._processor.applied_lsn is not None:
             out.has_applied, out.applied = True, self._processor.applied_lsn
@@ -63,22 +73,35 @@ class ClusterView:
         return out
 
     async def watch(self) -> None:
-        """Poll the other processes' status until cancelled."""
+        """Poll the other nodes' processes until cancelled (a cluster only)."""
+        if self._membership is None:
+            return
+        others = [name for name in self._membership.names if name != self._membership.me]
         while True:
-            for group, peer in self._peers.items():
-                try:
-                    self._seen[group] = (await peer.status(), self._clock.monotonic())
-                except Unavailable as exc:
-                    log.debug("no status from group %d: %s", group, exc)
+            for name in others:
+                for group in range(self._partitioning.groups):
+                    try:
+                        status = await self._directory.client(name, group).status()
+                    except Unavailable as exc:
+                        log.debug("no status from %s group %d: %s", name, group, exc)
+                        continue
+                    self._remote[(name, group)] = (status, self._clock.monotonic())
             await self._clock.sleep(POLL_S)
 
-    def _groups(self) -> dict[int, tuple[fb.GroupStatus | None, bool]]:
+    def _node_groups(self, node: str) -> dict[int, tuple[fb.GroupStatus | None, bool]]:
+        """Each group's status on `node` and whether it answered lately."""
         now = self._clock.monotonic()
-        out: dict[int, tuple[fb.GroupStatus | None, bool]] = {
-            self._options.group: (self.group_status(), True)
-        }
-        for group in self._peers:
-            seen = self._seen.get(group)
+        if node == self._options.node_name:
+            out: dict[int, tuple[fb.GroupStatus | None, bool]] = {
+                self._options.group: (self.group_status(), True)
+            }
+            seen_by_group = {g: self._directory.seen.get(g) for g in self._directory.local_peers()}
+        else:
+            out = {}
+            seen_by_group = {
+                g: self._remote.get((node, g)) for g in range(self._partitioning.groups)
+            }
+        for group, seen in seen_by_group.items():
             if seen is None:
                 out[group] = (None, False)
             else:
@@ -86,57 +109,71 @@ class ClusterView:
         return out
 
     def cluster(self) -> api.ClusterStatus:
-        opts = self._options
-        name = opts.node_name
-        groups = self._groups()
-        host = "127.0.0.1" if opts.bind_host in ("0.0.0.0", "") else opts.bind_host
-        processes = tuple(
-            api.ProcessStatus(
-                raft_group=g,
-                pid=None if s is None else int(s.pid),
-                alive=alive,
-                address=s.raft_address if s is not None else "",
-            )
-            for g, (s, alive) in sorted(groups.items())
-        )
-        me = api.NodeStatus(
-            name=name,
-            address=self._raft.status().self_address,
-            pid=os.getpid(),
-            alive=True,
-            ingress=f"http://{host}:{opts.ingress_port}",
-            admin=f"http://{host}:{opts.admin_port}",
-            processes=processes,
-        )
+        me = self._options.node_name
+        names = self._membership.names if self._membership is not None else (me,)
+        by_node = {name: self._node_groups(name) for name in names}
+        nodes = tuple(_node(name, groups) for name, groups in by_node.items())
         partitions = []
         for partition in range(self._partitioning.partitions):
             group = self._partitioning.group_of_partition(partition)
-            status, _ = groups[group]
-            partitions.append(_partition(partition, group, status, name))
+            statuses = {name: groups.get(group, (None, False)) for name, groups in by_node.items()}
+            partitions.append(_partition(partition, group, statuses, me, self._membership))
         return api.ClusterStatus(
             cluster_name=None,
             partition_count=self._partitioning.partitions,
-            this_node=name,
-            nodes=(me,),
+            this_node=me,
+            nodes=nodes,
             partitions=tuple(partitions),
         )
 
 
+def _node(name: str, groups: dict[int, tuple[fb.GroupStatus | None, bool]]) -> api.NodeStatus:
+    first, alive = groups.get(0, (None, False))
+    processes = tuple(
+        api.ProcessStatus(
+            raft_group=g,
+            pid=None if s is None else int(s.pid),
+            alive=up,
+            address=s.raft_address if s is not None else "",
+        )
+        for g, (s, up) in sorted(groups.items())
+    )
+    return api.NodeStatus(
+        name=name,
+        address=first.raft_address if first is not None else "",
+        pid=None if first is None else int(first.pid),
+        alive=alive,
+        ingress=(first.ingress or None) if first is not None else None,
+        admin=(first.admin or None) if first is not None else None,
+        processes=processes,
+    )
+
+
 def _partition(
-    partition: int, group: int, status: fb.GroupStatus | None, node: str
+    partition: int,
+    group: int,
+    statuses: dict[str, tuple[fb.GroupStatus | None, bool]],
+    me: str,
+    membership: Membership | None,
 ) -> api.PartitionStatus:
-    if status is None:
-        return api.PartitionStatus(partition, group, None, 0, None, None, ())
-    applied = status.applied if status.has_applied else None
-    committed = status.committed if status.has_committed else None
-    # One node: a group's leader is this node when the group has a leader at all.
-    leader = node if status.leader_address == status.raft_address else None
-    replica = api.ReplicaStatus(
-        node=node,
-        mode="leader" if status.leading else "follower",
-        applied=applied,
-        committed=committed,
+    mine, _ = statuses.get(me, (None, False))
+    known = {name: s for name, (s, alive) in statuses.items() if s is not None and alive}
+    leader = next((name for name, s in known.items() if s.leading), None)
+    if leader is None and mine is not None and mine.leader_address:
+        if membership is None:
+            leader = me if mine.leader_address == mine.raft_address else None
+        else:
+            leader = membership.node_of_raft_address(mine.leader_address)
+    replicas = tuple(
+        api.ReplicaStatus(
+            node=name,
+            mode="leader" if s.leading else "follower",
+            applied=s.applied if s.has_applied else None,
+            committed=s.committed if s.has_committed else None,
+        )
+        for name, s in known.items()
     )
-    return api.PartitionStatus(
-        partition, group, leader, int(status.term), applied, committed, (replica,)
-    )
+    term = max((int(s.term) for s in known.values()), default=0)
+    applied = mine.applied if mine is not None and mine.has_applied else None
+    committed = mine.committed if mine is not None and mine.has_committed else None
+    return api.PartitionStatus(partition, group, leader, term, applied, committed, replicas)

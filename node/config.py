@@ -42,6 +42,11 @@ class NodeOptions:
     partition_processes: int = 1
     internal_port: int = 5300  # group g's private fabric port is internal_port + g (127.0.0.1)
     group: int = 0  # which group this process runs (set by the first process for the others)
+    # A cluster (node/membership.py): "name=host,..." of every node, this one included; empty
+    # for a single node. The secret every node shares comes from this file or from the
+    # PERDURE_CLUSTER_SECRET environment variable.
+    cluster: str = ""
+    cluster_secret_file: str = ""
 
     @property
     def data_path(self) -> Path:
@@ -67,6 +72,8 @@ def _convert(name: str, value: Any, kind: type) -> Any:
 
 _KINDS = {
     "node_name": str,
+    "cluster": str,
+    "cluster_secret_file": str,
     "data_dir": str,
     "bind_host": str,
     "log_level": str,

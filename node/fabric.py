@@ -126,10 +126,10 @@ class Method(enum.IntEnum):
 class FabricClient:
     """Requests to one peer process, multiplexed over one connection (node/fabric_wire.py)."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, secret: bytes | None = None) -> None:
         self.host = host
         self.port = port
-        self._mux = MuxClient(host, port)
+        self._mux = MuxClient(host, port, secret=secret)
 
     async def _outcome(self, method: Method, body: bytes) -> fb.Outcome:
         out = fb.Outcome()

@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -167,6 +168,11 @@ class LocalNode(_Managed):
         return f"http://127.0.0.1:{self.admin_port}"
 
     def start(self, timeout: float = 30.0) -> None:
+        self.launch()
+        self.wait_ready(timeout)
+
+    def launch(self) -> None:
+        """Start the process without waiting for it to serve."""
         args = [
             sys.executable,
             "-m",
@@ -189,7 +195,6 @@ class LocalNode(_Managed):
             self.data_dir.parent / f"{self.data_dir.name}.log",
         )
         self.process.start()
-        self.wait_ready(timeout)
 
     def wait_ready(self, timeout: float) -> None:
         def ready() -> bool:
@@ -212,6 +217,69 @@ class LocalNode(_Managed):
         if status not in (200, 201):
             raise RuntimeError(f"registering {uri} failed: {status} {out!r}")
         result: dict[str, object] = json.loads(out)
+        return result
+
+
+@dataclass
+class LocalCluster:
+    """`size` nodes on this machine, each on a loopback address of its own (127.0.0.1,
+    127.0.0.2, ...: Raft and fabric ports equal on every node, as on separate machines), with
+    their own ingress and admin ports and a shared secret in `root/secret`."""
+
+    root: Path
+    size: int = 3
+    ingress_ports: list[int] = field(default_factory=list)
+    admin_ports: list[int] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    nodes: list[LocalNode] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        secret = self.root / "secret"
+        if not secret.exists():
+            secret.write_text(os.urandom(24).hex())
+            secret.chmod(0o600)
+        names = [f"n{i + 1}" for i in range(self.size)]
+        members = ",".join(f"{name}=127.0.0.{i + 1}" for i, name in enumerate(names))
+        processes = int(self.extra_env.get("PERDURE_PARTITION_PROCESSES", "1"))
+        raft_port, internal_port = free_ports(processes), free_ports(processes)
+        ingress = self.ingress_ports or [free_port() for _ in names]
+        admin = self.admin_ports or [free_port() for _ in names]
+        for i, name in enumerate(names):
+            env = {
+                **self.extra_env,
+                "PERDURE_CLUSTER": members,
+                "PERDURE_NODE_NAME": name,
+                "PERDURE_CLUSTER_SECRET_FILE": str(secret),
+            }
+            self.nodes.append(
+                LocalNode(
+                    self.root / name,
+                    ingress_port=ingress[i],
+                    admin_port=admin[i],
+                    raft_port=raft_port,
+                    internal_port=internal_port,
+                    extra_env=env,
+                )
+            )
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Start every node (a node serves once a majority runs), wait until all serve."""
+        for node in self.nodes:
+            node.launch()
+        for node in self.nodes:
+            node.wait_ready(timeout)
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def status(self, via: int = 0) -> dict[str, Any]:
+        """GET /cluster from node `via`."""
+        status, _, body = http("GET", self.nodes[via].admin_url + "/cluster", timeout=5)
+        if status != 200:
+            raise RuntimeError(f"/cluster answered {status}: {body[:200]!r}")
+        result: dict[str, Any] = json.loads(body)
         return result
 
 

@@ -134,6 +134,23 @@ class PartitionProcessor:
             except TimeoutError:
                 pass  # the loop's check raises the error that names the position
 
+    async def wait_active(self, timeout: float) -> None:
+        """Return once this member's leader unit runs (its announcement was applied)."""
+        deadline = self._clock.monotonic() + timeout
+        while not self.active:
+            remaining = deadline - self._clock.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"this member did not start leading within {timeout} s")
+            try:
+                await asyncio.wait_for(self._applied_changed.wait(), remaining)
+            except TimeoutError:
+                pass
+
+    async def step_down(self) -> None:
+        """Stop the leader unit (Raft deposed this member); the next announcement applied,
+        ours or another member's, decides what runs next."""
+        await self._stop_leading()
+
     def _carry_out(self, action: act.Action) -> None:
         match action:
             case act.ReplyCompleted() | act.ReplyAccepted() | act.ReplyRejected() | act.ReplyDone():

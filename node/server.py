@@ -14,6 +14,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -26,11 +27,14 @@ from node import invoker as invoker_mod
 from node import leader, metrics, metrics_merge
 from node.admin_api import AdminApi, admin_error
 from node.backend import Backend
+from node.campaign import Campaign
 from node.clock import SYSTEM, Clock
 from node.cluster_view import ClusterView
 from node.config import NodeOptions
+from node.directory import Directory
 from node.fabric import FabricClient, FabricHandler, Unavailable
 from node.fabric_wire import MuxServer
+from node.membership import Membership, secret_for
 from node.processor import PartitionProcessor
 from node.proposer import Proposer
 from node.retry import RetryPolicy
@@ -42,6 +46,8 @@ from partition.store import Store
 from perdure_proto import records_pb2 as rec
 
 log = logging.getLogger(__name__)
+
+CLUSTER_START_TIMEOUT_S = 120.0  # nodes of a cluster may start minutes apart (pods, restarts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +112,6 @@ class Node:
         self.endpoints: Endpoints | None = None
         self._ready: asyncio.Future[Endpoints] | None = None
         self._main: asyncio.Task[None] | None = None
-        self._peers: dict[int, FabricClient] = {}
 
     async def start(self) -> Endpoints:
         """Run the node in a task of its own; return once it serves."""
@@ -146,67 +151,67 @@ class Node:
             await self._open(stack)
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(self.processor.run(), name="partition-processor")
-                lsn = await self.proposer.propose(
-                    rec.Envelope(
-                        announce_leader=rec.AnnounceLeader(
-                            leader_id=self.options.node_name, epoch=self._epoch
-                        )
-                    )
-                )
-                await self.processor.wait_applied(lsn)
+                tg.create_task(self.campaign.run(), name="campaign")
+                if self.membership is None:
+                    # A single node leads at once: serve once its leader unit runs.
+                    await self.processor.wait_active(30.0)
+                if self.options.partition_processes > 1 or self.membership is not None:
+                    tg.create_task(self.directory.watch(), name="directory")
                 # HTTP first to close: no new requests while the processor stops.
                 async with contextlib.AsyncExitStack() as http:
-                    if self._peers:
+                    if self.options.partition_processes > 1 or self.membership is not None:
                         await self._serve_fabric(http)
-                    if self.options.group == 0 and self._peers:
-                        tg.create_task(Workers(self.options, self._clock).run(), name="workers")
+                    if self.options.group == 0 and self.membership is not None:
                         tg.create_task(self.cluster_view.watch(), name="cluster-view")
+                    if self.options.group == 0 and self.options.partition_processes > 1:
+                        workers = Workers(self.options, self._secret, self._clock)
+                        tg.create_task(workers.run(), name="workers")
                         await self._wait_for_peers()
                     await self._serve_http(http)
                     await asyncio.get_running_loop().create_future()  # until cancelled
 
     async def _open(self, stack: contextlib.AsyncExitStack) -> None:
         opts = self.options
+        self.membership = Membership.of(opts)
+        self._secret = secret_for(opts, self.membership)
         partitioning = _partitioning(opts)
         group = opts.group
         data = opts.data_path if group == 0 else opts.data_path / f"group-{group}"
         data.mkdir(parents=True, exist_ok=True)
-        self._peers = {
-            g: FabricClient("127.0.0.1", opts.internal_port + g)
-            for g in range(partitioning.groups)
-            if g != group
-        }
-        for peer in self._peers.values():
-            stack.push_async_callback(peer.close)
         self.store = Store(data / "store")
         stack.callback(self.store.close)
-        self.log = RaftLog(
-            RaftOptions(
-                self_address=f"127.0.0.1:{opts.raft_port + group}",
-                data_dir=data / "log",
-                fsync=opts.fsync,
-            )
-        )
+        self.log = RaftLog(_raft_options(opts, self.membership, self._secret, data))
         stack.push_async_callback(self.log.close)
         await self.log.start()
-        if not await self.log.wait_leader(10.0):
-            raise RuntimeError("this node did not become the leader of its log within 10 s")
+        self.directory = Directory(
+            group,
+            partitioning.groups,
+            self.log,
+            self.membership,
+            opts.internal_port,
+            self._secret,
+            self._clock,
+        )
+        stack.push_async_callback(self.directory.close)
         self.state_machine = StateMachine(
             self.store, context.Options(group=group, partitioning=partitioning)
         )
         self.proposer = Proposer(self.log, self._clock.now_ms)
-        self._epoch = int.from_bytes(os.urandom(6), "big")
+        epoch = int.from_bytes(os.urandom(6), "big")
         self.processor = PartitionProcessor(
             self.log,
             self.store,
             self.state_machine,
             self.proposer,
             opts.node_name,
-            self._epoch,
+            epoch,
             self._on_schema_changed,
             _leader_options(opts),
             self._clock,
-            deliverer=FabricDeliverer(self._peers) if self._peers else None,
+            deliverer=FabricDeliverer(self.directory) if partitioning.groups > 1 else None,
+        )
+        self.campaign = Campaign(
+            self.log, self.proposer, self.processor, opts.node_name, epoch, self._clock
         )
         self.backend = Backend(
             self.proposer,
@@ -215,18 +220,28 @@ class Node:
             self.processor,
             partitioning=partitioning,
             group=group,
-            peers=self._peers,
+            directory=self.directory
+            if partitioning.groups > 1 or self.membership is not None
+            else None,
         )
         self.cluster_view = ClusterView(
-            opts, partitioning, self.log, self.processor, self._peers, self._clock
+            opts,
+            partitioning,
+            self.log,
+            self.processor,
+            self.directory,
+            self.membership,
+            self._clock,
         )
 
     async def _serve_fabric(self, stack: contextlib.AsyncExitStack) -> None:
         opts = self.options
+        host = "127.0.0.1" if self.membership is None else self.membership.my_host
         fabric = MuxServer(
             FabricHandler(self.backend, self.cluster_view),
-            "127.0.0.1",
+            host,
             opts.internal_port + opts.group,
+            secret=self._secret,
             max_message_bytes=opts.max_body_bytes + 1024 * 1024,
             name=f"fabric-{opts.group}",
         )
@@ -234,9 +249,9 @@ class Node:
         await fabric.start()
 
     async def _wait_for_peers(self, timeout_s: float = 60.0) -> None:
-        """Until every other group's process answers on its fabric port."""
+        """Until every other group's process of this node answers on its fabric port."""
         deadline = self._clock.monotonic() + timeout_s
-        for group, peer in self._peers.items():
+        for group, peer in self.directory.local_peers().items():
             while True:
                 try:
                     await peer.health()
@@ -258,7 +273,7 @@ class Node:
                 port=opts.ingress_port,
                 max_body_bytes=opts.max_body_bytes,
                 name="ingress",
-                reuse_port=bool(self._peers),
+                reuse_port=self.options.partition_processes > 1,
             ),
         )
         stack.push_async_callback(self.ingress.close)
@@ -277,7 +292,7 @@ class Node:
                     ingress_endpoint=f"http://{opts.bind_host}:{opts.ingress_port}",
                     cluster=self.cluster_view,
                 ),
-                self._peers,
+                self.directory.local_peers(),
             ),
             HttpServerOptions(host=opts.bind_host, port=opts.admin_port, name="admin"),
             error_response=admin_error,
@@ -318,13 +333,40 @@ def _leader_options(opts: NodeOptions) -> leader.Options:
 
 
 class FabricDeliverer:
-    """The shuffle's way to the other groups: their processes' fabric ports."""
+    """The shuffle's way to the other groups: the fabric port of the process leading each."""
 
-    def __init__(self, peers: dict[int, FabricClient]) -> None:
-        self._peers = peers
+    def __init__(self, directory: Directory) -> None:
+        self._directory = directory
 
     async def deliver(self, target: int, records: list[rec.Envelope]) -> None:
-        await self._peers[target].deliver(records)
+        route = self._directory.route(target)
+        if route is None:
+            raise Unavailable(f"group {target} is this process's own: nothing to deliver to")
+        await route.deliver(records)
+
+
+def _raft_options(
+    opts: NodeOptions, membership: Membership | None, secret: bytes, data: Path
+) -> RaftOptions:
+    if membership is None:
+        return RaftOptions(
+            self_address=f"127.0.0.1:{opts.raft_port + opts.group}",
+            data_dir=data / "log",
+            fsync=opts.fsync,
+            secret=secret,
+        )
+    return RaftOptions(
+        self_address=membership.raft_address(membership.me, opts.group),
+        partners=tuple(
+            membership.raft_address(name, opts.group)
+            for name in membership.names
+            if name != membership.me
+        ),
+        data_dir=data / "log",
+        fsync=opts.fsync,
+        secret=secret,
+        start_timeout=CLUSTER_START_TIMEOUT_S,
+    )
 
 
 def _partitioning(opts: NodeOptions) -> Partitioning:

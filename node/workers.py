@@ -20,6 +20,7 @@ from pathlib import Path
 
 from node.clock import SYSTEM, Clock
 from node.config import NodeOptions
+from node.membership import SECRET_ENV
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +34,11 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def worker_env(options: NodeOptions, group: int) -> dict[str, str]:
-    """The environment that makes `python -m node` run `group` with `options`."""
+def worker_env(options: NodeOptions, group: int, secret: bytes) -> dict[str, str]:
+    """The environment that makes `python -m node` run `group` with `options` and the node's
+    cluster secret (the environment of a process is readable by its own user only)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PERDURE_")}
+    env[SECRET_ENV] = secret.decode()
     for f in fields(NodeOptions):
         value = getattr(options, f.name)
         text = ("true" if value else "false") if isinstance(value, bool) else str(value)
@@ -49,8 +52,9 @@ def worker_env(options: NodeOptions, group: int) -> dict[str, str]:
 class Workers:
     """Runs (and keeps running) the processes of groups 1 .. options.partition_processes-1."""
 
-    def __init__(self, options: NodeOptions, clock: Clock = SYSTEM) -> None:
+    def __init__(self, options: NodeOptions, secret: bytes, clock: Clock = SYSTEM) -> None:
         self._options = options
+        self._secret = secret
         self._clock = clock
         self._procs: dict[int, subprocess.Popen[bytes]] = {}
 
@@ -79,7 +83,7 @@ class Workers:
     def _start(self, group: int) -> None:
         self._procs[group] = subprocess.Popen(
             [sys.executable, "-m", "node"],
-            env=worker_env(self._options, group),
+            env=worker_env(self._options, group, self._secret),
             cwd=Path.cwd(),
             preexec_fn=_die_with_parent,  # only a prctl: safe between fork and exec
         )

@@ -129,7 +129,7 @@ class CommandResult(_message.Message):
     def __init__(self, code: _Optional[int] = ..., body_json: _Optional[str] = ...) -> None: ...
 
 class GroupStatus(_message.Message):
-    __slots__ = ("group", "pid", "raft_address", "term", "leader_address", "has_applied", "applied", "has_committed", "committed", "leading")
+    __slots__ = ("group", "pid", "raft_address", "term", "leader_address", "has_applied", "applied", "has_committed", "committed", "leading", "node", "ingress", "admin")
     GROUP_FIELD_NUMBER: _ClassVar[int]
     PID_FIELD_NUMBER: _ClassVar[int]
     RAFT_ADDRESS_FIELD_NUMBER: _ClassVar[int]
@@ -140,6 +140,9 @@ class GroupStatus(_message.Message):
     HAS_COMMITTED_FIELD_NUMBER: _ClassVar[int]
     COMMITTED_FIELD_NUMBER: _ClassVar[int]
     LEADING_FIELD_NUMBER: _ClassVar[int]
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    INGRESS_FIELD_NUMBER: _ClassVar[int]
+    ADMIN_FIELD_NUMBER: _ClassVar[int]
     group: int
     pid: int
     raft_address: str
@@ -150,4 +153,7 @@ class GroupStatus(_message.Message):
     has_committed: bool
     committed: int
     leading: bool
-    def __init__(self, group: _Optional[int] = ..., pid: _Optional[int] = ..., raft_address: _Optional[str] = ..., term: _Optional[int] = ..., leader_address: _Optional[str] = ..., has_applied: _Optional[bool] = ..., applied: _Optional[int] = ..., has_committed: _Optional[bool] = ..., committed: _Optional[int] = ..., leading: _Optional[bool] = ...) -> None: ...
+    node: str
+    ingress: str
+    admin: str
+    def __init__(self, group: _Optional[int] = ..., pid: _Optional[int] = ..., raft_address: _Optional[str] = ..., term: _Optional[int] = ..., leader_address: _Optional[str] = ..., has_applied: _Optional[bool] = ..., applied: _Optional[int] = ..., has_committed: _Optional[bool] = ..., committed: _Optional[int] = ..., leading: _Optional[bool] = ..., node: _Optional[str] = ..., ingress: _Optional[str] = ..., admin: _Optional[str] = ...) -> None: ...

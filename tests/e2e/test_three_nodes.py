@@ -1,0 +1,176 @@
+"""Three real nodes on this machine (127.0.0.1-3), one Raft group replicated on all of them,
+and a real deployment: any node serves, and kill -9 of the leader under load loses nothing
+acknowledged, runs no journaled step twice beyond the in-flight rule, and is served again
+within a second."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from node.local import LocalCluster, LocalDeployment, http, wait_until
+
+KEYS = 4
+ADDS = 30
+WRITES = 12
+
+
+@pytest.fixture
+def three(tmp_path: Path) -> Iterator[tuple[LocalCluster, Path]]:
+    deployment = LocalDeployment(
+        tmp_path / "deployment.log",
+        app="tests.e2e.services:app",
+        extra_env={"E2E_DIR": str(tmp_path)},
+    )
+    cluster = LocalCluster(tmp_path / "cluster", 3)
+    try:
+        deployment.start()
+        cluster.start()
+        cluster.nodes[1].register(deployment.uri)  # through a node that may not lead
+        yield cluster, tmp_path
+    finally:
+        cluster.stop()
+        deployment.stop()
+
+
+def leader_of(cluster: LocalCluster, via: int = 0) -> tuple[int, int]:
+    """(index, pid) of the node leading partition 0, as node `via` sees it."""
+
+    def known() -> bool:
+        return cluster.status(via)["partitions"][0]["leader"] is not None
+
+    wait_until(known, 10, "a leader")
+    status = cluster.status(via)
+    name = status["partitions"][0]["leader"]
+    node = next(n for n in status["nodes"] if n["name"] == name)
+    return int(name[1:]) - 1, int(node["pid"])
+
+
+def post(url: str, body: bytes, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    status, _, out = http(
+        "POST", url, body, {"content-type": "application/json", **(headers or {})}, timeout=10
+    )
+    return status, out
+
+
+def test_every_node_serves_and_reports_the_same_cluster(
+    three: tuple[LocalCluster, Path],
+) -> None:
+    cluster, _ = three
+    for i, node in enumerate(cluster.nodes):
+        status, body = post(node.ingress_url + "/Greeter/greet", b'"n%d"' % (i + 1))
+        assert status == 200 and body == b'"Hello, n%d!"' % (i + 1)
+        status, body = post(node.ingress_url + "/Counter/shared/add", b"2")
+        assert status == 200 and int(body) == 2 * (i + 1)
+    leaders = set()
+    for via in range(3):
+        view = cluster.status(via)
+        assert [n["name"] for n in view["nodes"]] == ["n1", "n2", "n3"]
+
+        def all_seen(via: int = via) -> bool:
+            view = cluster.status(via)
+            return all(n["alive"] for n in view["nodes"]) and all(
+                len(p["replicas"]) == 3 for p in view["partitions"]
+            )
+
+        wait_until(all_seen, 10, f"node {via + 1} to see every node and replica")
+        view = cluster.status(via)
+        assert {n["pid"] for n in view["nodes"]} == {
+            n.process.pid for n in cluster.nodes if n.process
+        }
+        assert len(view["partitions"]) == 24
+        leaders |= {p["leader"] for p in view["partitions"]}
+        modes = [r["mode"] for r in view["partitions"][0]["replicas"]]
+        assert sorted(modes) == ["follower", "follower", "leader"]
+    assert len(leaders) == 1 and None not in leaders  # one group: one leader, seen by all
+
+
+async def test_kill9_of_the_leader_under_load_loses_nothing_and_fails_over_within_a_second(
+    three: tuple[LocalCluster, Path],
+) -> None:
+    cluster, directory = three
+    leader, _ = leader_of(cluster)
+    survivors = [n for i, n in enumerate(cluster.nodes) if i != leader]
+    acked: dict[str, list[int]] = {f"k{k}": [] for k in range(KEYS)}
+    written: dict[int, int] = {}
+    killed_at: list[float] = []
+    first_ack_after_kill: list[float] = []
+    # One client per node, made once: a client per attempt costs the test process milliseconds
+    # of CPU each (an SSL context), which a burst of retries turns into seconds of delay.
+    clients = {
+        n.ingress_url: httpx.AsyncClient(base_url=n.ingress_url, timeout=5) for n in cluster.nodes
+    }
+
+    async def retrying(path: str, body: bytes, idem: str) -> Any:
+        headers = {"content-type": "application/json", "idempotency-key": idem}
+        for attempt in range(600):  # bounded: ~60 s of retries at most
+            # Spread over every node; once the leader is dead, over the survivors.
+            nodes = survivors if killed_at else cluster.nodes
+            url = nodes[attempt % len(nodes)].ingress_url
+            sent = time.monotonic()
+            try:
+                r = await clients[url].post(path, content=body, headers=headers)
+                if r.status_code == 200:
+                    if killed_at and sent > killed_at[0] and not first_ack_after_kill:
+                        # The first request sent after the kill that was acknowledged.
+                        first_ack_after_kill.append(time.monotonic() - killed_at[0])
+                    return r.json()
+                assert r.status_code in (502, 503, 504), (r.status_code, r.text)
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{path} {idem} was never acknowledged")
+
+    async def add(key: str, i: int) -> None:
+        acked[key].append(await retrying(f"/Counter/{key}/add", b"1", f"{key}-{i}"))
+
+    async def write(n: int) -> None:
+        written[n] = await retrying("/Writer/write", str(n).encode(), f"w{n}")
+
+    try:
+        task = asyncio.gather(
+            *(add(f"k{k}", i) for k in range(KEYS) for i in range(ADDS)),
+            *(write(n) for n in range(WRITES)),
+        )
+        await asyncio.to_thread(
+            wait_until,
+            lambda: sum(len(v) for v in acked.values()) >= KEYS * ADDS // 3,
+            30,
+            "a third of the increments",
+        )
+        killed_at.append(time.monotonic())
+        await asyncio.to_thread(cluster.nodes[leader].kill9)
+        await asyncio.wait_for(task, 120)
+    finally:
+        for client in clients.values():
+            await client.aclose()
+
+    print(f"first acknowledgement {first_ack_after_kill[0]:.3f} s after kill -9 of the leader")
+    assert first_ack_after_kill[0] < 1.0
+    for key, values in acked.items():
+        assert sorted(values) == list(range(1, ADDS + 1)), (key, sorted(values))
+        status, _, body = http("GET", survivors[0].ingress_url + f"/Counter/{key}/get")
+        assert status == 200 and int(body) == ADDS
+    assert written == {n: n * 100 + 6 for n in range(WRITES)}
+    lines = (directory / "writer.lines").read_text().splitlines()
+    for n in range(WRITES):
+        for step in range(3):
+            # A step runs once, or twice when the kill caught it between running and
+            # journaling its result (the in-flight rule): never more.
+            assert 1 <= lines.count(f"{n}:{step}") <= 2, (n, step, lines.count(f"{n}:{step}"))
+
+    # The old leader comes back and catches up with what was committed without it.
+    cluster.nodes[leader].start()
+
+    def caught_up() -> bool:
+        view = cluster.status(leader)["partitions"][0]
+        positions = {r["node"]: r["applied"] for r in view["replicas"]}
+        return len(positions) == 3 and len(set(positions.values())) == 1
+
+    wait_until(caught_up, 20, "the restarted node to catch up")
