@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test verify lint fmt typecheck proto bench bench-peer clean mutate simulate
+.PHONY: install run cluster test verify lint fmt typecheck proto bench bench-peer clean mutate simulate
 
 $(STAMP): pyproject.toml sdk/pyproject.toml proto/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(PY) -m scripts.run_local
+
+# Three nodes on this machine (127.0.0.1-3) with the example services, until Ctrl-C.
+cluster: $(STAMP)
+	$(PY) -m scripts.run_cluster
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -230,6 +230,8 @@ class LocalCluster:
     size: int = 3
     ingress_ports: list[int] = field(default_factory=list)
     admin_ports: list[int] = field(default_factory=list)
+    raft_port: int = 0  # 0: free ports (one per partition process), the same on every node
+    internal_port: int = 0
     extra_env: dict[str, str] = field(default_factory=dict)
     nodes: list[LocalNode] = field(default_factory=list)
 
@@ -242,7 +244,8 @@ class LocalCluster:
         names = [f"n{i + 1}" for i in range(self.size)]
         members = ",".join(f"{name}=127.0.0.{i + 1}" for i, name in enumerate(names))
         processes = int(self.extra_env.get("PERDURE_PARTITION_PROCESSES", "1"))
-        raft_port, internal_port = free_ports(processes), free_ports(processes)
+        raft_port = self.raft_port or free_ports(processes)
+        internal_port = self.internal_port or free_ports(processes)
         ingress = self.ingress_ports or [free_port() for _ in names]
         admin = self.admin_ports or [free_port() for _ in names]
         for i, name in enumerate(names):
