@@ -56,8 +56,10 @@ Caveats:
 * Membership is static (`partners`); no dynamic changes, no learners.
 * After a leader change, an append may fail with `NotLeader`/`Error` and yet be committed; records
   must carry their own ids (see log/api.py). An append whose caller is cancelled may still commit.
-* pysyncobj's wire format is pickle: anyone who can reach the raft port can run code. The port
-  binds to `bind_address` (default: `self_address`, so loopback in tests); never expose it.
+* pysyncobj's wire format is pickle. With `secret` set (the node always sets one), every message
+  is authenticated before it is unpickled (log/auth.py) and a peer without the secret is
+  disconnected; without it, anyone who can reach the port can run code. The port binds to
+  `bind_address` (default: `self_address`); keep it on a private network either way.
 """
 
 from __future__ import annotations

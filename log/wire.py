@@ -10,8 +10,8 @@ Members stay wire-compatible with unpatched ones: unpickling reads any protocol,
 is valid zlib. The same pickler also encodes the commands pysyncobj stores in its journal, which is
 harmless (our journal stores whatever bytes it is given).
 
-Security: pysyncobj unpickles whatever reaches its port, so anyone who can connect can run code.
-Raft ports must be bound to loopback or a private network only (RaftOptions.bind_address).
+Security: pysyncobj unpickles whatever reaches its port; RaftOptions.secret makes it authenticate
+every message first (log/auth.py). Raft ports belong on loopback or a private network.
 """
 
 from __future__ import annotations
