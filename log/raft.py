@@ -353,6 +353,17 @@ class RaftLog:
             and bool(replica._isLeader())
         )
 
+    def transfer_leadership(self, to: str | None = None) -> bool:
+        """Ask Raft to hand this member's leadership to member `to` ('host:port'; None: the most
+        caught-up one) with a TimeoutNow. Best effort: pysyncobj refuses unless the target has
+        every entry, and nothing is certain until `is_leader` says so. False when this member
+        does not lead."""
+        replica = self._replica
+        if not self.is_leader() or replica is None:
+            return False
+        replica.call_on_tick(lambda: replica.transferLeadership(to))
+        return True
+
     async def wait_leader(self, timeout: float) -> bool:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout

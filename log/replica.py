@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import queue
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -155,6 +156,7 @@ class Replica(SyncObj):  # type: ignore[misc]
         on_committed: Callable[[int, bytes], None],
     ) -> None:
         self._on_committed = on_committed
+        self._tick_calls: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         super().__init__(
             self_address,
             list(partners),
@@ -162,6 +164,20 @@ class Replica(SyncObj):  # type: ignore[misc]
             transportClass=functools.partial(_SyncingTransport, journal, compaction),
         )
         self.addOnTickCallback(compaction.on_tick)
+        self.addOnTickCallback(self._run_tick_calls)
+
+    def call_on_tick(self, call: Callable[[], None]) -> None:
+        """Run `call` on the tick thread at its next tick (pysyncobj is not thread-safe).
+        Any thread."""
+        self._tick_calls.put(call)
+
+    def _run_tick_calls(self) -> None:
+        while True:
+            try:
+                call = self._tick_calls.get_nowait()
+            except queue.Empty:
+                return
+            call()
 
     @replicated  # type: ignore[untyped-decorator]
     def append_batch(self, blob: bytes) -> int:

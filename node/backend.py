@@ -89,6 +89,10 @@ def _outcome(reply: act.Reply) -> api.Outcome:
             return api.Rejected(500, "unexpected command reply to an ingress request")
 
 
+REGISTER_ATTEMPTS = 50  # x REGISTER_RETRY_S: how long a group's leader change is waited out
+REGISTER_RETRY_S = 0.1
+
+
 class Backend:
     """Implements ingress.api.IngressBackend and ingress.api.AdminBackend, forwarding what
     belongs to another group's process over the fabric, and serves what the fabric forwards
@@ -360,22 +364,12 @@ class Backend:
         return api.CommandResult(reply.code, body)
 
     async def _broadcast(self, envelope: rec.Envelope) -> None:
-        """Every group applies registrations (each runs handlers of every service): through
-        its leader, this process first when it leads its own."""
-        routes = (
-            [self._directory.route(g) for g in range(self._directory.groups)]
-            if self._directory is not None
-            else [None]
-        )
-        ordered = sorted(routes, key=lambda route: route is not None)  # here first
+        """Every group applies registrations (each runs handlers of every service), through
+        its leader; a group whose leader is changing is asked again for a few seconds (the
+        registration is idempotent)."""
+        groups = range(self._directory.groups) if self._directory is not None else range(1)
         results = await asyncio.gather(
-            *(
-                self.propose_applied(envelope)
-                if route is None
-                else route.propose(rec.Envelope(register_deployment=envelope.register_deployment))
-                for route in ordered
-            ),
-            return_exceptions=True,
+            *(self._register_in(group, envelope) for group in groups), return_exceptions=True
         )
         failed = [r for r in results if isinstance(r, BaseException)]
         if len(failed) == len(results):
@@ -386,6 +380,22 @@ class Backend:
                 f"the deployment was stored, but not by every partition group ({failed[0]}); "
                 "register it again to complete the registration",
             )
+
+    async def _register_in(self, group: int, envelope: rec.Envelope) -> None:
+        for attempt in range(REGISTER_ATTEMPTS):
+            route = self._directory.route(group) if self._directory is not None else None
+            try:
+                if route is None:
+                    await self.propose_applied(envelope)
+                else:
+                    await route.propose(
+                        rec.Envelope(register_deployment=envelope.register_deployment)
+                    )
+                return
+            except (LogError, Unavailable):
+                if attempt == REGISTER_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(REGISTER_RETRY_S)
 
     async def append_all(self, records: list[rec.Envelope]) -> None:
         """Append `records` one after the other; return once all are durable (shuffle

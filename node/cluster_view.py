@@ -158,7 +158,9 @@ def _partition(
 ) -> api.PartitionStatus:
     mine, _ = statuses.get(me, (None, False))
     known = {name: s for name, (s, alive) in statuses.items() if s is not None and alive}
-    leader = next((name for name, s in known.items() if s.leading), None)
+    # A member cut off may still report it leads (until it hears otherwise): the newest term wins.
+    leading = [(int(s.term), name) for name, s in known.items() if s.leading]
+    leader = max(leading)[1] if leading else None
     if leader is None and mine is not None and mine.leader_address:
         if membership is None:
             leader = me if mine.leader_address == mine.raft_address else None

@@ -16,7 +16,10 @@ A connection opens with a preface so that anything else (an HTTP client, a port 
 off before a byte of it is parsed as a request. With a cluster secret (`secret=`), both sides
 then prove they hold it (HMAC-SHA256 over both sides' random nonces, compared in constant time)
 before any request is read: a peer without it is disconnected having sent nothing that was
-parsed. Messages are authenticated per connection, not encrypted. Guarantees: a request is sent at
+parsed. Messages are authenticated per connection, not encrypted. While a client awaits answers
+and hears nothing, it pings (request number 0, answered by the server's transport at once) and
+gives the connection up after `DEAD_S` of silence: a peer cut off by the network sends no FIN,
+and a request forwarded to it must not wait forever. Guarantees: a request is sent at
 most once; when its connection breaks before the answer, the caller gets `Unavailable` (the
 request may or may not have been carried out). A message larger than `max_message_bytes` closes
 the connection. The server runs each request as a task it owns; `close()` cancels the ones still
@@ -44,6 +47,9 @@ MAC_BYTES = 32
 HEADER = struct.Struct(">IQB")
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 HANDSHAKE_TIMEOUT_S = 5.0
+PING = 0  # request number 0: answered by the transport itself, never by `serve`
+PING_S = 0.3  # while answers are awaited and the peer has been silent this long, ping it
+DEAD_S = 1.5  # ... and after this long without a byte from it, give the connection up
 
 OK = 0
 UNAVAILABLE = 1  # the server could not carry it out (its log refused, it is stopping, ...)
@@ -156,6 +162,36 @@ class _ClientSide(_Framed):
         self.lost = False
         self.shaken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._nonce = os.urandom(NONCE_BYTES)
+        self._heard = 0.0  # loop time of the last byte from the peer
+        self._watch: asyncio.TimerHandle | None = None
+
+    def data_received(self, data: bytes) -> None:
+        self._heard = asyncio.get_running_loop().time()
+        super().data_received(data)
+
+    def awaiting(self) -> None:
+        """An answer is awaited: make sure the peer's silence is watched (counted from now
+        when nothing was awaited before)."""
+        if self._watch is None:
+            self._heard = max(self._heard, asyncio.get_running_loop().time())
+            self._arm()
+
+    def _arm(self) -> None:
+        self._watch = asyncio.get_running_loop().call_later(PING_S, self._check_silence)
+
+    def _check_silence(self) -> None:
+        """A peer cut off by the network sends no FIN: without this, a request forwarded to it
+        would wait forever. Pinged when silent, it is given up after DEAD_S."""
+        self._watch = None
+        if not self.pending or self.lost or self.transport is None:
+            return
+        silent = asyncio.get_running_loop().time() - self._heard
+        if silent >= DEAD_S:
+            self._fail(ProtocolError(f"{self._client} silent for {silent:.1f} s"))
+            return
+        if silent >= PING_S:
+            self.send(PING, PING, b"")
+        self._arm()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -192,6 +228,9 @@ class _ClientSide(_Framed):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
         if not self.shaken.done():
             self.shaken.set_exception(Unavailable(f"{self._client}: closed during the handshake"))
         self._client.lost(self)
@@ -235,6 +274,7 @@ class MuxClient:
         waiter: asyncio.Future[tuple[int, bytes]] = asyncio.get_running_loop().create_future()
         side.pending[number] = waiter
         side.send(number, method, body)
+        side.awaiting()
         try:
             code, answer = await waiter
         finally:
@@ -331,6 +371,9 @@ class _ServerSide(_Framed):
             self._fail(ProtocolError(f"no handshake within {HANDSHAKE_TIMEOUT_S} s"))
 
     def received(self, number: int, code: int, body: bytes) -> None:
+        if number == PING:
+            self.send(PING, OK, b"")
+            return
         self._server.spawn(self._answer(number, code, body))
 
     async def _answer(self, number: int, method: int, body: bytes) -> None:

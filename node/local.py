@@ -149,6 +149,8 @@ class LocalNode(_Managed):
     internal_port: int = 0
     extra_env: dict[str, str] = field(default_factory=dict)
     process: Process | None = None
+    host: str = "127.0.0.1"  # where its ingress and admin API listen
+    netns: str | None = None  # run it inside this network namespace (`ip netns exec`)
 
     def __post_init__(self) -> None:
         processes = int(
@@ -161,11 +163,11 @@ class LocalNode(_Managed):
 
     @property
     def ingress_url(self) -> str:
-        return f"http://127.0.0.1:{self.ingress_port}"
+        return f"http://{self.host}:{self.ingress_port}"
 
     @property
     def admin_url(self) -> str:
-        return f"http://127.0.0.1:{self.admin_port}"
+        return f"http://{self.host}:{self.admin_port}"
 
     def start(self, timeout: float = 30.0) -> None:
         self.launch()
@@ -187,7 +189,11 @@ class LocalNode(_Managed):
             str(self.raft_port),
             "--internal-port",
             str(self.internal_port),
+            "--bind-host",
+            self.host,
         ]
+        if self.netns is not None:
+            args = ["ip", "netns", "exec", self.netns, *args]
         self.process = Process(
             "perdure node",
             args,
@@ -234,6 +240,8 @@ class LocalCluster:
     internal_port: int = 0
     extra_env: dict[str, str] = field(default_factory=dict)
     nodes: list[LocalNode] = field(default_factory=list)
+    hosts: list[str] = field(default_factory=list)  # default 127.0.0.1, 127.0.0.2, ...
+    netns: list[str] = field(default_factory=list)  # a network namespace per node (optional)
 
     def __post_init__(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -242,7 +250,8 @@ class LocalCluster:
             secret.write_text(os.urandom(24).hex())
             secret.chmod(0o600)
         names = [f"n{i + 1}" for i in range(self.size)]
-        members = ",".join(f"{name}=127.0.0.{i + 1}" for i, name in enumerate(names))
+        hosts = self.hosts or [f"127.0.0.{i + 1}" for i in range(self.size)]
+        members = ",".join(f"{name}={host}" for name, host in zip(names, hosts, strict=True))
         processes = int(self.extra_env.get("PERDURE_PARTITION_PROCESSES", "1"))
         raft_port = self.raft_port or free_ports(processes)
         internal_port = self.internal_port or free_ports(processes)
@@ -263,6 +272,8 @@ class LocalCluster:
                     raft_port=raft_port,
                     internal_port=internal_port,
                     extra_env=env,
+                    host="127.0.0.1" if not self.hosts else hosts[i],
+                    netns=self.netns[i] if self.netns else None,
                 )
             )
 
@@ -295,10 +306,11 @@ class LocalDeployment(_Managed):
     port: int = field(default_factory=free_port)
     extra_env: dict[str, str] = field(default_factory=dict)
     process: Process | None = None
+    host: str = "127.0.0.1"
 
     @property
     def uri(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def start(self, timeout: float = 30.0) -> None:
         args = [
@@ -308,7 +320,7 @@ class LocalDeployment(_Managed):
             "serve",
             self.app,
             "--host",
-            "127.0.0.1",
+            self.host,
             "--port",
             str(self.port),
         ]
@@ -318,7 +330,7 @@ class LocalDeployment(_Managed):
         def listening() -> bool:
             if self.process is not None:
                 self.process.require_alive()
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+            with socket.create_connection((self.host, self.port), timeout=0.5):
                 return True
 
         wait_until(listening, timeout, f"the deployment to listen on port {self.port}")

@@ -80,6 +80,10 @@ class Membership:
     def fabric_address(self, name: str, group: int) -> tuple[str, int]:
         return self.host(name), self.internal_port + group
 
+    def preferred_leader(self, group: int) -> str:
+        """The node that should lead `group` when it is up: groups spread over the nodes."""
+        return self.members[group % len(self.members)].name
+
     def node_of_raft_address(self, address: str) -> str | None:
         host, _, _ = address.rpartition(":")
         return next((m.name for m in self.members if m.host == host), None)

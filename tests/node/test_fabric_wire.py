@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from node.fabric_wire import (
+    DEAD_S,
     HEADER,
     OPEN_PREFACE,
     SEALED_PREFACE,
@@ -211,3 +212,33 @@ async def test_a_client_with_a_secret_refuses_a_server_without_it() -> None:
     finally:
         await client.close()
         await server.close()
+
+
+async def test_a_long_request_survives_silence_thanks_to_pings(
+    served: tuple[Service, MuxServer, MuxClient],
+) -> None:
+    _, _, client = served
+    assert await client.call(SLOW, str(DEAD_S * 1.6).encode()) == str(DEAD_S * 1.6).encode()
+
+
+async def test_a_peer_that_goes_silent_is_given_up_and_its_waiters_fail() -> None:
+    """A server that completes the handshake and then never sends a byte (a network cut:
+    no FIN, no RST) fails the waiting call within DEAD_S and a ping period."""
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def black_hole(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+        await reader.read(len(OPEN_PREFACE))  # then reads on, answering nothing
+
+    server = await asyncio.start_server(black_hole, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = MuxClient("127.0.0.1", port)
+    t0 = asyncio.get_running_loop().time()
+    with pytest.raises(Unavailable, match="connection lost"):
+        await asyncio.wait_for(client.call(ECHO, b"x"), DEAD_S * 4)
+    assert asyncio.get_running_loop().time() - t0 < DEAD_S * 2
+    await client.close()
+    for writer in accepted:
+        writer.close()
+    server.close()
+    await server.wait_closed()
