@@ -353,6 +353,21 @@ class RaftLog:
             and bool(replica._isLeader())
         )
 
+    def partner_progress(self) -> dict[str, tuple[int, bool]]:
+        """On the leader: each partner's Raft match index (the last entry it is known to hold;
+        0 until it answered this leader) and whether it is connected. Empty elsewhere."""
+        replica = self._replica
+        if not self.is_leader() or replica is None:
+            return {}
+        raw: dict[str, object] = replica.getStatus()
+        return {
+            partner: (
+                _as_int(raw.get("match_idx_server_" + partner)),
+                _as_int(raw.get("partner_node_status_server_" + partner)) == 2,
+            )
+            for partner in self._options.partners
+        }
+
     def transfer_leadership(self, to: str | None = None) -> bool:
         """Ask Raft to hand this member's leadership to member `to` ('host:port'; None: the most
         caught-up one) with a TimeoutNow. Best effort: pysyncobj refuses unless the target has

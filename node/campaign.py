@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 
 from log.api import Error as LogError
+from log.lsn import MAX_RECORDS_PER_BATCH, make_lsn
 from log.raft import RaftLog
 from node.clock import SYSTEM, Clock
 from node.processor import PartitionProcessor
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 
 PERIOD_S = 0.02  # how often Raft's role is looked at: bounds the added failover time
 HAND_OVER_LINGER_S = 0.25
+SAFE_TRIM_S = 1.0  # how often the leader tells the group how far every member may trim
+RETAIN_ENTRIES = 50_000  # Raft entries kept for a lagging member; beyond, it needs a snapshot
+ABSENT_AFTER_S = 60.0  # a member unheard of for this long in a leadership is not waited for
 BALANCE_S = 1.0  # how often a leader that is not its group's preferred one offers to hand over
 
 
@@ -42,6 +46,7 @@ class Campaign:
         up and has every entry (groups' preferred leaders are spread over the nodes)."""
         self._preferred = preferred
         self._stopping = False
+        self._advised = 0
         self._raft = raft
         self._proposer = proposer
         self._processor = processor
@@ -53,13 +58,16 @@ class Campaign:
     async def run(self) -> None:
         """Until cancelled."""
         announced_term: int | None = None
-        next_offer = 0.0
+        next_offer = next_trim = leading_since = 0.0
         while True:
             if self._raft.is_leader():
                 term = self._raft.status().term
-                if term != announced_term and await self._announce(term):
-                    announced_term = term
                 now = self._clock.monotonic()
+                if term != announced_term and await self._announce(term):
+                    announced_term, leading_since = term, now
+                if now >= next_trim:
+                    await self._advise_trim(now - leading_since)
+                    next_trim = now + SAFE_TRIM_S
                 if (
                     self._preferred is not None
                     and self._preferred != self._raft.status().self_address
@@ -76,6 +84,32 @@ class Campaign:
                     log.info("no longer the Raft leader: stopping the leader unit")
                     await self._processor.step_down()
             await self._clock.sleep(self._period_s)
+
+    async def _advise_trim(self, leading_for_s: float) -> None:
+        """Propose how far every member may trim: through the entry every member holds (Raft's
+        match indexes), ignoring a member that lags more than RETAIN_ENTRIES (it needs a
+        snapshot anyway) or that has not been heard of since this leadership began
+        ABSENT_AFTER_S ago. Nothing is proposed while a connected member's progress is unknown."""
+        progress = self._raft.partner_progress()
+        if not progress:
+            return
+        commit = self._raft.status().commit_index
+        floor = commit
+        for match, connected in progress.values():
+            if match == 0:  # not heard from in this leadership
+                if connected or leading_for_s < ABSENT_AFTER_S:
+                    return
+                continue
+            if commit - match <= RETAIN_ENTRIES:
+                floor = min(floor, match)
+        up_to = make_lsn(floor, MAX_RECORDS_PER_BATCH - 1)
+        if up_to <= self._advised:
+            return
+        try:
+            await self._proposer.propose(rec.Envelope(safe_trim=rec.SafeTrim(up_to_lsn=up_to)))
+            self._advised = up_to
+        except LogError as exc:
+            log.debug("advising a trim point failed: %s", exc)
 
     async def hand_over(self, timeout_s: float = 1.0) -> bool:
         """A planned shutdown: pass leadership to the most caught-up member and wait until

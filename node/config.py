@@ -47,6 +47,8 @@ class NodeOptions:
     # PERDURE_CLUSTER_SECRET environment variable.
     cluster: str = ""
     cluster_secret_file: str = ""
+    # Applied records between trims of the log (tests lower it to exercise trimming).
+    trim_every_records: int = 4096
 
     @property
     def data_path(self) -> Path:

@@ -25,6 +25,7 @@ from node.leader import LeaderUnit
 from node.proposer import Proposer
 from node.shuffle import Deliverer
 from partition import actions as act
+from partition import tables
 from partition.state_machine import StateMachine
 from partition.store import Store
 
@@ -49,9 +50,13 @@ class PartitionProcessor:
         trim_every: int = TRIM_EVERY,
         deliverer: Deliverer | None = None,
         invoker_factory: leader.InvokerFactory = leader.DEFAULT_INVOKER,
+        replicated: bool = False,
     ) -> None:
         """`deliverer` reaches the other partitions, for the leader's shuffle (None: there are
-        none); `invoker_factory` makes each leadership's invoker (node.leader)."""
+        none); `invoker_factory` makes each leadership's invoker (node.leader); `replicated`:
+        the group has other members, so the log is trimmed only as far as SafeTrim records
+        allow (the others may still need what this member holds)."""
+        self._replicated = replicated
         self._deliverer = deliverer
         self._invoker_factory = invoker_factory
         self._log = log_
@@ -91,7 +96,7 @@ class PartitionProcessor:
         start = 0 if self.applied_lsn is None else self.applied_lsn + 1
         if self.applied_lsn is not None:
             self._store.sync()
-            await self._log.trim(self.applied_lsn)  # the store holds everything up to here
+            await self._trim(self.applied_lsn)  # the store holds everything up to here
         since_trim = 0
         async for batch in self._log.read_batches(start, MAX_APPLY_BATCH):
             t0 = time.perf_counter()
@@ -119,8 +124,18 @@ class PartitionProcessor:
                 # Applied records live on in the store; once it is synced, the log can forget
                 # them (its memory and its journal stay bounded).
                 self._store.sync()
-                await self._log.trim(last)
+                await self._trim(last)
                 since_trim = 0
+
+    async def _trim(self, synced: int) -> None:
+        """Trim the log through `synced` (the store holds it), or less in a replicated group:
+        only as far as every member holds (the last SafeTrim applied)."""
+        up_to: int | None = synced
+        if self._replicated:
+            safe = tables.safe_trim(self._store)
+            up_to = None if safe is None else min(synced, safe)
+        if up_to is not None:
+            await self._log.trim(up_to)
 
     async def wait_applied(self, lsn: int, timeout: float = 30.0) -> None:
         """Return once the record at `lsn` has been applied."""

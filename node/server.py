@@ -216,6 +216,8 @@ class Node:
             _leader_options(opts),
             self._clock,
             deliverer=FabricDeliverer(self.directory) if partitioning.groups > 1 else None,
+            replicated=self.membership is not None,
+            trim_every=opts.trim_every_records,
         )
         self.campaign = Campaign(
             self.log,

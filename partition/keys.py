@@ -23,6 +23,7 @@ EXPIRY = b"e"  # index of completed invocations by the time their retention ends
 OUTBOX = b"o"  # messages to other partitions, by outbox sequence number
 DEDUP = b"u"  # the last sequence number applied from each producer partition
 LEADERSHIP = META + b"leadership"  # the number of the current leadership (AnnounceLeaders applied)
+SAFE_TRIM = META + b"safe_trim"  # how far every member of the group may trim its log (an LSN)
 OUTBOX_SEQ = META + b"outbox_seq"  # the last sequence number given to an outbox message
 
 _SEP = b"\x00"

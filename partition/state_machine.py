@@ -23,6 +23,7 @@ from partition import (
     on_purge_expired,
     on_register_deployment,
     on_resolve_awakeable,
+    on_safe_trim,
     on_timer_fired,
     tables,
 )
@@ -45,6 +46,7 @@ _DISPATCH: dict[str, Callable[[Apply, Any], None]] = {
     "purge_expired": on_purge_expired.apply,
     "deliver": delivery.on_deliver,
     "truncate_outbox": delivery.on_truncate_outbox,
+    "safe_trim": on_safe_trim.apply,
 }
 
 

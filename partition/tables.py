@@ -279,3 +279,14 @@ def next_leadership(w: Writer) -> int:
     number = leadership(w) + 1
     w.put(keys.LEADERSHIP, struct.pack(">Q", number))
     return number
+
+
+def safe_trim(r: Reader) -> int | None:
+    """How far every member of the group may trim its log (SafeTrim records applied)."""
+    raw = r.get(keys.SAFE_TRIM)
+    return None if raw is None else int(struct.unpack(">Q", raw)[0])
+
+
+def raise_safe_trim(w: Writer, up_to_lsn: int) -> None:
+    if up_to_lsn > (safe_trim(w) or 0):
+        w.put(keys.SAFE_TRIM, struct.pack(">Q", up_to_lsn))

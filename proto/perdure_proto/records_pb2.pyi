@@ -37,7 +37,7 @@ PURGE_JOURNAL: Command
 RESTART_AS_NEW: Command
 
 class Envelope(_message.Message):
-    __slots__ = ("timestamp_ms", "leadership", "invoke", "invoker_effect", "attach", "register_deployment", "pause_invocation", "announce_leader", "timer_fired", "resolve_awakeable", "invocation_command", "purge_expired", "deliver", "truncate_outbox")
+    __slots__ = ("timestamp_ms", "leadership", "invoke", "invoker_effect", "attach", "register_deployment", "pause_invocation", "announce_leader", "timer_fired", "resolve_awakeable", "invocation_command", "purge_expired", "deliver", "truncate_outbox", "safe_trim")
     TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
     LEADERSHIP_FIELD_NUMBER: _ClassVar[int]
     INVOKE_FIELD_NUMBER: _ClassVar[int]
@@ -52,6 +52,7 @@ class Envelope(_message.Message):
     PURGE_EXPIRED_FIELD_NUMBER: _ClassVar[int]
     DELIVER_FIELD_NUMBER: _ClassVar[int]
     TRUNCATE_OUTBOX_FIELD_NUMBER: _ClassVar[int]
+    SAFE_TRIM_FIELD_NUMBER: _ClassVar[int]
     timestamp_ms: int
     leadership: int
     invoke: Invoke
@@ -66,7 +67,14 @@ class Envelope(_message.Message):
     purge_expired: PurgeExpired
     deliver: Deliver
     truncate_outbox: TruncateOutbox
-    def __init__(self, timestamp_ms: _Optional[int] = ..., leadership: _Optional[int] = ..., invoke: _Optional[_Union[Invoke, _Mapping]] = ..., invoker_effect: _Optional[_Union[InvokerEffect, _Mapping]] = ..., attach: _Optional[_Union[Attach, _Mapping]] = ..., register_deployment: _Optional[_Union[RegisterDeployment, _Mapping]] = ..., pause_invocation: _Optional[_Union[PauseInvocation, _Mapping]] = ..., announce_leader: _Optional[_Union[AnnounceLeader, _Mapping]] = ..., timer_fired: _Optional[_Union[TimerFired, _Mapping]] = ..., resolve_awakeable: _Optional[_Union[ResolveAwakeable, _Mapping]] = ..., invocation_command: _Optional[_Union[InvocationCommand, _Mapping]] = ..., purge_expired: _Optional[_Union[PurgeExpired, _Mapping]] = ..., deliver: _Optional[_Union[Deliver, _Mapping]] = ..., truncate_outbox: _Optional[_Union[TruncateOutbox, _Mapping]] = ...) -> None: ...
+    safe_trim: SafeTrim
+    def __init__(self, timestamp_ms: _Optional[int] = ..., leadership: _Optional[int] = ..., invoke: _Optional[_Union[Invoke, _Mapping]] = ..., invoker_effect: _Optional[_Union[InvokerEffect, _Mapping]] = ..., attach: _Optional[_Union[Attach, _Mapping]] = ..., register_deployment: _Optional[_Union[RegisterDeployment, _Mapping]] = ..., pause_invocation: _Optional[_Union[PauseInvocation, _Mapping]] = ..., announce_leader: _Optional[_Union[AnnounceLeader, _Mapping]] = ..., timer_fired: _Optional[_Union[TimerFired, _Mapping]] = ..., resolve_awakeable: _Optional[_Union[ResolveAwakeable, _Mapping]] = ..., invocation_command: _Optional[_Union[InvocationCommand, _Mapping]] = ..., purge_expired: _Optional[_Union[PurgeExpired, _Mapping]] = ..., deliver: _Optional[_Union[Deliver, _Mapping]] = ..., truncate_outbox: _Optional[_Union[TruncateOutbox, _Mapping]] = ..., safe_trim: _Optional[_Union[SafeTrim, _Mapping]] = ...) -> None: ...
+
+class SafeTrim(_message.Message):
+    __slots__ = ("up_to_lsn",)
+    UP_TO_LSN_FIELD_NUMBER: _ClassVar[int]
+    up_to_lsn: int
+    def __init__(self, up_to_lsn: _Optional[int] = ...) -> None: ...
 
 class Reply(_message.Message):
     __slots__ = ("request_id",)

@@ -231,3 +231,36 @@ def test_leaders_spread_a_planned_stop_hands_over_and_the_preferred_node_takes_b
     finally:
         cluster.stop()
         deployment.stop()
+
+
+def test_a_node_down_while_the_others_trim_their_logs_catches_up_from_them(
+    tmp_path: Path,
+) -> None:
+    """Trims every 20 records: the others keep what the stopped node lacks (SafeTrim), so it
+    catches up from their logs when it returns, and the log is trimmed once it has."""
+    deployment = LocalDeployment(tmp_path / "deployment.log", app="tests.e2e.services:app")
+    cluster = LocalCluster(tmp_path / "cluster", 3, extra_env={"PERDURE_TRIM_EVERY_RECORDS": "20"})
+    try:
+        deployment.start()
+        cluster.start()
+        cluster.nodes[0].register(deployment.uri)
+        wait_until(lambda: leader_of(cluster)[0] == 0, 20, "n1 to lead (its preferred node)")
+        cluster.nodes[2].stop()
+        for i in range(150):
+            status, body = post(cluster.nodes[i % 2].ingress_url + "/Counter/trim/add", b"1")
+            assert status == 200 and int(body) == i + 1
+        cluster.nodes[2].start()
+
+        def caught_up() -> bool:
+            view = cluster.status(2)["partitions"][0]
+            positions = {r["node"]: r["applied"] for r in view["replicas"]}
+            return len(positions) == 3 and len(set(positions.values())) == 1
+
+        wait_until(caught_up, 30, "n3 to catch up from the others' logs")
+        status, body = post(cluster.nodes[2].ingress_url + "/Counter/trim/add", b"1")
+        assert status == 200 and int(body) == 151
+        log_text = (tmp_path / "cluster" / "n3.log").read_text()
+        assert "SnapshotNeeded" not in log_text and "snapshot" not in log_text.lower()
+    finally:
+        cluster.stop()
+        deployment.stop()

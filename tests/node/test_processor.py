@@ -105,6 +105,7 @@ async def processing(
     invoker_factory: leader.InvokerFactory = leader.DEFAULT_INVOKER,
     partitioning: Partitioning | None = None,
     deliverer: Deliverer | None = None,
+    replicated: bool = False,
 ) -> AsyncIterator[tuple[PartitionProcessor, CountingStateMachine]]:
     """A processor of member "node-a" at epoch 1 applying `log_` into `store` (it leads only
     once the log announces it) for group 0 of `partitioning`; fails the test if the processor
@@ -126,6 +127,7 @@ async def processing(
         trim_every=trim_every,
         deliverer=deliverer,
         invoker_factory=invoker_factory,
+        replicated=replicated,
     )
     task = asyncio.create_task(processor.run(), name="processor")
     test = asyncio.current_task()
@@ -336,6 +338,33 @@ async def test_the_log_is_trimmed_every_trim_every_applied_records(tmp_path: Pat
         for n in range(9):  # one record per batch: the count runs across batches
             await processor.wait_applied(await log_.append(send(n)), timeout=BOUND)
     assert [lsn for kind, lsn in events.seen if kind == "trim"] == [4, 8]
+    store.close()
+
+
+def safe_trim(up_to: int) -> bytes:
+    return rec.Envelope(safe_trim=rec.SafeTrim(up_to_lsn=up_to)).SerializeToString()
+
+
+async def test_a_replicated_member_trims_no_further_than_every_member_holds(
+    tmp_path: Path,
+) -> None:
+    events = Events()
+    log_ = RecordingLog(events)
+    await log_.start()
+    store = Store(tmp_path / "store")
+    async with processing(log_, store, trim_every=4, replicated=True) as (processor, _):
+        for n in range(5):  # no SafeTrim yet: nothing is trimmed
+            await processor.wait_applied(await log_.append(send(n)), timeout=BOUND)
+        assert [lsn for kind, lsn in events.seen if kind == "trim"] == []
+        await processor.wait_applied(await log_.append(safe_trim(3)), timeout=BOUND)
+        for n in range(5, 8):
+            await processor.wait_applied(await log_.append(send(n)), timeout=BOUND)
+        await processor.wait_applied(await log_.append(safe_trim(100)), timeout=BOUND)
+        for n in range(8, 12):
+            await processor.wait_applied(await log_.append(send(n)), timeout=BOUND)
+    # Trims come every 4 applied records (SafeTrim records count): at 4 nothing is known to be
+    # safe; at 8 the store holds 8 but every member only 3; at 12 the store's 12 bounds it.
+    assert [lsn for kind, lsn in events.seen if kind == "trim"] == [3, 12]
     store.close()
 
 

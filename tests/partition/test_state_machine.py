@@ -202,3 +202,12 @@ def test_an_abandoned_batch_leaves_the_schema_as_it_was(sc: Scenario) -> None:
     (reply,) = sc.sm.apply(txn, invoke.SerializeToString())
     assert isinstance(reply, act.ReplyRejected) and reply.code == 404
     assert tables.all_services(sc.store) == tables.all_services(txn)
+
+
+def test_safe_trim_only_moves_forward_and_survives_a_restart(sc: Scenario) -> None:
+    assert tables.safe_trim(sc.store) is None
+    for up_to, expected in ((100, 100), (50, 100), (300, 300)):
+        assert sc.apply(rec.Envelope(safe_trim=rec.SafeTrim(up_to_lsn=up_to))) == []
+        assert tables.safe_trim(sc.store) == expected
+    sc.reopen()
+    assert tables.safe_trim(sc.store) == 300
