@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 
 from log.api import Error as LogError
-from log.lsn import MAX_RECORDS_PER_BATCH, make_lsn
+from log.lsn import MAX_RECORDS_PER_BATCH, make_lsn, raft_index_of
 from log.raft import RaftLog
 from node.clock import SYSTEM, Clock
 from node.processor import PartitionProcessor
@@ -27,7 +27,9 @@ HAND_OVER_LINGER_S = 0.25
 SAFE_TRIM_S = 1.0  # how often the leader tells the group how far every member may trim
 RETAIN_ENTRIES = 50_000  # Raft entries kept for a lagging member; beyond, it needs a snapshot
 ABSENT_AFTER_S = 60.0  # a member unheard of for this long in a leadership is not waited for
+ADVISE_EVERY_ENTRIES = 16  # a new trim point only this far past the last (each is an entry)
 BALANCE_S = 1.0  # how often a leader that is not its group's preferred one offers to hand over
+BALANCE_AFTER_S = 5.0  # ... once it has led this long (not back to a member that just left)
 
 
 class Campaign:
@@ -65,6 +67,9 @@ class Campaign:
                 now = self._clock.monotonic()
                 if term != announced_term and await self._announce(term):
                     announced_term, leading_since = term, now
+                    # A member that just handed leadership over is on its way out: offering it
+                    # back at once would bounce leadership to a member about to stop.
+                    next_offer = now + BALANCE_AFTER_S
                 if now >= next_trim:
                     await self._advise_trim(now - leading_since)
                     next_trim = now + SAFE_TRIM_S
@@ -103,8 +108,8 @@ class Campaign:
             if commit - match <= RETAIN_ENTRIES:
                 floor = min(floor, match)
         up_to = make_lsn(floor, MAX_RECORDS_PER_BATCH - 1)
-        if up_to <= self._advised:
-            return
+        if floor < raft_index_of(self._advised) + ADVISE_EVERY_ENTRIES:
+            return  # (an idle group stays idle: the SafeTrim record itself is one entry)
         try:
             await self._proposer.propose(rec.Envelope(safe_trim=rec.SafeTrim(up_to_lsn=up_to)))
             self._advised = up_to

@@ -8,6 +8,7 @@ stale, and a process that stopped answering shows as not alive with its last kno
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 
@@ -77,16 +78,19 @@ class ClusterView:
         if self._membership is None:
             return
         others = [name for name in self._membership.names if name != self._membership.me]
+        peers = [(name, group) for name in others for group in range(self._partitioning.groups)]
         while True:
-            for name in others:
-                for group in range(self._partitioning.groups):
-                    try:
-                        status = await self._directory.client(name, group).status()
-                    except Unavailable as exc:
-                        log.debug("no status from %s group %d: %s", name, group, exc)
-                        continue
-                    self._remote[(name, group)] = (status, self._clock.monotonic())
+            # All at once: a peer that does not answer (down, cut off) delays no other.
+            await asyncio.gather(*(self._poll(name, group) for name, group in peers))
             await self._clock.sleep(POLL_S)
+
+    async def _poll(self, name: str, group: int) -> None:
+        try:
+            status = await self._directory.client(name, group).status()
+        except Unavailable as exc:
+            log.debug("no status from %s group %d: %s", name, group, exc)
+            return
+        self._remote[(name, group)] = (status, self._clock.monotonic())
 
     def _node_groups(self, node: str) -> dict[int, tuple[fb.GroupStatus | None, bool]]:
         """Each group's status on `node` and whether it answered lately."""
@@ -158,14 +162,18 @@ def _partition(
 ) -> api.PartitionStatus:
     mine, _ = statuses.get(me, (None, False))
     known = {name: s for name, (s, alive) in statuses.items() if s is not None and alive}
-    # A member cut off may still report it leads (until it hears otherwise): the newest term wins.
-    leading = [(int(s.term), name) for name, s in known.items() if s.leading]
-    leader = max(leading)[1] if leading else None
-    if leader is None and mine is not None and mine.leader_address:
+    # This node's own Raft view first (it is current; others' statuses are up to a poll old);
+    # failing that, the member reporting it leads in the newest term (a member cut off may
+    # still report it leads until it hears otherwise).
+    leader: str | None = None
+    if mine is not None and mine.leader_address:
         if membership is None:
             leader = me if mine.leader_address == mine.raft_address else None
         else:
             leader = membership.node_of_raft_address(mine.leader_address)
+    if leader is None:
+        leading = [(int(s.term), name) for name, s in known.items() if s.leading]
+        leader = max(leading)[1] if leading else None
     replicas = tuple(
         api.ReplicaStatus(
             node=name,

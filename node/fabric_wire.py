@@ -47,6 +47,7 @@ MAC_BYTES = 32
 HEADER = struct.Struct(">IQB")
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 HANDSHAKE_TIMEOUT_S = 5.0
+CONNECT_TIMEOUT_S = 1.0
 PING = 0  # request number 0: answered by the transport itself, never by `serve`
 PING_S = 0.3  # while answers are awaited and the peer has been silent this long, ping it
 DEAD_S = 1.5  # ... and after this long without a byte from it, give the connection up
@@ -298,9 +299,12 @@ class MuxClient:
     async def _open(self) -> _ClientSide:
         loop = asyncio.get_running_loop()
         try:
-            transport, side = await loop.create_connection(
-                lambda: _ClientSide(self), self.host, self.port
+            transport, side = await asyncio.wait_for(
+                loop.create_connection(lambda: _ClientSide(self), self.host, self.port),
+                CONNECT_TIMEOUT_S,
             )
+        except TimeoutError:  # packets dropped (a cut): do not wait out TCP's SYN retries
+            raise Unavailable(f"{self}: no connection within {CONNECT_TIMEOUT_S} s") from None
         except OSError as exc:
             raise Unavailable(f"{self}: {exc}") from exc
         try:

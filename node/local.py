@@ -288,6 +288,63 @@ class LocalCluster:
         for node in self.nodes:
             node.stop()
 
+    def wait_quiet(self, timeout: float = 30.0, still_s: float = 1.5) -> None:
+        """Until every replica of every partition applied the same position and nothing new
+        was applied for `still_s` (SafeTrim and leader hand-backs come within a second)."""
+        last: object = None
+        since = time.monotonic()
+        deadline = since + timeout
+        while time.monotonic() < deadline:
+            try:
+                view = self.status(0)["partitions"]
+                positions = [sorted((r["node"], r["applied"]) for r in p["replicas"]) for p in view]
+            except (OSError, RuntimeError):
+                positions = None
+            same = positions is not None and all(
+                len(p) == len(self.nodes) and len({a for _, a in p}) == 1 for p in positions
+            )
+            if not same or positions != last:
+                last, since = positions, time.monotonic()
+            elif time.monotonic() - since >= still_s:
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"the cluster did not go quiet within {timeout} s: {last}")
+
+    def store_digests(self) -> dict[str, tuple[int | None, str]]:
+        """Each stopped node's partition store: its applied position and digest
+        (partition.store.Store.digest), by "node/group". Replicas at the same position must
+        hold the same state."""
+        from partition.store import Store
+
+        digests: dict[str, tuple[int | None, str]] = {}
+        for node in self.nodes:
+            if node.process is not None and node.process.alive():
+                raise RuntimeError("stop the nodes before reading their stores")
+            for store_dir in sorted(node.data_dir.glob("**/store")):
+                group = store_dir.parent.name if store_dir.parent != node.data_dir else "group-0"
+                store = Store(store_dir)
+                try:
+                    digests[f"{node.data_dir.name}/{group}"] = (store.applied_lsn(), store.digest())
+                finally:
+                    store.close()
+        return digests
+
+    def check_replicas_agree(self) -> None:
+        """Stopped nodes' stores: replicas at the same applied position hold the same state,
+        and at least a majority of each group's replicas are at the newest position."""
+        digests = self.store_digests()
+        by_group: dict[str, list[tuple[int | None, str]]] = {}
+        for name, found in digests.items():
+            by_group.setdefault(name.split("/", 1)[1], []).append(found)
+        for group, replicas in by_group.items():
+            for position in {p for p, _ in replicas}:
+                at = {d for p, d in replicas if p == position}
+                if len(at) != 1:
+                    raise AssertionError(f"{group}: replicas at {position} differ: {digests}")
+            newest = max(p or 0 for p, _ in replicas)
+            if sum(1 for p, _ in replicas if (p or 0) == newest) * 2 <= len(replicas):
+                raise AssertionError(f"{group}: no majority at the newest position: {digests}")
+
     def status(self, via: int = 0) -> dict[str, Any]:
         """GET /cluster from node `via`."""
         status, _, body = http("GET", self.nodes[via].admin_url + "/cluster", timeout=5)
