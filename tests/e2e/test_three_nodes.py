@@ -9,6 +9,7 @@ import asyncio
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,22 +23,32 @@ ADDS = 30
 WRITES = 12
 
 
-@pytest.fixture
-def three(tmp_path: Path) -> Iterator[tuple[LocalCluster, Path]]:
+@contextmanager
+def running_three(
+    tmp_path: Path, node_env: dict[str, str] | None = None, register_via: int = 1
+) -> Iterator[LocalCluster]:
+    """Three nodes and a deployment of tests.e2e.services, registered through node
+    `register_via` (which may not lead); every process stopped on exit."""
     deployment = LocalDeployment(
         tmp_path / "deployment.log",
         app="tests.e2e.services:app",
         extra_env={"E2E_DIR": str(tmp_path)},
     )
-    cluster = LocalCluster(tmp_path / "cluster", 3)
+    cluster = LocalCluster(tmp_path / "cluster", 3, extra_env=node_env or {})
     try:
         deployment.start()
         cluster.start()
-        cluster.nodes[1].register(deployment.uri)  # through a node that may not lead
-        yield cluster, tmp_path
+        cluster.nodes[register_via].register(deployment.uri)
+        yield cluster
     finally:
         cluster.stop()
         deployment.stop()
+
+
+@pytest.fixture
+def three(tmp_path: Path) -> Iterator[tuple[LocalCluster, Path]]:
+    with running_three(tmp_path) as cluster:
+        yield cluster, tmp_path
 
 
 def leader_of(cluster: LocalCluster, via: int = 0) -> tuple[int, int]:
@@ -208,12 +219,7 @@ def test_leaders_spread_a_planned_stop_hands_over_and_the_preferred_node_takes_b
     """Three groups per node: group g is led by node g+1; stopping a node (SIGTERM) hands its
     leadership over before it exits, calls across groups keep working through any node, and
     the node's group returns to it once it is back."""
-    deployment = LocalDeployment(tmp_path / "deployment.log", app="tests.e2e.services:app")
-    cluster = LocalCluster(tmp_path / "cluster", 3, extra_env={"PERDURE_PARTITION_PROCESSES": "3"})
-    try:
-        deployment.start()
-        cluster.start()
-        cluster.nodes[2].register(deployment.uri)
+    with running_three(tmp_path, {"PERDURE_PARTITION_PROCESSES": "3"}, 2) as cluster:
         spread = {0: "n1", 1: "n2", 2: "n3"}
         wait_until(lambda: group_leaders(cluster, 0) == spread, 20, "leaders spread")
         for i, node in enumerate(cluster.nodes):  # a fan-out from every node: sends to
@@ -242,9 +248,6 @@ def test_leaders_spread_a_planned_stop_hands_over_and_the_preferred_node_takes_b
             url = cluster.nodes[1].ingress_url + f"/Counter/{key}/add"
             status, body, _ = post_retrying(url, b"1", f"after-return-{key}")
             assert status == 200 and int(body) == 5, (key, status, body)
-    finally:
-        cluster.stop()
-        deployment.stop()
 
 
 def test_a_node_down_while_the_others_trim_their_logs_catches_up_from_them(
@@ -252,12 +255,7 @@ def test_a_node_down_while_the_others_trim_their_logs_catches_up_from_them(
 ) -> None:
     """Trims every 20 records: the others keep what the stopped node lacks (SafeTrim), so it
     catches up from their logs when it returns, and the log is trimmed once it has."""
-    deployment = LocalDeployment(tmp_path / "deployment.log", app="tests.e2e.services:app")
-    cluster = LocalCluster(tmp_path / "cluster", 3, extra_env={"PERDURE_TRIM_EVERY_RECORDS": "20"})
-    try:
-        deployment.start()
-        cluster.start()
-        cluster.nodes[0].register(deployment.uri)
+    with running_three(tmp_path, {"PERDURE_TRIM_EVERY_RECORDS": "20"}, 0) as cluster:
         wait_until(lambda: leader_of(cluster)[0] == 0, 20, "n1 to lead (its preferred node)")
         cluster.nodes[2].stop()
         for i in range(150):
@@ -275,6 +273,3 @@ def test_a_node_down_while_the_others_trim_their_logs_catches_up_from_them(
         assert status == 200 and int(body) == 151
         log_text = (tmp_path / "cluster" / "n3.log").read_text()
         assert "SnapshotNeeded" not in log_text and "snapshot" not in log_text.lower()
-    finally:
-        cluster.stop()
-        deployment.stop()
