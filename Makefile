@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run cluster test verify lint fmt typecheck proto bench bench-peer clean mutate simulate
+.PHONY: install run cluster test verify lint fmt typecheck proto bench bench-peer bench-cluster clean mutate simulate
 
 $(STAMP): pyproject.toml sdk/pyproject.toml proto/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -62,6 +62,11 @@ bench: $(STAMP)
 bench-peer: $(STAMP)
 	@command -v wrk >/dev/null || ($(WRK_INSTALL)) >/dev/null 2>&1 || sudo sh -c '$(WRK_INSTALL)'
 	BENCH_PEER=restate $(PY) -m bench
+
+# The workloads against 3 nodes on this machine, next to a single node in the same run.
+bench-cluster: $(STAMP)
+	@command -v wrk >/dev/null || ($(WRK_INSTALL)) >/dev/null 2>&1 || sudo sh -c '$(WRK_INSTALL)'
+	BENCH_CLUSTER=1 BENCH_PROCESSES=1 $(PY) -m bench
 
 # Benchmark results that are not committed go; the committed ones (the README's) stay.
 clean:

@@ -14,9 +14,10 @@ logs' tails are printed first when something failed).
 
 Environment: BENCH_SECONDS (per cell, default 5), BENCH_CONCURRENCY (default "1,16,64"),
 BENCH_WORKLOADS (default all: greet, counter_random, counter_hot, run3, send, workflow),
-BENCH_PEER ("restate" to add the peer), BENCH_PROCESSES (partition processes per Perdure run,
-default "<cores>,1": one process per core, then one process in the same run; the ratio columns
-compare the first with the others).
+BENCH_PEER ("restate" to add the peer), BENCH_CLUSTER ("1": also 3 nodes on this machine, the
+load sent to one of them; `make bench-cluster`), BENCH_PROCESSES (partition processes per
+Perdure run, default "<cores>,1": one process per core, then one process in the same run; the
+ratio columns compare the first with the others).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ import psutil
 from bench import checks, flows, peer, results, wrk
 from bench.checks import Check
 from bench.results import Run
-from node.local import LocalDeployment, LocalNode, free_port, http
+from node.local import LocalCluster, LocalDeployment, LocalNode, free_port, http
 
 JSON = {"content-type": "application/json"}
 
@@ -68,6 +69,7 @@ class Settings:
     names: list[str]
     peer: bool
     processes: list[int]  # partition processes of each Perdure run; the first is "perdure"
+    cluster: bool = False  # also run 3 nodes on this machine (`make bench-cluster`)
 
     def as_dict(self) -> results.Document:
         return {
@@ -76,6 +78,7 @@ class Settings:
             "workloads": self.names,
             "peer": "restate" if self.peer else None,
             "processes": self.processes,
+            "cluster": self.cluster,
         }
 
 
@@ -113,18 +116,22 @@ class CpuMeter:
     """What one cell cost in CPU: ms per request of the server and of the deployment, and the
     machine's busy fraction (1.0 = every core busy: more processes cannot help then)."""
 
-    pids: tuple[int, int]  # (server, deployment)
+    servers: tuple[int, ...]  # every node's process (each with its partition processes)
+    deployment: int
+
+    def _servers(self) -> float:
+        return sum(cpu_s(pid) for pid in self.servers)
 
     def start(self) -> tuple[float, float, float, float]:
-        return (cpu_s(self.pids[0]), cpu_s(self.pids[1]), busy_s(), time.monotonic())
+        return (self._servers(), cpu_s(self.deployment), busy_s(), time.monotonic())
 
     def stop(self, begun: tuple[float, float, float, float], requests: int) -> results.Cpu:
         server, deployment, busy, t0 = begun
         per = 1000.0 / max(1, requests)
         wall = max(1e-9, time.monotonic() - t0) * (psutil.cpu_count() or 1)
         return results.Cpu(
-            (cpu_s(self.pids[0]) - server) * per,
-            (cpu_s(self.pids[1]) - deployment) * per,
+            (self._servers() - server) * per,
+            (cpu_s(self.deployment) - deployment) * per,
             (busy_s() - busy) / wall,
         )
 
@@ -185,10 +192,16 @@ def measure(name: str, c: int, seconds: float, ingress: str) -> wrk.Result:
 
 
 def load(
-    run: Run, settings: Settings, ingress: str, admin: str | None, pids: tuple[int, int]
+    run: Run,
+    settings: Settings,
+    ingress: str,
+    admin: str | None,
+    servers: tuple[int, ...],
+    deployment: int,
 ) -> None:
-    """Every workload at every concurrency against `ingress` (drain times need `admin`)."""
-    meter = CpuMeter(pids)
+    """Every workload at every concurrency against `ingress` (drain times need `admin`);
+    CPU is counted over `servers` (their partition processes included) and `deployment`."""
+    meter = CpuMeter(servers, deployment)
     http("POST", ingress + "/Greeter/greet", b'"warm"', JSON)
     for name in settings.names:
         for c in settings.concurrency:
@@ -235,10 +248,36 @@ def bench_perdure(settings: Settings, tmp: Path, processes: int, label: str) -> 
             deployment.process.pid if deployment.process else -1,
         )
         run.rss_idle = (rss_mb(pids[0]), rss_mb(pids[1]))
-        load(run, settings, node.ingress_url, node.admin_url, pids)
+        load(run, settings, node.ingress_url, node.admin_url, (pids[0],), pids[1])
         run.rss_loaded = (rss_mb(pids[0]), rss_mb(pids[1]))
     finally:
         node.stop()
+        deployment.stop()
+    return run
+
+
+def bench_cluster(settings: Settings, tmp: Path) -> Run:
+    """Three nodes on this machine (127.0.0.1-3, one partition process each), the load sent
+    to n1's ingress: every acknowledgement is a majority fsync, and n1 forwards what another
+    node leads. RSS and start-up are the whole cluster's."""
+    run = Run("3-nodes")
+    deployment = LocalDeployment(tmp / "deployment-3-nodes.log")
+    cluster = LocalCluster(tmp / "cluster")
+    try:
+        deployment.start()
+        t0 = time.perf_counter()
+        cluster.start()
+        run.startup_s = time.perf_counter() - t0
+        cluster.nodes[0].register(deployment.uri)
+        cluster.wait_quiet()
+        pids = [n.process.pid for n in cluster.nodes if n.process]
+        deployment_pid = deployment.process.pid if deployment.process else -1
+        run.rss_idle = (sum(rss_mb(p) for p in pids), rss_mb(deployment_pid))
+        node = cluster.nodes[0]
+        load(run, settings, node.ingress_url, node.admin_url, tuple(pids), deployment_pid)
+        run.rss_loaded = (sum(rss_mb(p) for p in pids), rss_mb(deployment_pid))
+    finally:
+        cluster.stop()
         deployment.stop()
     return run
 
@@ -254,7 +293,7 @@ def bench_restate(settings: Settings, tmp: Path) -> Run:
         run.startup_s = time.perf_counter() - t0  # includes the SDK start and registration
         time.sleep(1)
         run.rss_idle = (rss_mb(restate.pids[0]), rss_mb(restate.pids[1]))
-        load(run, settings, restate.ingress_url, None, restate.pids)
+        load(run, settings, restate.ingress_url, None, (restate.pids[0],), restate.pids[1])
         run.rss_loaded = (rss_mb(restate.pids[0]), rss_mb(restate.pids[1]))
     finally:
         restate.stop()
@@ -313,6 +352,7 @@ def settings_from_env() -> Settings:
         processes=[
             int(p) for p in os.environ.get("BENCH_PROCESSES", _default_processes()).split(",")
         ],
+        cluster=os.environ.get("BENCH_CLUSTER") == "1",
     )
 
 
@@ -326,6 +366,8 @@ def run_all(settings: Settings, tmp: Path) -> results.Document:
     """Every system, the reference, the report; the results as a document."""
     first, *more = settings.processes
     runs = [bench_perdure(settings, tmp, first, "perdure")]
+    if settings.cluster:  # the ratio columns then compare the single node with 3 nodes
+        runs.append(bench_cluster(settings, tmp))
     if settings.peer:
         runs.append(bench_restate(settings, tmp))
     for processes in more:  # the ratio columns compare "perdure" with these
@@ -336,7 +378,13 @@ def run_all(settings: Settings, tmp: Path) -> results.Document:
 
 
 # The processes' logs in the temporary directory (not RocksDB's *.log files next to them).
-LOGS = ("data-*.log", "deployment-*.log", "restate/restate.log", "restate/sdk.log")
+LOGS = (
+    "data-*.log",
+    "deployment-*.log",
+    "cluster/n*.log",
+    "restate/restate.log",
+    "restate/sdk.log",
+)
 
 
 def print_log_tails(tmp: Path, lines: int = 20) -> None:
