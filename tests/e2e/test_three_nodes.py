@@ -104,6 +104,29 @@ def test_every_node_serves_and_reports_the_same_cluster(
     assert len(leaders) == 1 and None not in leaders  # one group: one leader, seen by all
 
 
+def test_an_invocation_sent_through_one_node_is_killed_through_another_and_read_on_a_third(
+    three: tuple[LocalCluster, Path],
+) -> None:
+    cluster, _ = three
+    first, second, third = cluster.nodes
+    status, body = post(first.ingress_url + "/Sleepy/forever/send", b'"k1"')
+    assert status == 202, body
+    invocation_id = json.loads(body)["invocationId"]
+
+    def output() -> tuple[int, bytes]:
+        status, _, body = http(
+            "GET", f"{third.ingress_url}/restate/invocation/{invocation_id}/output", timeout=5
+        )
+        return status, body
+
+    wait_until(lambda: output()[0] == 470, 10, "it to run (not ready)")
+    status, _, body = http("PATCH", f"{second.admin_url}/invocations/{invocation_id}/kill")
+    assert status == 200, body
+    wait_until(lambda: output()[0] != 470, 10, "it to end")
+    status, body = output()
+    assert status == 409 and json.loads(body)["message"] == "killed"
+
+
 async def test_kill9_of_the_leader_under_load_loses_nothing_and_fails_over_within_a_second(
     three: tuple[LocalCluster, Path],
 ) -> None:
