@@ -268,7 +268,7 @@ def bench_cluster(settings: Settings, tmp: Path) -> Run:
         t0 = time.perf_counter()
         cluster.start()
         run.startup_s = time.perf_counter() - t0
-        cluster.nodes[0].register(deployment.uri)
+        cluster.register(deployment.uri)
         cluster.wait_quiet()
         pids = [n.process.pid for n in cluster.nodes if n.process]
         deployment_pid = deployment.process.pid if deployment.process else -1

@@ -329,6 +329,19 @@ class LocalCluster:
                     store.close()
         return digests
 
+    def register(self, uri: str, via: int = 0, force: bool = False, timeout: float = 20.0) -> None:
+        """Register the deployment at `uri` through node `via`, then wait until every node
+        applied it (a follower applies the registration a heartbeat or so after the leader)."""
+        deployment_id = str(self.nodes[via].register(uri, force=force)["id"])
+
+        def everywhere() -> bool:
+            return all(
+                http("GET", f"{node.admin_url}/deployments/{deployment_id}")[0] == 200
+                for node in self.nodes
+            )
+
+        wait_until(everywhere, timeout, f"every node to know deployment {deployment_id}")
+
     def check_replicas_agree(self) -> None:
         """Stopped nodes' stores: replicas at the same applied position hold the same state,
         and at least a majority of each group's replicas are at the newest position."""

@@ -48,7 +48,7 @@ def main() -> int:
     try:
         deployment.start()
         cluster.start()
-        cluster.nodes[0].register(deployment.uri, force=True)
+        cluster.register(deployment.uri, force=True)
         status = cluster.status()
         leader = status["partitions"][0]["leader"] or "?"
         pid = next((n["pid"] for n in status["nodes"] if n["name"] == leader), "<pid>")

@@ -39,7 +39,7 @@ def netcluster(tmp_path: Path) -> Iterator[tuple[LocalCluster, Network]]:
         try:
             deployment.start()
             cluster.start()
-            cluster.nodes[0].register(deployment.uri)
+            cluster.register(deployment.uri)
             yield cluster, net
         finally:
             cluster.stop()

@@ -38,7 +38,7 @@ def running_three(
     try:
         deployment.start()
         cluster.start()
-        cluster.nodes[register_via].register(deployment.uri)
+        cluster.register(deployment.uri, via=register_via)
         yield cluster
     finally:
         cluster.stop()
