@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -22,18 +23,22 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Below Linux's ephemeral range (32768-60999 by default): a port the kernel hands out for
+# bind(0) is also handed out as the source port of outgoing connections, so a port found free
+# that way can be taken by some client's connection before the server binds it.
+PORTS = range(20000, 32000)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_ports(1)
 
 
 def free_ports(n: int) -> int:
     """The first of `n` consecutive free ports (a node's partition processes use port + g)."""
-    for _ in range(100):
-        first = free_port()
+    for _ in range(1000):
+        first = random.randrange(PORTS.start, PORTS.stop - n)
         try:
-            for offset in range(1, n):
+            for offset in range(n):
                 with socket.socket() as s:
                     s.bind(("127.0.0.1", first + offset))
         except OSError:
