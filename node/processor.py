@@ -139,27 +139,29 @@ class PartitionProcessor:
 
     async def wait_applied(self, lsn: int, timeout: float = 30.0) -> None:
         """Return once the record at `lsn` has been applied."""
-        deadline = self._clock.monotonic() + timeout
-        while self.applied_lsn is None or self.applied_lsn < lsn:
-            remaining = deadline - self._clock.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"log position {lsn} was not applied within {timeout} s")
-            try:
-                await asyncio.wait_for(self._applied_changed.wait(), remaining)
-            except TimeoutError:
-                pass  # the loop's check raises the error that names the position
+        await self._wait_for(
+            lambda: self.applied_lsn is not None and self.applied_lsn >= lsn,
+            timeout,
+            f"log position {lsn} was not applied within {timeout} s",
+        )
 
     async def wait_active(self, timeout: float) -> None:
         """Return once this member's leader unit runs (its announcement was applied)."""
+        await self._wait_for(
+            lambda: self.active, timeout, f"this member did not start leading within {timeout} s"
+        )
+
+    async def _wait_for(self, done: Callable[[], bool], timeout: float, failure: str) -> None:
+        """Until `done()` holds, looked at after each applied batch; TimeoutError(`failure`)."""
         deadline = self._clock.monotonic() + timeout
-        while not self.active:
+        while not done():
             remaining = deadline - self._clock.monotonic()
             if remaining <= 0:
-                raise TimeoutError(f"this member did not start leading within {timeout} s")
+                raise TimeoutError(failure)
             try:
                 await asyncio.wait_for(self._applied_changed.wait(), remaining)
             except TimeoutError:
-                pass
+                pass  # the loop's check raises the error that names what was awaited
 
     async def step_down(self) -> None:
         """Stop the leader unit (Raft deposed this member); the next announcement applied,
