@@ -353,6 +353,18 @@ class RaftLog:
             and bool(replica._isLeader())
         )
 
+    def leader_address(self) -> str | None:
+        """The member this one believes leads ('host:port'), None when it knows of none. Cheap
+        (no status snapshot): for per-request routing."""
+        replica = self._replica
+        leader = replica._getLeader() if replica is not None else None
+        return None if leader is None else str(getattr(leader, "address", leader))
+
+    def term(self) -> int:
+        """This member's current Raft term (0 before start). Cheap, like `leader_address`."""
+        replica = self._replica
+        return 0 if replica is None else int(replica.raftCurrentTerm)
+
     def partner_progress(self) -> dict[str, tuple[int, bool]]:
         """On the leader: each partner's Raft match index (the last entry it is known to hold;
         0 until it answered this leader) and whether it is connected. Empty elsewhere."""
@@ -499,11 +511,8 @@ class RaftLog:
         raise Error("the log is not started; call and await start() first")
 
     def _not_leader(self) -> NotLeader:
-        replica = self._replica
-        leader = replica._getLeader() if replica is not None else None
-        where = "no leader is known"
-        if leader is not None:
-            where = f"the last known leader is {leader.address}"
+        leader = self.leader_address()
+        where = "no leader is known" if leader is None else f"the last known leader is {leader}"
         return NotLeader(
             f"raft member {self._options.self_address} does not lead its group ({where}); "
             f"append on the leader, or wait_leader() and retry"

@@ -50,6 +50,7 @@ class Campaign:
         self._stopping = False
         self._advised = 0
         self._raft = raft
+        self._me = raft.status().self_address
         self._proposer = proposer
         self._processor = processor
         self._leader_id = leader_id
@@ -63,7 +64,7 @@ class Campaign:
         next_offer = next_trim = leading_since = 0.0
         while True:
             if self._raft.is_leader():
-                term = self._raft.status().term
+                term = self._raft.term()
                 now = self._clock.monotonic()
                 if term != announced_term and await self._announce(term):
                     announced_term, leading_since = term, now
@@ -75,7 +76,7 @@ class Campaign:
                     next_trim = now + SAFE_TRIM_S
                 if (
                     self._preferred is not None
-                    and self._preferred != self._raft.status().self_address
+                    and self._preferred != self._me
                     and now >= next_offer
                     and not self._stopping
                 ):
@@ -121,11 +122,10 @@ class Campaign:
         Raft elected it (so no request waits out an election timeout). True if it moved."""
         self._stopping = True
         deadline = self._clock.monotonic() + timeout_s
-        me = self._raft.status().self_address
         while self._clock.monotonic() < deadline:
             if self._raft.is_leader():
                 self._raft.transfer_leadership(None)
-            elif self._raft.status().leader_address not in (None, me):
+            elif self._raft.leader_address() not in (None, self._me):
                 # Elected elsewhere: linger one status poll of the other nodes' directories so
                 # what they forward meanwhile still finds this member answering (with 503).
                 await self._clock.sleep(HAND_OVER_LINGER_S)

@@ -73,7 +73,7 @@ class Directory:
         if self._membership is None:
             return ""
         if group == self.group:
-            address = self._raft.status().leader_address
+            address = self._raft.leader_address()
         else:
             seen = self.seen.get(group)
             address = seen[0].leader_address if seen is not None else None
