@@ -162,11 +162,11 @@ class Node:
                 if self.membership is None:
                     # A single node leads at once: serve once its leader unit runs.
                     await self.processor.wait_active(30.0)
-                if self.options.partition_processes > 1 or self.membership is not None:
+                if self.has_peers:
                     tg.create_task(self.directory.watch(), name="directory")
                 # HTTP first to close: no new requests while the processor stops.
                 async with contextlib.AsyncExitStack() as http:
-                    if self.options.partition_processes > 1 or self.membership is not None:
+                    if self.has_peers:
                         await self._serve_fabric(http)
                     if self.options.group == 0 and self.membership is not None:
                         tg.create_task(self.cluster_view.watch(), name="cluster-view")
@@ -182,6 +182,8 @@ class Node:
         self.membership = Membership.of(opts)
         self._secret = secret_for(opts, self.membership)
         partitioning = _partitioning(opts)
+        # Other processes to reach over the fabric: this node's other groups, or other nodes.
+        self.has_peers = partitioning.groups > 1 or self.membership is not None
         group = opts.group
         data = opts.data_path if group == 0 else opts.data_path / f"group-{group}"
         data.mkdir(parents=True, exist_ok=True)
@@ -237,9 +239,7 @@ class Node:
             self.processor,
             partitioning=partitioning,
             group=group,
-            directory=self.directory
-            if partitioning.groups > 1 or self.membership is not None
-            else None,
+            directory=self.directory if self.has_peers else None,
         )
         self.cluster_view = ClusterView(
             opts,
