@@ -230,6 +230,24 @@ def load(
             )
 
 
+def measure_system(
+    run: Run,
+    settings: Settings,
+    ingress: str,
+    admin: str | None,
+    servers: tuple[int, ...],
+    deployment: int,
+) -> None:
+    """A started system: its memory idle, the load, its memory after (servers summed)."""
+
+    def rss() -> tuple[float, float]:
+        return (sum(rss_mb(pid) for pid in servers), rss_mb(deployment))
+
+    run.rss_idle = rss()
+    load(run, settings, ingress, admin, servers, deployment)
+    run.rss_loaded = rss()
+
+
 def bench_perdure(settings: Settings, tmp: Path, processes: int, label: str) -> Run:
     run = Run(label)
     deployment = LocalDeployment(tmp / f"deployment-{label}.log")
@@ -243,13 +261,14 @@ def bench_perdure(settings: Settings, tmp: Path, processes: int, label: str) -> 
         run.startup_s = time.perf_counter() - t0
         node.register(deployment.uri)
         time.sleep(1)
-        pids = (
-            node.process.pid if node.process else -1,
+        measure_system(
+            run,
+            settings,
+            node.ingress_url,
+            node.admin_url,
+            (node.process.pid if node.process else -1,),
             deployment.process.pid if deployment.process else -1,
         )
-        run.rss_idle = (rss_mb(pids[0]), rss_mb(pids[1]))
-        load(run, settings, node.ingress_url, node.admin_url, (pids[0],), pids[1])
-        run.rss_loaded = (rss_mb(pids[0]), rss_mb(pids[1]))
     finally:
         node.stop()
         deployment.stop()
@@ -270,12 +289,15 @@ def bench_cluster(settings: Settings, tmp: Path) -> Run:
         run.startup_s = time.perf_counter() - t0
         cluster.register(deployment.uri)
         cluster.wait_quiet()
-        pids = [n.process.pid for n in cluster.nodes if n.process]
-        deployment_pid = deployment.process.pid if deployment.process else -1
-        run.rss_idle = (sum(rss_mb(p) for p in pids), rss_mb(deployment_pid))
         node = cluster.nodes[0]
-        load(run, settings, node.ingress_url, node.admin_url, tuple(pids), deployment_pid)
-        run.rss_loaded = (sum(rss_mb(p) for p in pids), rss_mb(deployment_pid))
+        measure_system(
+            run,
+            settings,
+            node.ingress_url,
+            node.admin_url,
+            tuple(n.process.pid for n in cluster.nodes if n.process),
+            deployment.process.pid if deployment.process else -1,
+        )
     finally:
         cluster.stop()
         deployment.stop()
@@ -292,9 +314,8 @@ def bench_restate(settings: Settings, tmp: Path) -> Run:
         restate.start()
         run.startup_s = time.perf_counter() - t0  # includes the SDK start and registration
         time.sleep(1)
-        run.rss_idle = (rss_mb(restate.pids[0]), rss_mb(restate.pids[1]))
-        load(run, settings, restate.ingress_url, None, (restate.pids[0],), restate.pids[1])
-        run.rss_loaded = (rss_mb(restate.pids[0]), rss_mb(restate.pids[1]))
+        server, sdk = restate.pids
+        measure_system(run, settings, restate.ingress_url, None, (server,), sdk)
     finally:
         restate.stop()
     return run
