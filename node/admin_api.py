@@ -4,7 +4,8 @@
     server = HttpServer(admin, HttpServerOptions(port=9070, name="admin"))
     port = await server.start()
 
-Routes (optionally prefixed by /v1../v4, unprefixed = latest): POST/GET /deployments,
+Routes (optionally prefixed by /v2../v4, unprefixed = latest; /v1 is refused with 400 as
+Restate does): POST /query (SQL over the system tables, node/query), POST/GET /deployments,
 GET /deployments/{id}, GET /services, GET /services/{name}, GET /services/{name}/handlers[/{h}],
 PATCH /invocations/{id}/cancel|kill|pause|resume|purge|purge-journal|restart-as-new
 (`?deployment=latest|keep|dp_...` on resume), the deprecated DELETE /invocations/{id}
@@ -45,9 +46,10 @@ add rows and fields; a figure the answering node does not know is null, never gu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from importlib import metadata
-from typing import Any, get_args
+from typing import Any, Protocol, get_args
 from urllib.parse import unquote, urlsplit
 
 import orjson
@@ -63,6 +65,7 @@ from ingress.api import (
 )
 from ingress.durations import friendly_ms, rfc3339_ms
 from ingress.http_types import JSON_CONTENT_TYPE, Request, Response
+from node.query.errors import QueryError
 from perdure_proto import protocol_pb2 as pb
 
 Json = dict[str, Any]
@@ -72,12 +75,20 @@ DEFAULT_IDEMPOTENCY_RETENTION_MS = 86_400_000
 DEFAULT_WORKFLOW_RETENTION_MS = 86_400_000
 DEFAULT_INACTIVITY_TIMEOUT_MS = 60_000
 DEFAULT_ABORT_TIMEOUT_MS = 60_000
-MIN_ADMIN_API_VERSION = 1
+MIN_ADMIN_API_VERSION = 2
 MAX_ADMIN_API_VERSION = 4
+# The Restate release whose admin API (v4) and /query this one answers like. `GET /version`
+# reports it, with Perdure's own version as build metadata: the restate CLI picks its SQL by
+# the server version (1.5 and later: the queries node/query is tested with).
+RESTATE_COMPATIBLE_VERSION = "1.7.6"
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
 
 _SERVICE_TY = {pb.SERVICE: "Service", pb.VIRTUAL_OBJECT: "VirtualObject", pb.WORKFLOW: "Workflow"}
 _HANDLER_TY = {pb.EXCLUSIVE: "Exclusive", pb.SHARED: "Shared", pb.WORKFLOW_RUN: "Workflow"}
-_VERSION_PREFIXES = tuple(f"/v{v}/" for v in range(1, MAX_ADMIN_API_VERSION + 1))
+_VERSION_PREFIXES = tuple(
+    f"/v{v}/" for v in range(MIN_ADMIN_API_VERSION, MAX_ADMIN_API_VERSION + 1)
+)
+_UNSUPPORTED_VERSION = re.compile(r"^/v(\d+)(/|$)")
 _COMMANDS: dict[str, InvocationCommand] = {c: c for c in get_args(InvocationCommand)}
 # The deprecated DELETE's `mode` (Restate's serde accepts both spellings); default cancel.
 _DELETE_MODES: dict[str, InvocationCommand] = {
@@ -101,6 +112,14 @@ def _json(status: int, payload: object, headers: tuple[tuple[str, str], ...] = (
     return Response(status, orjson.dumps(payload), (JSON_CONTENT_TYPE, *headers))
 
 
+class Queries(Protocol):
+    """SQL over the system tables (node.query.service.QueryService)."""
+
+    async def run(self, sql: str, *, json: bool) -> bytes:
+        """JSON rows or an Arrow IPC stream; raises QueryError to refuse."""
+        ...
+
+
 def _server_version() -> str:
     try:
         return metadata.version("perdure-server")
@@ -120,9 +139,11 @@ class AdminApi:
         ingress_endpoint: str | None = None,
         version: str | None = None,
         cluster: ClusterView | None = None,
+        queries: Queries | None = None,
     ) -> None:
         self._backend = backend
         self._cluster = cluster
+        self._queries = queries
         self._ingress_endpoint = ingress_endpoint
         self._version = version or _server_version()
 
@@ -130,6 +151,15 @@ class AdminApi:
         path = request.path
         if path.startswith(_VERSION_PREFIXES):
             path = path[3:]
+        else:
+            unsupported = _UNSUPPORTED_VERSION.match(path)
+            if unsupported is not None:
+                return admin_error(
+                    400,
+                    f"Unsupported Admin API version V{unsupported.group(1)}. This server "
+                    f"supports versions between V{MIN_ADMIN_API_VERSION} and "
+                    f"V{MAX_ADMIN_API_VERSION}.",
+                )
         parts = [unquote(p) for p in path.strip("/").split("/")]
         method = "GET" if request.method == "HEAD" else request.method
         try:
@@ -145,6 +175,8 @@ class AdminApi:
             return _only(method, "GET") or _json(200, self._version_info())
         if n == 1 and head == "cluster":
             return _only(method, "GET") or self._cluster_status()
+        if n == 1 and head == "query":
+            return _only(method, "POST") or await self._query(request)
         if head == "deployments":
             if n == 1:
                 if method == "POST":
@@ -329,6 +361,31 @@ class AdminApi:
         payload["retry_policy"] = _retry_policy(options, with_defaults=True)
         return payload
 
+    # ------------------------------------------------------------------ query
+
+    async def _query(self, request: Request) -> Response:
+        """POST /query {"query": "SQL"}: JSON rows when `Accept` is exactly application/json,
+        otherwise an Arrow IPC stream (Restate's rules, node/query/encode.py)."""
+        if self._queries is None:
+            return admin_error(503, "Query service not available")
+        try:
+            doc = orjson.loads(request.body)
+        except orjson.JSONDecodeError as exc:
+            return admin_error(400, f"the request body is not valid JSON: {exc}")
+        sql = doc.get("query") if isinstance(doc, dict) else None
+        if not isinstance(sql, str) or not sql.strip():
+            return admin_error(400, 'the request body must be {"query": "<SQL>"}')
+        as_json = request.headers.get("accept") == "application/json"
+        try:
+            body = await self._queries.run(sql, json=as_json)
+        except QueryError as exc:
+            refused = admin_error(exc.status, exc.message)
+            if exc.status == 429:
+                return Response(429, refused.body, (*refused.headers, ("retry-after", "1")))
+            return refused
+        content_type = "application/json" if as_json else ARROW_STREAM
+        return Response(200, body, (("content-type", content_type),))
+
     # ------------------------------------------------------------------ cluster
 
     def _cluster_status(self) -> Response:
@@ -337,8 +394,9 @@ class AdminApi:
         return _json(200, cluster_json(self._cluster.cluster()))
 
     def _version_info(self) -> Json:
+        build = re.sub(r"[^0-9A-Za-z.-]", "-", self._version).strip(".") or "0"
         payload: Json = {
-            "version": self._version,
+            "version": f"{RESTATE_COMPATIBLE_VERSION}+perdure.{build}",
             "min_admin_api_version": MIN_ADMIN_API_VERSION,
             "max_admin_api_version": MAX_ADMIN_API_VERSION,
         }

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from ingress import api
 from log.api import Error as LogError
@@ -25,6 +25,13 @@ from perdure_proto import records_pb2 as rec
 from perdure_proto import storage_pb2 as st
 
 log = logging.getLogger(__name__)
+
+
+class PeerQueries(Protocol):
+    """Answers other processes' QUERY requests (node.query.service.QueryService)."""
+
+    async def serve_peer(self, body: bytes) -> bytes: ...
+
 
 _SERVICE_KIND: dict[int, api.ServiceKind] = {
     pb.SERVICE: "service",
@@ -119,7 +126,14 @@ class Backend:
         self._schema = schema
         self._processor = processor
         self._handlers: dict[tuple[str, str], api.HandlerInfo] = {}
+        self.queries: PeerQueries | None = None  # set by the node once it answers queries
         self.refresh()
+
+    async def query_local(self, body: bytes) -> bytes:
+        """This process's rows of system tables for another process's query."""
+        if self.queries is None:
+            raise Unavailable("this partition process does not answer queries yet")
+        return await self.queries.serve_peer(body)
 
     def refresh(self) -> None:
         """Rebuild the handler cache after the schema changed."""

@@ -121,6 +121,7 @@ class Method(enum.IntEnum):
     STATUS = 8
     METRICS = 9
     HEALTH = 10
+    QUERY = 20  # SQL introspection: a group's system-table rows (node/query)
 
 
 class FabricClient:
@@ -187,6 +188,10 @@ class FabricClient:
     async def health(self) -> None:
         await self._mux.call(Method.HEALTH, b"")
 
+    async def query(self, body: bytes) -> bytes:
+        """The peer's rows of system tables (node.query.service: the wire and its errors)."""
+        return await self._mux.call(Method.QUERY, body)
+
     async def close(self) -> None:
         await self._mux.close()
 
@@ -215,6 +220,8 @@ class Local(Protocol):
 
     async def propose_applied(self, record: rec.Envelope) -> None: ...
 
+    async def query_local(self, body: bytes) -> bytes: ...
+
 
 class Status(Protocol):
     def group_status(self) -> fb.GroupStatus: ...
@@ -230,6 +237,8 @@ class FabricHandler:
     async def __call__(self, method: int, body: bytes) -> bytes:
         if method == Method.METRICS:
             return generate_latest()
+        if method == Method.QUERY:
+            return await self._local.query_local(body)
         try:
             out = await self._serve(method, body)
         except api.AdminError as exc:

@@ -42,6 +42,7 @@ from typing import Any
 
 from log.api import Error as LogError
 from node import metrics
+from node.attempts import AttemptInfo
 from node.clock import SYSTEM, Cancellable, Clock
 from node.proposer import Proposer
 from node.retry import RetryPolicy, policy_for
@@ -91,6 +92,9 @@ class Attempt:
     held_back: bool = False  # an early attempt was lost: restart only on the retry delay
     last_activity: float = 0.0  # monotonic time of the last message from the deployment
     silence_limit_s: float = 0.0  # inactivity + abort timeout of its handler
+    started_at_ms: int = 0  # wall time the latest attempt started
+    next_retry_ms: int = 0  # wall time its retry is due (0: none scheduled)
+    last_failure: pb.Failure | None = None
 
 
 class Invoker:
@@ -155,6 +159,8 @@ class Invoker:
         att.early = early
         att.held_back = False  # (an early start is never held back)
         att.last_activity = self._clock.monotonic()
+        att.started_at_ms = self._clock.now_ms()
+        att.next_retry_ms = 0
         att.silence_limit_s = self._silence_limit_s(status.service, status.handler)
         att.stream = conn.stream_for(invocation_id)
         # Filled in place: passing a message to a constructor copies it (this is per attempt).
@@ -226,6 +232,25 @@ class Invoker:
 
     def in_flight(self) -> int:
         return sum(1 for a in self._attempts.values() if a.running)
+
+    def attempts(self) -> list[AttemptInfo]:
+        """A copy of what this invoker knows of each invocation it runs or retries."""
+        out = []
+        for att in self._attempts.values():
+            failure = att.last_failure
+            out.append(
+                AttemptInfo(
+                    invocation_id=att.invocation_id,
+                    in_flight=att.running,
+                    attempts=att.failures + (1 if att.running else 0),
+                    deployment_id=att.deployment_id,
+                    last_start_ms=att.started_at_ms,
+                    next_retry_ms=att.next_retry_ms if att.retry is not None else 0,
+                    last_failure_code=failure.code if failure is not None else 0,
+                    last_failure=failure.message if failure is not None else "",
+                )
+            )
+        return out
 
     async def close(self) -> None:
         self._closed = True
@@ -347,6 +372,7 @@ class Invoker:
             )
         att.running = False
         att.failures += 1
+        att.last_failure = failure
         metrics.INVOKER_FAILURES.inc()
         policy = self._policy(att.invocation_id)
         log.info(
@@ -362,6 +388,7 @@ class Invoker:
             self._give_up(att, failure, policy)
             return
         delay_ms = retry_after_ms if retry_after_ms is not None else policy.delay_ms(att.failures)
+        att.next_retry_ms = self._clock.now_ms() + delay_ms
         att.retry = self._clock.call_later(delay_ms / 1000, functools.partial(self._retry, att))
 
     def _unreachable(self, att: Attempt, conn: Connection) -> None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, assert_never
 
 from node import invoker as invoker_mod
+from node.attempts import AttemptInfo
 from node.cleaner import Cleaner
 from node.clock import SYSTEM, Clock
 from node.invoker import Invoker
@@ -58,6 +59,10 @@ class InvokerHandle(Protocol):
     def cancel(self, invocation_id: str) -> None: ...
 
     def in_flight(self) -> int: ...
+
+    def attempts(self) -> list[AttemptInfo]:
+        """A copy of what it knows of each invocation it runs or retries."""
+        ...
 
     async def watchdog(self) -> None: ...
 
@@ -191,3 +196,7 @@ class LeaderUnit:
 
     def in_flight(self) -> int:
         return 0 if self._invoker is None else self._invoker.in_flight()
+
+    def attempts(self) -> list[AttemptInfo]:
+        """The invoker's view of the invocations it runs or retries (empty before it starts)."""
+        return [] if self._invoker is None else self._invoker.attempts()

@@ -119,3 +119,20 @@ def parse_outbox(row_key: bytes) -> int:
 
 def dedup(producer: int) -> bytes:
     return DEDUP + struct.pack(">I", producer)
+
+
+def keyed_prefix(table: bytes, service: str, key: str | None = None) -> bytes:
+    """The prefix of a keyed table's rows (STATE, LOCK, INBOX, PROMISE) for one service, or for
+    one key of it."""
+    return table + _part(service) + (b"" if key is None else _part(key))
+
+
+def split_parts(raw: bytes, n: int) -> tuple[list[str], bytes]:
+    """The first `n` separated parts of `raw` (a row key without its table byte), decoded, and
+    what follows them."""
+    parts = []
+    for _ in range(n):
+        end = raw.index(_SEP) + 1
+        parts.append(_unpart(raw[:end]))
+        raw = raw[end:]
+    return parts, raw

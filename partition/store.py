@@ -13,6 +13,7 @@ import hashlib
 import struct
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from rocksdict import (
     BlockBasedOptions,
@@ -97,6 +98,11 @@ class Store:
 
     def transaction(self) -> Transaction:
         return Transaction(self)
+
+    def pinned_iterator(self) -> Any:
+        """A raw RocksDB iterator that reads the store as it is now, wherever it seeks, however
+        long it is kept (its implicit snapshot; `partition.read_view` wraps it)."""
+        return self._db.iter(ReadOptions())
 
     def write(self, batch: WriteBatch) -> None:
         self._db.write(batch, self._write_opts)

@@ -25,6 +25,7 @@ from typing import Any
 
 from log.api import Error as LogError
 from node import invoker as invoker_mod
+from node.attempts import AttemptInfo
 from node.clock import Cancellable, Clock
 from node.proposer import Proposer
 from partition import tables
@@ -166,6 +167,9 @@ class SimInvoker:
 
     def in_flight(self) -> int:
         return sum(1 for a in self._attempts.values() if a.running)
+
+    def attempts(self) -> list[AttemptInfo]:
+        return []  # nothing in the simulation queries the system tables
 
     async def watchdog(self) -> None:
         while True:

@@ -221,9 +221,11 @@ async def test_handlers_routes(client: httpx.AsyncClient) -> None:
 async def test_health_version_and_prefixes(client: httpx.AsyncClient) -> None:
     assert (await client.get("/health")).status_code == 200
     version = (await client.get("/version")).json()
+    # Restate's API level, Perdure's version as build metadata: the restate CLI negotiates v4
+    # and picks its post-1.5 SQL by this version.
     assert version == {
-        "version": "1.2.3",
-        "min_admin_api_version": 1,
+        "version": "1.7.6+perdure.1.2.3",
+        "min_admin_api_version": 2,
         "max_admin_api_version": 4,
         "ingress_endpoint": "http://127.0.0.1:8080",
         "features": {},
@@ -231,6 +233,13 @@ async def test_health_version_and_prefixes(client: httpx.AsyncClient) -> None:
     await register(client)
     assert (await client.get("/v3/services")).status_code == 200
     assert (await client.get("/v2/deployments/dp_1")).status_code == 200
+    assert (await client.get("/v4/services")).status_code == 200
+    assert_admin_error(
+        await client.get("/v1/services"),
+        400,
+        "Unsupported Admin API version V1. This server supports versions between V2 and V4.",
+    )
+    assert_admin_error(await client.post("/v5/query", json={"query": "SELECT 1"}), 400, "V5")
 
 
 async def test_unknown_path_and_wrong_method(client: httpx.AsyncClient) -> None:

@@ -7,6 +7,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from node import invoker as invoker_mod
+from node.attempts import AttemptInfo
 from node.clock import Clock
 from node.proposer import Proposer
 from partition.schema import Schema
@@ -56,6 +57,9 @@ class RecordingInvoker:
 
     def in_flight(self) -> int:
         return 0
+
+    def attempts(self) -> list[AttemptInfo]:
+        return []
 
     async def watchdog(self) -> None:
         await asyncio.Event().wait()

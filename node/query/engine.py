@@ -1,0 +1,218 @@
+"""SQL over the system tables with Apache DataFusion (the engine Restate's `/query` uses, so the
+restate CLI's SQL works as it is).
+
+A query runs in two steps, both in a worker thread:
+
+1. `plan(sql)`: DataFusion plans it against empty tables and tells which tables it reads and
+   which of its filters reach each table's scan (`column = 'v'`, `column IN (...)`); those
+   become a `Where` per table, used to read only the rows that can match (node/query/rows.py).
+2. `execute(sql, tables)`: DataFusion runs it over the tables built for it, batch by batch,
+   with a bound on the rows of the result.
+
+The session is Restate's: PostgreSQL dialect, no DDL, DML or statements, information_schema
+on, catalog `restate` and schema `public`, batches of 128 rows, the `sys_invocation` view.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.dataset as pads
+from datafusion import RuntimeEnvBuilder, SessionConfig, SessionContext, SQLOptions
+
+from node.query import schema
+from node.query.errors import Cancelled, QueryError
+
+Where = dict[str, frozenset[str]]
+MEMORY_LIMIT_BYTES = 256 * 1024 * 1024  # DataFusion's memory pool per query
+_OPTIONS = SQLOptions().with_allow_ddl(False).with_allow_dml(False).with_allow_statements(False)
+_VIEW_TABLES = {"sys_invocation": ("sys_invocation_status", "sys_invocation_state")}
+# Columns whose pushed-down values narrow what is read (node/query/rows.py uses these).
+PUSHDOWN_COLUMNS = frozenset(
+    {"id", "target_service_name", "service_name", "service_key", "invocation_id"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    tables: dict[str, Where]  # every table the query may read -> what its scans allow
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    schema: pa.Schema
+    batches: list[pa.RecordBatch]
+
+
+def plan(sql: str) -> Plan:
+    """Which tables `sql` reads and what its filters allow of each (raises QueryError)."""
+    ctx = _context({}, planning=True)
+    try:
+        logical = ctx.sql_with_options(sql, _OPTIONS).optimized_logical_plan()
+    except Exception as exc:  # DataFusion raises plain exceptions: any is the query's fault
+        raise _bad_query(exc) from None
+    scans: dict[str, list[Where]] = {}
+    _collect_scans(logical, scans)
+    named = _named_tables(sql)
+    tables: dict[str, Where] = {}
+    for name in schema.TABLES:
+        if name in scans and _all_scanned(sql):
+            tables[name] = _union(scans[name])
+        elif name in scans or name in named:
+            tables[name] = {}  # maybe also read where the plan's inputs do not show
+    return Plan(tables)
+
+
+def execute(
+    sql: str, tables: Mapping[str, pa.Table], max_rows: int, check: Callable[[], None]
+) -> Result:
+    """Run `sql` over `tables` (missing ones are empty); raises QueryError past `max_rows`
+    result rows, and whatever `check` raises (it is called between batches)."""
+    ctx = _context(tables, planning=False)
+    try:
+        df = ctx.sql_with_options(sql, _OPTIONS)
+        out_schema = df.schema()
+        batches: list[pa.RecordBatch] = []
+        rows = 0
+        for batch in df.execute_stream():
+            check()
+            record_batch = batch.to_pyarrow()
+            rows += record_batch.num_rows
+            if rows > max_rows:
+                raise QueryError(
+                    400,
+                    f"the result has more than {max_rows} rows; narrow the query with WHERE "
+                    "or LIMIT",
+                )
+            batches.append(record_batch)
+    except (QueryError, Cancelled):
+        raise
+    except Exception as exc:  # DataFusion's errors while running: the query asks too much
+        raise _bad_query(exc) from None
+    return Result(out_schema, batches)
+
+
+# ------------------------------------------------------------------------------- session
+
+
+def _context(tables: Mapping[str, pa.Table], *, planning: bool) -> SessionContext:
+    config = (
+        SessionConfig()
+        .with_information_schema(True)
+        .with_default_catalog_and_schema("restate", "public")
+        .with_batch_size(128)
+        .with_target_partitions(1)  # one core per query: the node serves on the other
+        .set("datafusion.sql_parser.dialect", "PostgreSQL")
+    )
+    runtime = RuntimeEnvBuilder().with_greedy_memory_pool(MEMORY_LIMIT_BYTES)
+    ctx = SessionContext(config, runtime)
+    for name, table_schema in schema.TABLES.items():
+        table = tables.get(name)
+        if planning:
+            # A pyarrow dataset accepts filters, so the plan shows which reach each scan.
+            ctx.register_dataset(name, pads.dataset(table_schema.empty_table()))
+        else:
+            if table is None or table.num_rows == 0:
+                batches = [pa.RecordBatch.from_pylist([], schema=table_schema)]
+            else:
+                batches = table.to_batches()
+            ctx.register_record_batches(name, [batches])
+    for name, view_sql in schema.VIEWS.items():
+        ctx.register_view(name, ctx.sql(view_sql))
+    return ctx
+
+
+def _bad_query(exc: Exception) -> QueryError:
+    return QueryError(400, f"Datafusion error: {exc}")
+
+
+# ------------------------------------------------------------------------------- pushdown
+
+
+def _named_tables(sql: str) -> set[str]:
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", sql.lower()))
+    named = {name for name in schema.TABLES if name in words}
+    for view, underlying in _VIEW_TABLES.items():
+        if view in words:
+            named.update(underlying)
+    return named
+
+
+def _all_scanned(sql: str) -> bool:
+    """Whether every table reference is sure to show up as a scan in the plan: only when the
+    query has no subquery (a subquery left in an expression hides its scans)."""
+    return sql.lower().count("select") <= 1
+
+
+def _collect_scans(plan: Any, scans: dict[str, list[Where]]) -> None:
+    variant = plan.to_variant()
+    if type(variant).__name__ == "TableScan":
+        name = str(variant.table_name()).rsplit(".", 1)[-1]
+        where: Where = {}
+        for expr in variant.filters():
+            allowed = _allowed(expr)
+            if allowed is not None:
+                column, values = allowed
+                where[column] = where[column] & values if column in where else values
+        scans.setdefault(name, []).append(where)
+    for child in plan.inputs():
+        _collect_scans(child, scans)
+
+
+def _union(wheres: list[Where]) -> Where:
+    """What all scans of one table together allow: a column constrains only if every scan
+    constrains it."""
+    common = set.intersection(*(set(w) for w in wheres)) if wheres else set()
+    return {c: frozenset().union(*(w[c] for w in wheres)) for c in common}
+
+
+def _allowed(expr: Any) -> tuple[str, frozenset[str]] | None:
+    """(column, the string values it may have) if `expr` says that much, else None."""
+    variant = expr.to_variant()
+    kind = type(variant).__name__
+    if kind == "BinaryExpr":
+        op = str(variant.op())
+        left, right = variant.left(), variant.right()
+        if op == "=":
+            return _column_equals(left, right) or _column_equals(right, left)
+        if op.upper() == "OR":
+            a, b = _allowed(left), _allowed(right)
+            if a is not None and b is not None and a[0] == b[0]:
+                return a[0], a[1] | b[1]
+            return None
+        if op.upper() == "AND":
+            return _allowed(left) or _allowed(right)
+        return None
+    if kind == "InList" and not variant.negated():
+        column = _column_name(variant.expr())
+        values = [_string_literal(item) for item in variant.list()]
+        if column is not None and values and all(v is not None for v in values):
+            return column, frozenset(v for v in values if v is not None)
+    return None
+
+
+def _column_equals(column: Any, literal: Any) -> tuple[str, frozenset[str]] | None:
+    name = _column_name(column)
+    value = _string_literal(literal)
+    if name is None or value is None:
+        return None
+    return name, frozenset({value})
+
+
+def _column_name(expr: Any) -> str | None:
+    variant = expr.to_variant()
+    if type(variant).__name__ != "Column":
+        return None
+    name = str(variant.name())
+    return name if name in PUSHDOWN_COLUMNS else None
+
+
+def _string_literal(expr: Any) -> str | None:
+    if type(expr.to_variant()).__name__ != "Literal":
+        return None
+    value = expr.python_value()
+    return value if isinstance(value, str) else None

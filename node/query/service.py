@@ -1,0 +1,291 @@
+"""Answers `/query` (node/admin_api.py) and the fabric's QUERY requests of other processes.
+
+    service = QueryService(LocalSource(store, processor), routes, Options())
+    body = await service.run("SELECT id FROM sys_invocation", json=True)   # QueryError: 4xx
+    await service.close()      # before the store closes: waits for running queries
+
+Where a query runs: planning, building rows and executing happen in this service's worker
+threads, never on the event loop, so the partition's apply path goes on (the threads take the
+GIL in turns with it). What runs on the loop is only taking the read view and a copy of the
+invoker's attempts, both O(1) or O(running invocations).
+
+Consistency: each partition group's rows come from one `ReadView` of its store, taken at one
+instant, so every table of one group agrees with the others (a status row and its journal); the
+invoker's attempts are copied at the same loop turn. Groups are read independently (each at its
+own instant), from each group's leader: this process's store for its own group when it leads
+it, the fabric's QUERY method for the others, whose answer is the same tables as Arrow IPC.
+
+Bounds: at most `max_concurrent` queries run at once (429 beyond, counted until their threads
+are done, so a query that timed out still holds its slot until it stops), `timeout_s` per query
+(408), at most `max_rows` rows in a result (400), DataFusion's memory pool per query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import struct
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+import orjson
+import pyarrow as pa
+
+from node.attempts import AttemptInfo
+from node.query import encode, engine, rows, schema
+from node.query.engine import Where
+from node.query.errors import Cancelled, QueryError
+from partition.read_view import ReadView
+from partition.store import Store
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    max_concurrent: int = 4
+    timeout_s: float = 30.0
+    max_rows: int = 100_000
+
+
+class Leading(Protocol):
+    """What the query reads of the partition processor: its leader unit's invoker, if any."""
+
+    @property
+    def leader_unit(self) -> Any: ...
+
+
+class LocalSource:
+    """This process's own group: its store and its invoker."""
+
+    def __init__(self, store: Store, processor: Leading) -> None:
+        self._store = store
+        self._processor = processor
+
+    def take(self) -> tuple[ReadView, list[AttemptInfo]]:
+        """On the event loop: the store as it is now and the attempts at this same instant."""
+        unit = self._processor.leader_unit
+        attempts: list[AttemptInfo] = [] if unit is None else unit.attempts()
+        return ReadView(self._store), attempts
+
+
+class Peer(Protocol):
+    """Another process's QUERY method (node.fabric.FabricClient.query)."""
+
+    async def query(self, body: bytes) -> bytes: ...
+
+
+# Where each group's rows come from: None for this process, else the peer leading it.
+Routes = Callable[[], Mapping[int, Peer | None]]
+
+
+class _Job:
+    """One query's threads: the deadline they check and how many still run."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.given_up = threading.Event()
+        self.running = 0
+
+    def check(self) -> None:
+        if self.given_up.is_set() or time.monotonic() > self.deadline:
+            raise Cancelled("the query was given up")
+
+
+class QueryService:
+    def __init__(self, local: LocalSource, routes: Routes, options: Options | None = None) -> None:
+        self._local = local
+        self._routes = routes
+        self._options = options or Options()
+        self._pool = ThreadPoolExecutor(
+            max_workers=self._options.max_concurrent + 1, thread_name_prefix="query"
+        )
+        self._running = 0  # queries holding a slot (until their threads end)
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._closed = False
+
+    async def run(self, sql: str, *, json: bool) -> bytes:
+        """The result of `sql`, JSON rows or an Arrow IPC stream; QueryError when refused."""
+        options = self._options
+        if self._closed:
+            raise QueryError(503, "Query service not available: the node is stopping")
+        if self._running >= options.max_concurrent:
+            raise QueryError(
+                429, f"Rate limited: {options.max_concurrent} queries are running; retry shortly"
+            )
+        job = self._hold(options.timeout_s)
+        try:
+            async with asyncio.timeout(options.timeout_s):
+                plan = await self._thread(job, engine.plan, sql)
+                tables = await self._gather(job, plan.tables)
+                return await self._thread(job, self._execute, job, sql, tables, json)
+        except TimeoutError:
+            raise QueryError(
+                408, f"the query did not finish within {options.timeout_s:g} s; narrow it"
+            ) from None
+        finally:
+            job.given_up.set()
+            self._release_when_done(job)
+
+    async def serve_peer(self, body: bytes) -> bytes:
+        """The fabric's QUERY method: this process's rows of the asked tables (wire below)."""
+        try:
+            request = orjson.loads(body)
+            wanted = {
+                name: {c: frozenset(v) for c, v in where.items()}
+                for name, where in request["tables"].items()
+                if name in schema.PARTITIONED
+            }
+            job = self._hold(self._options.timeout_s)
+            try:
+                async with asyncio.timeout(self._options.timeout_s):
+                    view, attempts = self._take()
+                    tables = await self._thread(job, self._build_local, job, wanted, view, attempts)
+                    return b"\x00" + await self._thread(job, _frame_tables, tables)
+            except TimeoutError:
+                raise QueryError(
+                    408, "the partition process did not build its rows in time"
+                ) from None
+            finally:
+                job.given_up.set()
+                self._release_when_done(job)
+        except QueryError as exc:
+            return b"\x01" + orjson.dumps({"status": exc.status, "message": exc.message})
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return b"\x01" + orjson.dumps({"status": 400, "message": f"bad QUERY request: {exc}"})
+
+    async def close(self) -> None:
+        """Refuse new queries and wait for the running ones' threads (they stop at their next
+        check), so nothing reads the store once this returns."""
+        self._closed = True
+        await self._idle.wait()
+        self._pool.shutdown(wait=True)
+
+    # --------------------------------------------------------------------------- internals
+
+    def _hold(self, timeout_s: float) -> _Job:
+        self._running += 1
+        self._idle.clear()
+        return _Job(time.monotonic() + timeout_s)
+
+    def _release_when_done(self, job: _Job) -> None:
+        if job.running == 0:
+            self._running -= 1
+            if self._running == 0:
+                self._idle.set()
+
+    async def _thread(self, job: _Job, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        job.running += 1
+        future = loop.run_in_executor(self._pool, fn, *args)
+
+        def done(_: object) -> None:
+            job.running -= 1
+            if job.given_up.is_set():
+                self._release_when_done(job)
+
+        future.add_done_callback(done)
+        try:
+            return await asyncio.shield(future)
+        except Cancelled:
+            raise TimeoutError from None
+
+    def _take(self) -> tuple[ReadView, list[AttemptInfo]]:
+        return self._local.take()
+
+    async def _gather(self, job: _Job, wanted: dict[str, Where]) -> dict[str, pa.Table]:
+        partitioned = {n: w for n, w in wanted.items() if n in schema.PARTITIONED}
+        local_only = {n: w for n, w in wanted.items() if n in schema.GLOBAL}
+        routes = self._routes()
+        remote = {g: peer for g, peer in routes.items() if peer is not None}
+        ours = partitioned if any(p is None for p in routes.values()) else {}
+        view, attempts = self._take()
+        local_task = self._thread(
+            job, self._build_local, job, {**ours, **local_only}, view, attempts
+        )
+        body = orjson.dumps(
+            {"tables": {n: {c: sorted(v) for c, v in w.items()} for n, w in partitioned.items()}}
+        )
+        results = await asyncio.gather(
+            local_task, *(_ask(g, peer, body) for g, peer in remote.items())
+        )
+        merged: dict[str, list[pa.Table]] = {}
+        for part in results:
+            for name, table in part.items():
+                merged.setdefault(name, []).append(table)
+        return {name: pa.concat_tables(parts) for name, parts in merged.items()}
+
+    @staticmethod
+    def _build_local(
+        job: _Job, wanted: dict[str, Where], view: ReadView, attempts: list[AttemptInfo]
+    ) -> dict[str, pa.Table]:
+        try:
+            return {
+                name: rows.build(name, view, attempts, where, job.check)
+                for name, where in wanted.items()
+            }
+        finally:
+            view.release()
+
+    def _execute(self, job: _Job, sql: str, tables: dict[str, pa.Table], json: bool) -> bytes:
+        result = engine.execute(sql, tables, self._options.max_rows, job.check)
+        job.check()
+        return encode.json_rows(result) if json else encode.arrow_stream(result)
+
+
+# ------------------------------------------------------------------------------- QUERY wire
+#
+# Request: JSON {"tables": {name: {column: [allowed values]}}} (partitioned tables only).
+# Answer: 0x00 then per table [u32 name length][name][u64 stream length][Arrow IPC stream],
+# or 0x01 then JSON {"status", "message"} when the peer refused.
+
+
+def _frame_tables(tables: dict[str, pa.Table]) -> bytes:
+    out = bytearray()
+    for name, table in tables.items():
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        stream = sink.getvalue().to_pybytes()
+        encoded = name.encode()
+        out += struct.pack(">I", len(encoded)) + encoded + struct.pack(">Q", len(stream)) + stream
+    return bytes(out)
+
+
+def unframe_tables(body: bytes) -> dict[str, pa.Table]:
+    """A peer's answer to QUERY; raises QueryError with the peer's refusal."""
+    if body[:1] == b"\x01":
+        refusal = orjson.loads(body[1:])
+        raise QueryError(int(refusal["status"]), str(refusal["message"]))
+    if body[:1] != b"\x00":
+        raise QueryError(502, "a partition process answered QUERY with something unreadable")
+    tables: dict[str, pa.Table] = {}
+    pos = 1
+    while pos < len(body):
+        (n,) = struct.unpack_from(">I", body, pos)
+        name = body[pos + 4 : pos + 4 + n].decode()
+        pos += 4 + n
+        (size,) = struct.unpack_from(">Q", body, pos)
+        pos += 8
+        tables[name] = pa.ipc.open_stream(body[pos : pos + size]).read_all()
+        pos += size
+    return tables
+
+
+async def _ask(group: int, peer: Peer, body: bytes) -> dict[str, pa.Table]:
+    try:
+        answer = await peer.query(body)
+    except QueryError:
+        raise
+    except Exception as exc:  # the fabric's Unavailable and kin: the group cannot answer now
+        raise QueryError(
+            503, f"partition group {group} did not answer the query ({exc}); retry shortly"
+        ) from None
+    return unframe_tables(answer)

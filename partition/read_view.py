@@ -1,0 +1,66 @@
+"""Consistent reads of a partition store for queries (`node/query`), off the event loop.
+
+    view = ReadView(store)          # on the loop: the store as it is at this instant
+    await asyncio.to_thread(build_rows, view)   # any ONE thread reads it; later commits unseen
+    view.release()
+
+One RocksDB iterator serves every read: an iterator reads the implicit snapshot taken when it
+was created, wherever it seeks, so point reads and scans of several tables through one view
+agree with each other. (rocksdict's own `Snapshot` applies to point reads only: iterating it
+sees writes made after it was taken.) A view pins the data files it reads until it is
+released, so keep one per query.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from partition.store import Store
+
+
+def next_prefix(prefix: bytes) -> bytes:
+    """Smallest key greater than every key that starts with `prefix`."""
+    buf = bytearray(prefix)
+    while buf and buf[-1] == 0xFF:
+        buf.pop()
+    if not buf:
+        return b"\xff" * (len(prefix) + 1)
+    buf[-1] += 1
+    return bytes(buf)
+
+
+class ReadView:
+    """A `tables.ScanReader` / `RangeReader` over a store as it was when the view was made."""
+
+    def __init__(self, store: Store) -> None:
+        self._it: Any = store.pinned_iterator()
+
+    def get(self, key: bytes) -> bytes | None:
+        it = self._reading()
+        it.seek(key)
+        return bytes(it.value()) if it.valid() and bytes(it.key()) == key else None
+
+    def scan(self, prefix: bytes) -> list[tuple[bytes, bytes]]:
+        """Rows whose key starts with `prefix`, in key order."""
+        return self.scan_range(prefix, next_prefix(prefix))
+
+    def scan_range(self, start: bytes, end: bytes) -> list[tuple[bytes, bytes]]:
+        """Rows with start <= key < end, in key order."""
+        it, out = self._reading(), []
+        it.seek(start)
+        while it.valid():
+            key = bytes(it.key())
+            if key >= end:
+                break
+            out.append((key, bytes(it.value())))
+            it.next()
+        return out
+
+    def release(self) -> None:
+        """Unpin the data files; reading the view after this raises."""
+        self._it = None
+
+    def _reading(self) -> Any:
+        if self._it is None:
+            raise RuntimeError("this read view was released")
+        return self._it
