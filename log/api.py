@@ -44,7 +44,16 @@ class Trimmed(Error):
 class SnapshotNeeded(Error):
     """This member lacks records that the rest of the group already trimmed away (it was down or
     cut off for too long, or is new): it cannot catch up from the log. Its state must come from a
-    snapshot of an up-to-date member (or the member must be rebuilt); the member stopped serving."""
+    snapshot of an up-to-date member (or the member must be rebuilt); the member stopped serving.
+
+    `leader` is the raft address of the member that compacted past this one (None: unknown) and
+    `min_lsn` the trim point of its log (-1: unknown): a snapshot must hold every record up to it.
+    """
+
+    def __init__(self, message: str, *, leader: str | None = None, min_lsn: int = -1) -> None:
+        super().__init__(message)
+        self.leader = leader
+        self.min_lsn = min_lsn
 
 
 @dataclass(frozen=True, slots=True)

@@ -299,9 +299,11 @@ class Compaction:
                 index,
             )
             return
-        self._need_snapshot(sender, index, term, "compacted its log")
+        self._need_snapshot(sender, index, term, "compacted its log", manifest.trimmed_lsn)
 
-    def _need_snapshot(self, sender: str, index: int | None, term: int | None, what: str) -> None:
+    def _need_snapshot(
+        self, sender: str, index: int | None, term: int | None, what: str, min_lsn: int = -1
+    ) -> None:
         journal = self._journal
         where = "" if index is None else f" through raft index {index} (term {term})"
         self._journal.fail(
@@ -309,9 +311,10 @@ class Compaction:
                 f"raft member {self._member}: the leader {sender} {what}{where}, and this member "
                 f"lacks entries up to that point (it holds entries up to index "
                 f"{journal.last_index}, compacted through {journal.compacted_index}): it cannot "
-                f"catch up from the log. A snapshot transfer is needed: restore this member's "
-                f"state and data directory from an up-to-date member (not automated yet), or "
-                f"rebuild it; this member stopped serving"
+                f"catch up from the log: it needs a snapshot of an up-to-date member's state"
+                f" (a node installs one by itself, node/snapshot.py)",
+                leader=sender,
+                min_lsn=min_lsn,
             )
         )
 

@@ -59,7 +59,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn, overload
 
-from log.api import Error
+from log.api import Error, SnapshotNeeded
 from log.files import fsync_directory, write_all
 from log.raft_meta import load_meta, store_meta
 
@@ -355,6 +355,29 @@ class DurableJournal:
         self.compactions += 1
         return True
 
+    def install(self, through: int, term_before: int, term_through: int, trimmed_lsn: int) -> None:
+        """Resume this journal after raft index `through`, as a member that installed a snapshot
+        of state through `trimmed_lsn` does: store the trim point, then keep the entries after
+        `through` if this journal holds `through` in the same term (a compaction), or else
+        replace every entry by the two stubs (`through - 1`, `through`) (what it held is older
+        than the snapshot, or diverged and was never committed). Idempotent; durable when this
+        returns."""
+        self._check_usable()
+        if through < 2:
+            raise JournalError(f"a snapshot's log point must be past raft index 1, not {through}")
+        self.store_trimmed(trimmed_lsn)
+        if self.compacted_index >= through:
+            return
+        if self.term_at(through) == term_through:
+            self.compact(through)
+            return
+        keep: list[JournalEntry] = [
+            (STUB, through - 1, term_before),
+            (STUB, through, term_through),
+        ]
+        self._guarded(lambda: self._rewrite(keep))
+        self.compactions += 1
+
     def store_trimmed(self, lsn: int) -> None:
         """Durably record that records with LSN <= `lsn` were trimmed (before `compact` drops
         them, so a restart never serves fewer records than the trim point says are trimmed)."""
@@ -416,7 +439,9 @@ class DurableJournal:
     def _fail(self, error: Error) -> NoReturn:
         if self._failed is None:
             self._failed = error
-            logger.error("%s", error)
+            # A member behind the others' compaction point is expected to install a snapshot.
+            level = logging.WARNING if isinstance(error, SnapshotNeeded) else logging.ERROR
+            logger.log(level, "%s", error)
             if self._on_failure is not None:
                 self._on_failure(error)
         raise error

@@ -75,7 +75,7 @@ from typing import Literal, assert_never
 
 from google.protobuf.message import DecodeError
 
-from log.api import Closed, Entry, Error, NotLeader
+from log.api import Closed, Entry, Error, NotLeader, SnapshotNeeded
 from log.bridge import (
     Bridge,
     Committed,
@@ -104,6 +104,7 @@ from log.replica import (
     submit_failure,
 )
 from log.signal import Signal
+from log.snapshot import LogPoint, log_point
 from perdure_proto.log_pb2 import Batch
 
 __all__ = ["RaftLog", "RaftOptions", "RaftStats", "RaftStatus"]
@@ -391,6 +392,40 @@ class RaftLog:
         replica.call_on_tick(lambda: replica.transferLeadership(to))
         return True
 
+    async def snapshot_point(self, lsn: int, timeout: float = 5.0) -> LogPoint:
+        """Where a member installing a snapshot of this member's state through `lsn` resumes its
+        log (log/snapshot.py), worked out on the tick thread that owns the journal. Raises
+        `NoLogPoint` (e.g. trimmed past `lsn` meanwhile: take a newer snapshot), or `Error` when
+        this member is not running."""
+        self._check_running()
+        replica, journal = self._replica, self._journal
+        if replica is None or journal is None:
+            raise Error("the raft member is not running")
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[LogPoint] = loop.create_future()
+
+        def settle(point: LogPoint | None, error: Error | None) -> None:
+            if answer.done():
+                return
+            if error is not None:
+                answer.set_exception(error)
+            else:
+                answer.set_result(point)  # type: ignore[arg-type]
+
+        def compute() -> None:  # the tick thread
+            try:
+                point = log_point(journal, lsn)
+            except Error as error:
+                loop.call_soon_threadsafe(settle, None, error)
+            else:
+                loop.call_soon_threadsafe(settle, point, None)
+
+        replica.call_on_tick(compute)
+        try:
+            return await asyncio.wait_for(answer, timeout)
+        except TimeoutError:
+            raise Error(f"the raft member did not answer within {timeout} s") from None
+
     async def wait_leader(self, timeout: float) -> bool:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -630,7 +665,8 @@ class RaftLog:
         and closes the port, so the other members elect a leader that can still write)."""
         if self._fatal is None:
             self._fatal = error
-            logger.error("raft log %s stopped: %s", self._options.self_address, error)
+            level = logging.WARNING if isinstance(error, SnapshotNeeded) else logging.ERROR
+            logger.log(level, "raft log %s stopped: %s", self._options.self_address, error)
             if self._replica is not None:
                 self._replica.destroy()
         self._group_commit.fail_pending(error)

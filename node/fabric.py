@@ -121,6 +121,8 @@ class Method(enum.IntEnum):
     STATUS = 8
     METRICS = 9
     HEALTH = 10
+    SNAPSHOT_BEGIN = 11
+    SNAPSHOT_PAGE = 12
     QUERY = 20  # SQL introspection: a group's system-table rows (node/query)
 
 
@@ -188,6 +190,28 @@ class FabricClient:
     async def health(self) -> None:
         await self._mux.call(Method.HEALTH, b"")
 
+    async def snapshot_begin(self, request: fb.SnapshotRequest) -> fb.SnapshotBegun:
+        """A checkpoint of the peer's store to fetch (node/snapshot.py); `AdminError` if it
+        cannot send one."""
+        return self._answer(
+            await self._outcome(Method.SNAPSHOT_BEGIN, request.SerializeToString()),
+            "snapshot_begun",
+        ).snapshot_begun
+
+    async def snapshot_page(self, request: fb.SnapshotPageRequest) -> fb.SnapshotPage:
+        return self._answer(
+            await self._outcome(Method.SNAPSHOT_PAGE, request.SerializeToString()), "snapshot_page"
+        ).snapshot_page
+
+    @staticmethod
+    def _answer(out: fb.Outcome, kind: str) -> fb.Outcome:
+        got = out.WhichOneof("kind")
+        if got == "rejected":
+            raise api.AdminError(out.rejected.code, out.rejected.message)
+        if got != kind:
+            raise api.AdminError(500, f"the peer answered a {got!r} instead of a {kind!r}")
+        return out
+
     async def query(self, body: bytes) -> bytes:
         """The peer's rows of system tables (node.query.service: the wire and its errors)."""
         return await self._mux.call(Method.QUERY, body)
@@ -227,12 +251,21 @@ class Status(Protocol):
     def group_status(self) -> fb.GroupStatus: ...
 
 
+class Snapshots(Protocol):
+    """Sends checkpoints of the process's store (node.snapshot.SnapshotSource)."""
+
+    async def begin(self, request: fb.SnapshotRequest) -> fb.SnapshotBegun: ...
+
+    async def page(self, request: fb.SnapshotPageRequest) -> fb.SnapshotPage: ...
+
+
 class FabricHandler:
     """Serves the fabric on a process's private port (a `node.fabric_wire.Serve`)."""
 
-    def __init__(self, local: Local, status: Status) -> None:
+    def __init__(self, local: Local, status: Status, snapshots: Snapshots | None = None) -> None:
         self._local = local
         self._status = status
+        self._snapshots = snapshots
 
     async def __call__(self, method: int, body: bytes) -> bytes:
         if method == Method.METRICS:
@@ -285,4 +318,12 @@ class FabricHandler:
             return fb.Outcome(done=True)
         if method == Method.STATUS:
             return fb.Outcome(status=self._status.group_status())
+        if method == Method.SNAPSHOT_BEGIN and self._snapshots is not None:
+            return fb.Outcome(
+                snapshot_begun=await self._snapshots.begin(fb.SnapshotRequest.FromString(body))
+            )
+        if method == Method.SNAPSHOT_PAGE and self._snapshots is not None:
+            return fb.Outcome(
+                snapshot_page=await self._snapshots.page(fb.SnapshotPageRequest.FromString(body))
+            )
         raise UnknownMethod(method)

@@ -22,9 +22,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from ingress.handlers import IngressHandler
 from ingress.http import HttpServer, HttpServerOptions
 from ingress.http_types import Handler, Request, Response
+from log.api import SnapshotNeeded
 from log.raft import RaftLog, RaftOptions
 from node import invoker as invoker_mod
-from node import leader, metrics, metrics_merge
+from node import leader, metrics, metrics_merge, snapshot
 from node.admin_api import AdminApi, admin_error
 from node.backend import Backend
 from node.campaign import Campaign
@@ -154,44 +155,98 @@ class Node:
             await asyncio.gather(main, return_exceptions=True)
 
     async def run(self) -> None:
-        """Serve until cancelled; close what was opened, in reverse order."""
-        async with contextlib.AsyncExitStack() as stack:
-            await self._open(stack)
-            async with asyncio.TaskGroup() as tg:
-                tg.create_task(self.processor.run(), name="partition-processor")
-                tg.create_task(self.campaign.run(), name="campaign")
-                if self.membership is None:
-                    # A single node leads at once: serve once its leader unit runs.
-                    await self.processor.wait_active(30.0)
-                if self.has_peers:
-                    tg.create_task(self.directory.watch(), name="directory")
-                # HTTP first to close: no new requests while the processor stops.
-                async with contextlib.AsyncExitStack() as http:
-                    if self.has_peers:
-                        await self._serve_fabric(http)
-                    if self.options.group == 0 and self.membership is not None:
-                        tg.create_task(self.cluster_view.watch(), name="cluster-view")
-                    if self.options.group == 0 and self.options.partition_processes > 1:
-                        workers = Workers(self.options, self._secret, self._clock)
-                        tg.create_task(workers.run(), name="workers")
-                        await self._wait_for_peers()
-                    await self._serve_http(http)
-                    await asyncio.get_running_loop().create_future()  # until cancelled
-
-    async def _open(self, stack: contextlib.AsyncExitStack) -> None:
+        """Serve until cancelled. A cluster member that finds its log behind what the others
+        compacted (`SnapshotNeeded`) closes its group, installs a snapshot fetched from another
+        member (node/snapshot.py) and opens the group again; nothing else ends the loop."""
         opts = self.options
         self.membership = Membership.of(opts)
         self._secret = secret_for(opts, self.membership)
+        async with asyncio.TaskGroup() as tg:
+            if opts.group == 0 and opts.partition_processes > 1:
+                workers = Workers(opts, self._secret, self._clock)
+                tg.create_task(workers.run(), name="workers")
+            while True:
+                needed = await self._serve_group()
+                await self._catch_up(needed)
+
+    async def _serve_group(self) -> SnapshotNeeded:
+        """Serve this process's group until its log needs a snapshot; close what was opened, in
+        reverse order."""
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                await self._open(stack)
+                await self._serve(stack)
+        except SnapshotNeeded as exc:
+            return exc
+        except BaseExceptionGroup as group:
+            found = _snapshot_needed(group)
+            if found is None:
+                raise
+            return found
+        raise RuntimeError("the group stopped serving by itself")
+
+    async def _serve(self, stack: contextlib.AsyncExitStack) -> None:
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self.processor.run(), name="partition-processor")
+            tg.create_task(self.campaign.run(), name="campaign")
+            if self.membership is None:
+                # A single node leads at once: serve once its leader unit runs.
+                await self.processor.wait_active(30.0)
+            if self.has_peers:
+                tg.create_task(self.directory.watch(), name="directory")
+            # HTTP first to close: no new requests while the processor stops.
+            async with contextlib.AsyncExitStack() as http:
+                if self.has_peers:
+                    await self._serve_fabric(http)
+                if self.options.group == 0 and self.membership is not None:
+                    tg.create_task(self.cluster_view.watch(), name="cluster-view")
+                if self.options.group == 0 and self.options.partition_processes > 1:
+                    await self._wait_for_peers()
+                await self._serve_http(http)
+                await asyncio.get_running_loop().create_future()  # until cancelled
+
+    async def _catch_up(self, needed: SnapshotNeeded) -> None:
+        """Install a snapshot of this group from another member, preferring the leader that
+        compacted past this member (its copy is recent enough)."""
+        membership = self.membership
+        if membership is None:
+            raise needed  # a single member has no one to fetch from
+        group = self.options.group
+        log.warning("group %d needs a snapshot: %s", group, needed)
+        first = membership.node_of_raft_address(needed.leader) if needed.leader else None
+        names = [first] if first and first != membership.me else []
+        names += [n for n in membership.names if n not in (first, membership.me)]
+        sources = [
+            (name, FabricClient(*membership.fabric_address(name, group), self._secret))
+            for name in names
+        ]
+        try:
+            await snapshot.catch_up(
+                self._data_dir(), needed, sources, self._clock, fsync=self.options.fsync
+            )
+        finally:
+            for _, client in sources:
+                await client.close()
+
+    def _data_dir(self) -> Path:
+        opts = self.options
+        return opts.data_path if opts.group == 0 else opts.data_path / f"group-{opts.group}"
+
+    async def _open(self, stack: contextlib.AsyncExitStack) -> None:
+        opts = self.options
         partitioning = _partitioning(opts)
         # Other processes to reach over the fabric: this node's other groups, or other nodes.
         self.has_peers = partitioning.groups > 1 or self.membership is not None
         group = opts.group
-        data = opts.data_path if group == 0 else opts.data_path / f"group-{group}"
+        data = self._data_dir()
         data.mkdir(parents=True, exist_ok=True)
-        self.store = Store(data / "store")
+        await asyncio.to_thread(snapshot.finish_install, data, fsync=opts.fsync)
+        self.store = Store(data / snapshot.STORE_DIR)
         stack.callback(self.store.close)
         self.log = RaftLog(_raft_options(opts, self.membership, self._secret, data))
         stack.push_async_callback(self.log.close)
+        self.snapshots = snapshot.SnapshotSource(self.store, self.log, data, self._clock)
+        stack.callback(self.snapshots.close)
         await self.log.start()
         self.directory = Directory(
             group,
@@ -259,7 +314,7 @@ class Node:
         opts = self.options
         host = "127.0.0.1" if self.membership is None else self.membership.my_host
         fabric = MuxServer(
-            FabricHandler(self.backend, self.cluster_view),
+            FabricHandler(self.backend, self.cluster_view, self.snapshots),
             host,
             opts.internal_port + opts.group,
             secret=self._secret,
@@ -340,6 +395,29 @@ class Node:
         return {g: self.directory.route(g) for g in range(self.directory.groups)}
 
 
+def _snapshot_needed(group: BaseExceptionGroup[BaseException]) -> SnapshotNeeded | None:
+    """The `SnapshotNeeded` among a failed task group's errors (the log's own failure; what
+    else failed then failed because of it, and is logged), None if there is none."""
+    found: list[SnapshotNeeded] = []
+    others: list[BaseException] = []
+
+    def walk(error: BaseException) -> None:
+        if isinstance(error, BaseExceptionGroup):
+            for inner in error.exceptions:
+                walk(inner)
+        elif isinstance(error, SnapshotNeeded):
+            found.append(error)
+        else:
+            others.append(error)
+
+    walk(group)
+    if not found:
+        return None
+    for error in others:
+        log.info("while the log stopped for a snapshot: %r", error)
+    return found[0]
+
+
 def _leader_options(opts: NodeOptions) -> leader.Options:
     return leader.Options(
         invoker=invoker_mod.Options(
@@ -377,7 +455,7 @@ def _raft_options(
     if membership is None:
         return RaftOptions(
             self_address=f"127.0.0.1:{opts.raft_port + opts.group}",
-            data_dir=data / "log",
+            data_dir=data / snapshot.LOG_DIR,
             fsync=opts.fsync,
             secret=secret,
         )
@@ -392,7 +470,7 @@ def _raft_options(
             for name in membership.names
             if name != membership.me
         ),
-        data_dir=data / "log",
+        data_dir=data / snapshot.LOG_DIR,
         fsync=opts.fsync,
         secret=secret,
         start_timeout=CLUSTER_START_TIMEOUT_S,

@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from rocksdict import (
+    AccessType,
     BlockBasedOptions,
     Cache,
+    Checkpoint,
     Options,
     Rdict,
     ReadOptions,
@@ -90,6 +92,18 @@ class Store:
             key, value = bytes(k), bytes(v)  # type: ignore[arg-type]
             h.update(len(key).to_bytes(4, "big") + key + len(value).to_bytes(4, "big") + value)
         return h.hexdigest()
+
+    def checkpoint(self, path: Path) -> int | None:
+        """Write a consistent copy of the store to the new directory `path` (a RocksDB
+        checkpoint: SST files hard-linked, the memtable flushed first) and return its applied
+        position (None before the first record). Later commits are not in the copy."""
+        Checkpoint(self._db).create_checkpoint(str(path))
+        copy = Rdict(str(path), Options(raw_mode=True), access_type=AccessType.read_only())
+        try:
+            raw = copy.get(_APPLIED)
+        finally:
+            copy.close()
+        return None if raw is None else int(struct.unpack(">Q", bytes(raw))[0])
 
     def applied_lsn(self) -> int | None:
         """The position of the last applied record, None before the first one."""

@@ -71,7 +71,7 @@ class ProposeRequest(_message.Message):
     def __init__(self, record: _Optional[_Union[_records_pb2.Envelope, _Mapping]] = ...) -> None: ...
 
 class Outcome(_message.Message):
-    __slots__ = ("completed", "accepted", "not_ready", "rejected", "command", "done", "status")
+    __slots__ = ("completed", "accepted", "not_ready", "rejected", "command", "done", "status", "snapshot_begun", "snapshot_page")
     COMPLETED_FIELD_NUMBER: _ClassVar[int]
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     NOT_READY_FIELD_NUMBER: _ClassVar[int]
@@ -79,6 +79,8 @@ class Outcome(_message.Message):
     COMMAND_FIELD_NUMBER: _ClassVar[int]
     DONE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOT_BEGUN_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOT_PAGE_FIELD_NUMBER: _ClassVar[int]
     completed: Completed
     accepted: Accepted
     not_ready: str
@@ -86,7 +88,9 @@ class Outcome(_message.Message):
     command: CommandResult
     done: bool
     status: GroupStatus
-    def __init__(self, completed: _Optional[_Union[Completed, _Mapping]] = ..., accepted: _Optional[_Union[Accepted, _Mapping]] = ..., not_ready: _Optional[str] = ..., rejected: _Optional[_Union[Rejected, _Mapping]] = ..., command: _Optional[_Union[CommandResult, _Mapping]] = ..., done: _Optional[bool] = ..., status: _Optional[_Union[GroupStatus, _Mapping]] = ...) -> None: ...
+    snapshot_begun: SnapshotBegun
+    snapshot_page: SnapshotPage
+    def __init__(self, completed: _Optional[_Union[Completed, _Mapping]] = ..., accepted: _Optional[_Union[Accepted, _Mapping]] = ..., not_ready: _Optional[str] = ..., rejected: _Optional[_Union[Rejected, _Mapping]] = ..., command: _Optional[_Union[CommandResult, _Mapping]] = ..., done: _Optional[bool] = ..., status: _Optional[_Union[GroupStatus, _Mapping]] = ..., snapshot_begun: _Optional[_Union[SnapshotBegun, _Mapping]] = ..., snapshot_page: _Optional[_Union[SnapshotPage, _Mapping]] = ...) -> None: ...
 
 class Completed(_message.Message):
     __slots__ = ("invocation_id", "result", "content_type", "idempotency_expires_ms")
@@ -157,3 +161,53 @@ class GroupStatus(_message.Message):
     ingress: str
     admin: str
     def __init__(self, group: _Optional[int] = ..., pid: _Optional[int] = ..., raft_address: _Optional[str] = ..., term: _Optional[int] = ..., leader_address: _Optional[str] = ..., has_applied: _Optional[bool] = ..., applied: _Optional[int] = ..., has_committed: _Optional[bool] = ..., committed: _Optional[int] = ..., leading: _Optional[bool] = ..., node: _Optional[str] = ..., ingress: _Optional[str] = ..., admin: _Optional[str] = ...) -> None: ...
+
+class SnapshotRequest(_message.Message):
+    __slots__ = ("min_lsn",)
+    MIN_LSN_FIELD_NUMBER: _ClassVar[int]
+    min_lsn: int
+    def __init__(self, min_lsn: _Optional[int] = ...) -> None: ...
+
+class SnapshotFile(_message.Message):
+    __slots__ = ("name", "size", "sha256")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    size: int
+    sha256: str
+    def __init__(self, name: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
+
+class SnapshotBegun(_message.Message):
+    __slots__ = ("session", "applied_lsn", "through", "term_before", "term_through", "member", "files")
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_LSN_FIELD_NUMBER: _ClassVar[int]
+    THROUGH_FIELD_NUMBER: _ClassVar[int]
+    TERM_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    TERM_THROUGH_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    session: int
+    applied_lsn: int
+    through: int
+    term_before: int
+    term_through: int
+    member: str
+    files: _containers.RepeatedCompositeFieldContainer[SnapshotFile]
+    def __init__(self, session: _Optional[int] = ..., applied_lsn: _Optional[int] = ..., through: _Optional[int] = ..., term_before: _Optional[int] = ..., term_through: _Optional[int] = ..., member: _Optional[str] = ..., files: _Optional[_Iterable[_Union[SnapshotFile, _Mapping]]] = ...) -> None: ...
+
+class SnapshotPageRequest(_message.Message):
+    __slots__ = ("session", "file", "offset")
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    FILE_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    session: int
+    file: int
+    offset: int
+    def __init__(self, session: _Optional[int] = ..., file: _Optional[int] = ..., offset: _Optional[int] = ...) -> None: ...
+
+class SnapshotPage(_message.Message):
+    __slots__ = ("data",)
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    def __init__(self, data: _Optional[bytes] = ...) -> None: ...

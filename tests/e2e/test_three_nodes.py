@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,7 +56,9 @@ def leader_of(cluster: LocalCluster, via: int = 0) -> tuple[int, int]:
     """(index, pid) of the node leading partition 0, as node `via` sees it."""
 
     def known() -> bool:
-        return cluster.status(via)["partitions"][0]["leader"] is not None
+        status = cluster.status(via)
+        name = status["partitions"][0]["leader"]
+        return any(n["name"] == name and n["pid"] is not None for n in status["nodes"])
 
     wait_until(known, 10, "a leader")
     status = cluster.status(via)
@@ -296,3 +299,31 @@ def test_a_node_down_while_the_others_trim_their_logs_catches_up_from_them(
         assert status == 200 and int(body) == 151
         log_text = (tmp_path / "cluster" / "n3.log").read_text()
         assert "SnapshotNeeded" not in log_text and "snapshot" not in log_text.lower()
+
+
+def test_a_wiped_node_catches_up_by_snapshot_and_holds_the_same_state(tmp_path: Path) -> None:
+    """Trims every 20 records: a node whose data directory is lost comes back with an empty log
+    that the others compacted long ago. It installs a snapshot of the leader's store (a RocksDB
+    checkpoint) and the log after it, serves again, and ends byte-identical to the others."""
+    with running_three(tmp_path, {"PERDURE_TRIM_EVERY_RECORDS": "20"}, 0) as cluster:
+        wait_until(lambda: leader_of(cluster)[0] == 0, 20, "n1 to lead (its preferred node)")
+        for i in range(60):
+            status, body = post(cluster.nodes[i % 3].ingress_url + "/Counter/snap/add", b"1")
+            assert status == 200 and int(body) == i + 1
+        cluster.wait_quiet()
+        cluster.nodes[2].stop()
+        shutil.rmtree(cluster.nodes[2].data_dir)
+        for i in range(60, 120):
+            status, body = post(cluster.nodes[i % 2].ingress_url + "/Counter/snap/add", b"1")
+            assert status == 200 and int(body) == i + 1
+        cluster.nodes[2].start()
+        status, body = post(cluster.nodes[2].ingress_url + "/Counter/snap/add", b"1")
+        assert status == 200 and int(body) == 121
+        status, body = post(cluster.nodes[2].ingress_url + "/Counter/snap/get", b"")
+        assert status == 200 and int(body) == 121
+        cluster.wait_quiet()
+        log_text = (tmp_path / "cluster" / "n3.log").read_text()
+        assert "group 0 needs a snapshot" in log_text and "installed a snapshot from n1" in log_text
+        assert not (cluster.nodes[2].data_dir / "store.incoming").exists()
+    digests = cluster.store_digests()
+    assert len({d for _, d in digests.values()}) == 1, digests

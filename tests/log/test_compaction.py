@@ -181,7 +181,7 @@ async def test_a_member_behind_the_compaction_point_fails_loudly(tmp_path: Path)
                 await log.trim(lsns[-1])  # the leader compacts past what the member has
 
         logs[index] = RaftLog(options[index])
-        with pytest.raises(SnapshotNeeded, match="snapshot transfer is needed"):
+        with pytest.raises(SnapshotNeeded, match="needs a snapshot"):
             await logs[index].start()
         with pytest.raises(SnapshotNeeded):
             await logs[index].append(b"refused")
@@ -258,8 +258,10 @@ def test_a_dump_past_this_members_log_stops_it(tmp_path: Path) -> None:
     try:
         assert not screen.screen_incoming("m:2", dump(12, 2), Sent())
         assert len(failures) == 1 and isinstance(failures[0], SnapshotNeeded)
-        assert "snapshot transfer is needed" in str(failures[0])
+        assert "needs a snapshot" in str(failures[0])
         assert "through raft index 12" in str(failures[0])
+        # What the node needs to fetch a snapshot: from whom, and how recent it must be.
+        assert failures[0].leader == "m:2" and failures[0].min_lsn == make_lsn(12, 0)
     finally:
         journal.close()
 
