@@ -215,4 +215,6 @@ def _string_literal(expr: Any) -> str | None:
     if type(expr.to_variant()).__name__ != "Literal":
         return None
     value = expr.python_value()
+    if isinstance(value, pa.Scalar):
+        value = value.as_py()
     return value if isinstance(value, str) else None

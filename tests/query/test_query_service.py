@@ -1,0 +1,196 @@
+"""The query service's bounds, JSON encoding and filter pushdown, in process over a real store."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from node.query import encode, engine, rows
+from node.query.errors import QueryError
+from node.query.service import LocalSource, Options, Peer, QueryService
+from partition import keys
+from partition.read_view import ReadView
+from partition.store import Store
+
+
+class NoLeader:
+    leader_unit = None
+
+
+class HangingPeer:
+    """Another group's process that answers only when told to."""
+
+    def __init__(self) -> None:
+        self.asked = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def query(self, body: bytes) -> bytes:
+        self.asked.set()
+        await self.release.wait()
+        return b"\x00"  # no tables
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store(tmp_path / "store")
+    yield s
+    s.close()
+
+
+def service(store: Store, peer: Peer | None = None, **options: Any) -> QueryService:
+    routes: dict[int, Peer | None] = {0: None} if peer is None else {0: None, 1: peer}
+    return QueryService(LocalSource(store, NoLeader()), lambda: routes, Options(**options))
+
+
+@pytest.fixture
+async def hanging() -> AsyncIterator[HangingPeer]:
+    peer = HangingPeer()
+    yield peer
+    peer.release.set()
+
+
+async def test_too_many_queries_at_once_answer_429_until_one_ends(
+    store: Store, hanging: HangingPeer
+) -> None:
+    queries = service(store, hanging, max_concurrent=1)
+    first = asyncio.create_task(queries.run("SELECT count(*) FROM state", json=True))
+    await asyncio.wait_for(hanging.asked.wait(), 10)
+    with pytest.raises(QueryError) as refused:
+        await queries.run("SELECT 1", json=True)
+    assert refused.value.status == 429
+    hanging.release.set()
+    assert json.loads(await first) == {"rows": [{"count(*)": 0}]}
+    assert json.loads(await queries.run("SELECT 1 AS one", json=True)) == {"rows": [{"one": 1}]}
+    await queries.close()
+
+
+async def test_a_query_over_its_time_answers_408_and_frees_its_slot(
+    store: Store, hanging: HangingPeer
+) -> None:
+    queries = service(store, hanging, max_concurrent=1, timeout_s=0.3)
+    with pytest.raises(QueryError) as slow:
+        await queries.run("SELECT * FROM sys_inbox", json=True)
+    assert slow.value.status == 408
+    hanging.release.set()
+    assert json.loads(await queries.run("SELECT 2 AS two", json=True)) == {"rows": [{"two": 2}]}
+    await queries.close()
+
+
+async def test_a_result_over_the_row_limit_answers_400(store: Store) -> None:
+    queries = service(store, max_rows=5)
+    assert len(json.loads(await queries.run("SELECT * FROM range(5)", json=True))["rows"]) == 5
+    with pytest.raises(QueryError) as big:
+        await queries.run("SELECT * FROM range(6)", json=True)
+    assert big.value.status == 400 and "more than 5 rows" in big.value.message
+    await queries.close()
+
+
+async def test_a_query_reads_the_store_as_it_was_when_it_started(store: Store) -> None:
+    """A read view taken before a write does not see it, across tables and scans."""
+    txn = store.transaction()
+    txn.put(keys.state("Counter", "a", "count"), b"1")
+    txn.commit(1)
+    view = ReadView(store)
+    txn = store.transaction()
+    txn.put(keys.state("Counter", "a", "count"), b"2")
+    txn.put(keys.state("Counter", "b", "count"), b"7")
+    txn.commit(2)
+    table = rows.build("state", view, [], {})
+    assert table.column("value").to_pylist() == [b"1"]
+    assert view.get(keys.state("Counter", "b", "count")) is None
+    view.release()
+    fresh = ReadView(store)
+    assert rows.build("state", fresh, [], {}).num_rows == 2
+    narrowed = rows.build(
+        "state",
+        fresh,
+        [],
+        {"service_name": frozenset({"Counter"}), "service_key": frozenset({"b"})},
+    )
+    assert narrowed.column("value").to_pylist() == [b"7"]
+    fresh.release()
+
+
+def test_json_rows_follow_arrow_json() -> None:
+    schema = pa.schema(
+        [
+            ("at", pa.timestamp("ms", tz="+00:00")),
+            ("naive", pa.timestamp("ms")),
+            ("raw", pa.large_binary()),
+            ("keep", pa.duration("ms")),
+            ("n", pa.uint64()),
+            ("list", pa.list_(pa.uint32())),
+            ("text", pa.large_utf8()),
+        ]
+    )
+    ms = int(dt.datetime(2025, 1, 31, 10, 20, 30, tzinfo=dt.UTC).timestamp() * 1000)
+    batch = pa.RecordBatch.from_pylist(
+        [
+            {
+                "at": ms + 123,
+                "naive": ms,
+                "raw": b"\x01\xab",
+                "keep": 86_400_000,
+                "n": 2**63 + 1,
+                "list": [1, 2],
+                "text": None,
+            },
+            {"at": ms, "keep": 1_500},
+        ],
+        schema=schema,
+    )
+    out = json.loads(encode.json_rows(engine.Result(schema, [batch])))
+    assert out == {
+        "rows": [
+            {
+                "at": "2025-01-31T10:20:30.123Z",
+                "naive": "2025-01-31T10:20:30",
+                "raw": "01ab",
+                "keep": "PT86400S",
+                "n": 2**63 + 1,
+                "list": [1, 2],
+            },
+            {"at": "2025-01-31T10:20:30Z", "keep": "PT1.5S"},
+        ]
+    }
+
+
+def test_filters_on_ids_services_and_keys_reach_the_scans() -> None:
+    plan = engine.plan(
+        "select key, value from state where service_name = 'Counter' and service_key = 'alice' ;"
+    )
+    assert plan.tables == {
+        "state": {"service_name": frozenset({"Counter"}), "service_key": frozenset({"alice"})}
+    }
+    plan = engine.plan("SELECT id FROM sys_invocation inv WHERE inv.id IN ('inv_1a', 'inv_1b')")
+    assert plan.tables["sys_invocation_status"] == {"id": frozenset({"inv_1a", "inv_1b"})}
+    # An OR over two columns, a LIKE, a negation: nothing narrows the read.
+    for where in (
+        "id = 'inv_1a' OR target_service_name = 'Greeter'",
+        "target LIKE 'Greeter/%'",
+        "id != 'inv_1a'",
+    ):
+        plan = engine.plan(f"SELECT id FROM sys_invocation_status WHERE {where}")
+        assert plan.tables == {"sys_invocation_status": {}}, where
+    # A subquery may read a table where the plan does not show it: read it whole.
+    plan = engine.plan(
+        "SELECT id FROM sys_invocation_status WHERE target_service_name IN "
+        "(SELECT name FROM sys_service WHERE ty = 'virtual_object') AND id = 'inv_1a'"
+    )
+    assert plan.tables == {"sys_invocation_status": {}, "sys_service": {}}
+    # information_schema reads no table.
+    assert engine.plan("SELECT count(*) FROM information_schema.columns").tables == {}
+
+
+def test_ddl_dml_and_bad_sql_are_query_errors() -> None:
+    for sql in ("CREATE TABLE t (a INT)", "DROP TABLE state", "SET x = 1", "SELEC 1"):
+        with pytest.raises(QueryError) as bad:
+            engine.plan(sql)
+        assert bad.value.status == 400 and bad.value.message.startswith("Datafusion error:")
