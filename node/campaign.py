@@ -26,6 +26,7 @@ PERIOD_S = 0.02  # how often Raft's role is looked at: bounds the added failover
 HAND_OVER_LINGER_S = 0.25
 SAFE_TRIM_S = 1.0  # how often the leader tells the group how far every member may trim
 RETAIN_ENTRIES = 50_000  # Raft entries kept for a lagging member; beyond, it needs a snapshot
+# (the default of NodeOptions.trim_retain_entries)
 ABSENT_AFTER_S = 60.0  # a member unheard of for this long in a leadership is not waited for
 ADVISE_EVERY_ENTRIES = 16  # a new trim point only this far past the last (each is an entry)
 BALANCE_S = 1.0  # how often a leader that is not its group's preferred one offers to hand over
@@ -43,10 +44,14 @@ class Campaign:
         clock: Clock = SYSTEM,
         period_s: float = PERIOD_S,
         preferred: str | None = None,
+        retain_entries: int = RETAIN_ENTRIES,
     ) -> None:
         """`preferred`: the Raft address of the member that should lead this group when it is
-        up and has every entry (groups' preferred leaders are spread over the nodes)."""
+        up and has every entry (groups' preferred leaders are spread over the nodes).
+        `retain_entries`: how far a lagging member may fall behind before the others trim past
+        it (it then catches up by snapshot)."""
         self._preferred = preferred
+        self._retain_entries = retain_entries
         self._stopping = False
         self._advised = 0
         self._raft = raft
@@ -93,7 +98,7 @@ class Campaign:
 
     async def _advise_trim(self, leading_for_s: float) -> None:
         """Propose how far every member may trim: through the entry every member holds (Raft's
-        match indexes), ignoring a member that lags more than RETAIN_ENTRIES (it needs a
+        match indexes), ignoring a member that lags more than `retain_entries` (it needs a
         snapshot anyway) or that has not been heard of since this leadership began
         ABSENT_AFTER_S ago. Nothing is proposed while a connected member's progress is unknown."""
         progress = self._raft.partner_progress()
@@ -106,7 +111,7 @@ class Campaign:
                 if connected or leading_for_s < ABSENT_AFTER_S:
                     return
                 continue
-            if commit - match <= RETAIN_ENTRIES:
+            if commit - match <= self._retain_entries:
                 floor = min(floor, match)
         up_to = make_lsn(floor, MAX_RECORDS_PER_BATCH - 1)
         if floor < raft_index_of(self._advised) + ADVISE_EVERY_ENTRIES:

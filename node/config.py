@@ -49,6 +49,9 @@ class NodeOptions:
     cluster_secret_file: str = ""
     # Applied records between trims of the log (tests lower it to exercise trimming).
     trim_every_records: int = 4096
+    # Raft entries the others keep for a cluster member that lags (is down, or slow); a member
+    # further behind catches up by snapshot instead (node/snapshot.py).
+    trim_retain_entries: int = 50_000
 
     @property
     def data_path(self) -> Path:

@@ -287,6 +287,7 @@ class Node:
             preferred=None
             if self.membership is None
             else self.membership.raft_address(self.membership.preferred_leader(group), group),
+            retain_entries=opts.trim_retain_entries,
         )
         self.backend = Backend(
             self.proposer,

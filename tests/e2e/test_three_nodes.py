@@ -327,3 +327,28 @@ def test_a_wiped_node_catches_up_by_snapshot_and_holds_the_same_state(tmp_path: 
         assert not (cluster.nodes[2].data_dir / "store.incoming").exists()
     digests = cluster.store_digests()
     assert len({d for _, d in digests.values()}) == 1, digests
+
+
+def test_a_node_down_while_the_others_trim_past_it_catches_up_by_snapshot(
+    tmp_path: Path,
+) -> None:
+    """The others keep only 30 entries for a lagging member: a node down for 150 requests finds
+    its log behind their compaction point, installs a snapshot over its old store and journal,
+    and serves what the others acknowledged meanwhile."""
+    env = {"PERDURE_TRIM_EVERY_RECORDS": "20", "PERDURE_TRIM_RETAIN_ENTRIES": "30"}
+    with running_three(tmp_path, env, 0) as cluster:
+        wait_until(lambda: leader_of(cluster)[0] == 0, 20, "n1 to lead (its preferred node)")
+        for i in range(30):
+            assert post(cluster.nodes[i % 3].ingress_url + "/Counter/lag/add", b"1")[0] == 200
+        cluster.nodes[2].stop()
+        for i in range(30, 180):
+            status, body = post(cluster.nodes[i % 2].ingress_url + "/Counter/lag/add", b"1")
+            assert status == 200 and int(body) == i + 1
+        cluster.nodes[2].start()
+        status, body = post(cluster.nodes[2].ingress_url + "/Counter/lag/get", b"")
+        assert status == 200 and int(body) == 180
+        cluster.wait_quiet()
+        log_text = (tmp_path / "cluster" / "n3.log").read_text()
+        assert "installed a snapshot from n1" in log_text
+    cluster.check_replicas_agree()
+    assert len({d for _, d in cluster.store_digests().values()}) == 1
