@@ -403,11 +403,11 @@ def test_bad_queries_are_refused_with_400(seeded: Seeded) -> None:
         status, body = refused(node, sql)
         assert status == 400, (sql, body)
         assert body["message"].startswith("Datafusion error: ") and text in body["message"]
-    for path, raw, text in (
+    for path, raw, expected in (
         ("/query", b"{", b"not valid JSON"),
         ("/query", b'{"sql": "SELECT 1"}', b"must be"),
         ("/v1/query", b'{"query": "SELECT 1"}', b"Unsupported Admin API version V1"),
     ):
         status, _, answer = http("POST", node.admin_url + path, raw, JSON)
-        assert status == 400 and text in answer, (path, answer)
+        assert status == 400 and expected in answer, (path, answer)
     assert http("GET", node.admin_url + "/query")[0] == 405
