@@ -51,6 +51,7 @@ its log needs a snapshot transfer when it comes back, however short the outage w
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -129,7 +130,10 @@ class Compaction:
         self._journal = journal
         self._dir = data_dir
         self._member = member
-        self._nodes = (member, *partners)
+        self._nodes = (member, *partners)  # the configuration as of the last compaction
+        self.cluster: Callable[[], tuple[str, ...]] | None = None
+        """The group's current configuration (this member first), read on the tick thread when
+        a manifest is written; set once pysyncobj runs (membership changes move it)."""
         self._on_done = on_done
         self._request: tuple[int, int, int] | None = None  # (ticket, through, trimmed lsn)
         self._done_ticket = 0
@@ -149,6 +153,9 @@ class Compaction:
         `JournalError` on I/O errors."""
         try:
             if self._journal.compacted_index:
+                with contextlib.suppress(OSError, ValueError):  # else: the configured partners
+                    if nodes := Manifest.decode(self.manifest_path.read_bytes()).nodes:
+                        self._nodes = nodes  # pysyncobj loads the configuration from it
                 self._write_manifest()
             else:
                 self.manifest_path.unlink(missing_ok=True)
@@ -176,6 +183,10 @@ class Compaction:
         journal = self._journal
         try:
             journal.store_trimmed(trimmed_lsn)
+            # The manifest holds the group's configuration, which the journal may stop holding
+            # (membership entries compacted away): stored before the journal drops anything.
+            if journal.compacted_index:
+                self._write_manifest()
             if journal.compact(through):
                 self._write_manifest()
         except Error:
@@ -203,7 +214,9 @@ class Compaction:
         journal = self._journal
         if not journal.compacted_index:
             raise Error(f"{file_name} exists but the journal was never compacted")
-        return journal[1], journal[0], list(self._nodes)
+        # (pysyncobj compares them with its own node object: strings never match, so this member
+        # is left out here, or it would count itself as a partner.)
+        return journal[1], journal[0], [n for n in self._nodes if n != self._member]
 
     def screen_incoming(
         self, sender: str, message: Message, reply: Callable[[Message], object]
@@ -326,11 +339,13 @@ class Compaction:
             compacted_index=index,
             compacted_term=journal.term_at(index) or 0,
             trimmed_lsn=journal.trimmed_lsn,
-            nodes=self._nodes,
+            nodes=self._nodes if self.cluster is None else self.cluster(),
         )
 
     def _write_manifest(self) -> None:
         data = self._current_manifest().encode()
-        # Derived from the journal and rewritten by `prepare` at every start: no need to sync.
-        replace_atomically(self.manifest_path, data, fsync=False)
+        if data == self._manifest_bytes:
+            return
+        # Its positions are derived from the journal, its configuration is not: synced.
+        replace_atomically(self.manifest_path, data, fsync=self._journal.fsync)
         self._manifest_bytes = data

@@ -158,6 +158,11 @@ class DurableJournal:
         self._on_closed = on_closed
 
     @property
+    def fsync(self) -> bool:
+        """Whether this journal makes what it writes durable (off only in tests)."""
+        return self._fsync
+
+    @property
     def last_index(self) -> int:
         """Raft index of the last entry (0 if empty)."""
         return self._entries[-1][1] if self._entries else 0

@@ -69,6 +69,8 @@ import enum
 import itertools
 import logging
 import os
+import random
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Literal, assert_never
@@ -281,7 +283,17 @@ class RaftLog:
             )
             self._abandon_start(error)
             raise error from e
+        replica = self._replica
+        if options.joining:  # out of elections at once (its first deadline is >= 150 ms away)
+            replica.call_on_tick(lambda: _set_election_timeout(replica, _NEVER_S, _NEVER_S + 1))
+        compaction.cluster = lambda: (
+            options.self_address,
+            *sorted(str(n.id) for n in replica.otherNodes),
+        )
         await self._wait_ready()
+        if options.joining:  # a leader added this member and it caught up: it may stand now
+            low, high = options.raft_min_timeout, options.raft_max_timeout
+            replica.call_on_tick(lambda: _set_election_timeout(replica, low, high))
 
     def _abandon_start(self, error: Error) -> None:
         self._phase = _Phase.CLOSED
@@ -378,8 +390,52 @@ class RaftLog:
                 _as_int(raw.get("match_idx_server_" + partner)),
                 _as_int(raw.get("partner_node_status_server_" + partner)) == 2,
             )
-            for partner in self._options.partners
+            for partner in self.members()
+            if partner != self._options.self_address
         }
+
+    def members(self) -> tuple[str, ...]:
+        """The group's current configuration as this member knows it (raft addresses, sorted;
+        this member included unless it was removed): the configured partners, changed by the
+        membership changes in the log (pysyncobj applies one when it is appended)."""
+        replica = self._replica
+        if replica is None:
+            return tuple(sorted((self._options.self_address, *self._options.partners)))
+        others = {str(n.id) for n in replica.otherNodes}
+        return tuple(sorted({self._options.self_address, *others}))
+
+    async def change_membership(self, add: bool, address: str, timeout: float = 10.0) -> None:
+        """Add member `address` ('host:port') to the group, or remove it: one Raft
+        configuration change through the log, returning once it is committed. Only on the
+        leader, one change at a time (pysyncobj refuses one while another is uncommitted), never
+        this member itself. Raises `NotLeader`, or `Error` if refused or not committed in time."""
+        self._check_running()
+        replica = self._replica
+        if replica is None or not self.is_leader():
+            raise self._not_leader()
+        if address == self._options.self_address:
+            raise Error("a leader cannot change its own membership; move the leadership first")
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[int] = loop.create_future()
+
+        def settle(error: int) -> None:
+            if not done.done():
+                done.set_result(error)
+
+        def callback(result: object, error: int) -> None:  # the tick thread
+            loop.call_soon_threadsafe(settle, error)
+
+        change = replica.addNodeToCluster if add else replica.removeNodeFromCluster
+        change(address, callback=callback)
+        try:
+            error = await asyncio.wait_for(done, timeout)
+        except TimeoutError:
+            raise Error(f"the configuration change was not committed within {timeout} s") from None
+        if error != SUCCESS:
+            raise Error(
+                f"Raft refused the configuration change ({_FAIL_REASONS.get(error, error)}): "
+                f"another change may still be uncommitted, or leadership moved; retry"
+            )
 
     def transfer_leadership(self, to: str | None = None) -> bool:
         """Ask Raft to hand this member's leadership to member `to` ('host:port'; None: the most
@@ -414,7 +470,8 @@ class RaftLog:
 
         def compute() -> None:  # the tick thread
             try:
-                point = log_point(journal, lsn)
+                nodes = (self._options.self_address, *(str(n.id) for n in replica.otherNodes))
+                point = log_point(journal, lsn, tuple(sorted(nodes)))
             except Error as error:
                 loop.call_soon_threadsafe(settle, None, error)
             else:
@@ -710,6 +767,28 @@ class RaftLog:
         if self._journal is not None:
             self._journal.close()
         release_wakeup_pipe(replica)
+
+
+_FAIL_REASONS = {
+    1: "queue full",
+    2: "missing leader",
+    3: "discarded",
+    4: "not leader",
+    5: "leader changed",
+    6: "request denied",
+    7: "unknown outcome",
+}
+
+
+_NEVER_S = 10.0**9  # an election timeout that never ends
+
+
+def _set_election_timeout(replica: Replica, low: float, high: float) -> None:
+    """Tick thread: elections start after `low`..`high` s without a leader (pysyncobj reads its
+    configuration at each deadline; the current deadline is moved too)."""
+    conf = replica.conf
+    conf.raftMinTimeout, conf.raftMaxTimeout = low, high
+    replica._SyncObj__raftElectionDeadline = time.monotonic() + random.uniform(low, high)
 
 
 def _as_int(value: object) -> int:

@@ -64,6 +64,10 @@ class RaftOptions:
     commands_queue_size: int = 100_000
     start_timeout: float = 10.0
     """`start()` fails if the member is not ready (and, alone, leading) by then."""
+    joining: bool = False
+    """A member joining a running group (node/membership_changes.py): it never stands for
+    election until a leader has added it to the group and it caught up (a member that is not
+    yet in the others' configuration would only disturb them with higher terms)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))  # accept a str too
@@ -98,6 +102,7 @@ def syncobj_conf(
 ) -> SyncObjConf:
     return SyncObjConf(
         autoTick=True,
+        dynamicMembershipChange=True,
         autoTickPeriod=options.tick_period,
         appendEntriesUseBatch=False,
         appendEntriesPeriod=options.append_entries_period,

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from log.api import Error
+from log.compaction import MANIFEST_FILE, Manifest
+from log.files import replace_atomically
 from log.journal import DurableJournal
 from log.lsn import raft_index_of
 
@@ -33,13 +35,14 @@ class LogPoint:
     through: int  # raft index the installer's journal is compacted through
     term_before: int  # terms of the entries at `through - 1` and `through`
     term_through: int
+    nodes: tuple[str, ...] = ()  # the group's configuration then (raft addresses)
 
 
 class NoLogPoint(Error):
     """The sending member cannot say where a snapshot of state through that LSN resumes."""
 
 
-def log_point(journal: DurableJournal, lsn: int) -> LogPoint:
+def log_point(journal: DurableJournal, lsn: int, nodes: tuple[str, ...] = ()) -> LogPoint:
     """Where a member installing a snapshot through `lsn` taken here resumes its log. Call on the
     thread that owns `journal`. Raises `NoLogPoint` if this journal was trimmed past `lsn` (the
     snapshot is older than this member's log: take a newer one) or lacks the entries' terms."""
@@ -54,14 +57,18 @@ def log_point(journal: DurableJournal, lsn: int) -> LogPoint:
             f"no log point for LSN {lsn}: the journal holds raft indexes "
             f"{journal.compacted_index - 1}..{journal.last_index}, not {through - 1}..{through}"
         )
-    return LogPoint(lsn, through, term_before, term_through)
+    return LogPoint(lsn, through, term_before, term_through, nodes)
 
 
 def install_log_point(directory: Path, point: LogPoint, *, fsync: bool = True) -> None:
-    """Make the journal in `directory` resume after `point` (see `DurableJournal.install`); call
-    while no pysyncobj uses it. Idempotent. Raises `JournalError` on I/O errors."""
+    """Make the journal in `directory` resume after `point` (see `DurableJournal.install`) and
+    store the group's configuration with it (the manifest pysyncobj loads it from); call while
+    no pysyncobj uses it. Idempotent. Raises `JournalError` (or OSError) on I/O errors."""
     journal = DurableJournal(directory, fsync=fsync)
     try:
         journal.install(point.through, point.term_before, point.term_through, point.lsn)
     finally:
         journal.close()
+    if point.nodes:
+        manifest = Manifest("", point.through, point.term_through, point.lsn, point.nodes)
+        replace_atomically(directory / MANIFEST_FILE, manifest.encode(), fsync=fsync)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import re
 import secrets as _secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from node.config import Error, NodeOptions
@@ -36,10 +36,15 @@ class Member:
 
 @dataclass(frozen=True, slots=True)
 class Membership:
+    """The configured nodes, and names learned of nodes added since (membership changes go
+    through each group's Raft log, node/membership_changes.py; the groups' configurations are
+    the truth, this only names their members). A node nobody named yet goes by its host."""
+
     members: tuple[Member, ...]
     me: str
     raft_port: int
     internal_port: int
+    learned: dict[str, str] = field(default_factory=dict)  # name -> host, of added nodes
 
     @classmethod
     def of(cls, opts: NodeOptions) -> Membership | None:
@@ -68,7 +73,15 @@ class Membership:
         return tuple(m.name for m in self.members)
 
     def host(self, name: str) -> str:
-        return next(m.host for m in self.members if m.name == name)
+        """The host of node `name`; a name not known is taken for a host (see the class)."""
+        if name in self.learned:
+            return self.learned[name]
+        return next((m.host for m in self.members if m.name == name), name)
+
+    def learn(self, name: str, host: str) -> None:
+        """Node `name` runs on `host` (told by an operator's request or by the node itself)."""
+        if _NAME.match(name) and self.host(name) != host:
+            self.learned[name] = host
 
     @property
     def my_host(self) -> str:
@@ -85,8 +98,13 @@ class Membership:
         return self.members[group % len(self.members)].name
 
     def node_of_raft_address(self, address: str) -> str | None:
+        """The node whose member has Raft `address` ('host:port'): its name, or its host when
+        it has none yet; None for something that is not an address."""
         host, _, _ = address.rpartition(":")
-        return next((m.name for m in self.members if m.host == host), None)
+        if not host:
+            return None
+        learned = next((name for name, h in self.learned.items() if h == host), None)
+        return learned or next((m.name for m in self.members if m.host == host), host)
 
 
 def load_secret(opts: NodeOptions, env: dict[str, str] | None = None) -> bytes | None:

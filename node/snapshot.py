@@ -122,6 +122,7 @@ class SnapshotSource:
                 term_through=point.term_through,
                 member=self._raft.status().self_address,
                 files=files,
+                nodes=point.nodes,
             )
             self._sessions[session] = _Session(begun, path, self._clock.monotonic())
             log.info(
@@ -206,7 +207,11 @@ async def catch_up(
                 log.warning("no snapshot from %s (attempt %d): %s", name, attempt, exc)
                 continue
             point = LogPoint(
-                begun.applied_lsn, begun.through, begun.term_before, begun.term_through
+                begun.applied_lsn,
+                begun.through,
+                begun.term_before,
+                begun.term_through,
+                tuple(begun.nodes),
             )
             replace_atomically(data / MARKER_FILE, json.dumps(asdict(point)).encode(), fsync=fsync)
             await asyncio.to_thread(finish_install, data, fsync=fsync)
@@ -259,7 +264,8 @@ def finish_install(data: Path, *, fsync: bool = True) -> LogPoint | None:
     except FileNotFoundError:
         shutil.rmtree(incoming, ignore_errors=True)  # a fetch that did not finish
         return None
-    point = LogPoint(**json.loads(raw))
+    fields = json.loads(raw)
+    point = LogPoint(**{**fields, "nodes": tuple(fields.get("nodes", ()))})
     if incoming.exists():
         shutil.rmtree(data / STORE_DIR, ignore_errors=True)
         os.replace(incoming, data / STORE_DIR)

@@ -179,7 +179,7 @@ class SnapshotFile(_message.Message):
     def __init__(self, name: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
 
 class SnapshotBegun(_message.Message):
-    __slots__ = ("session", "applied_lsn", "through", "term_before", "term_through", "member", "files")
+    __slots__ = ("session", "applied_lsn", "through", "term_before", "term_through", "member", "files", "nodes")
     SESSION_FIELD_NUMBER: _ClassVar[int]
     APPLIED_LSN_FIELD_NUMBER: _ClassVar[int]
     THROUGH_FIELD_NUMBER: _ClassVar[int]
@@ -187,6 +187,7 @@ class SnapshotBegun(_message.Message):
     TERM_THROUGH_FIELD_NUMBER: _ClassVar[int]
     MEMBER_FIELD_NUMBER: _ClassVar[int]
     FILES_FIELD_NUMBER: _ClassVar[int]
+    NODES_FIELD_NUMBER: _ClassVar[int]
     session: int
     applied_lsn: int
     through: int
@@ -194,7 +195,8 @@ class SnapshotBegun(_message.Message):
     term_through: int
     member: str
     files: _containers.RepeatedCompositeFieldContainer[SnapshotFile]
-    def __init__(self, session: _Optional[int] = ..., applied_lsn: _Optional[int] = ..., through: _Optional[int] = ..., term_before: _Optional[int] = ..., term_through: _Optional[int] = ..., member: _Optional[str] = ..., files: _Optional[_Iterable[_Union[SnapshotFile, _Mapping]]] = ...) -> None: ...
+    nodes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, session: _Optional[int] = ..., applied_lsn: _Optional[int] = ..., through: _Optional[int] = ..., term_before: _Optional[int] = ..., term_through: _Optional[int] = ..., member: _Optional[str] = ..., files: _Optional[_Iterable[_Union[SnapshotFile, _Mapping]]] = ..., nodes: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SnapshotPageRequest(_message.Message):
     __slots__ = ("session", "file", "offset")
