@@ -73,7 +73,7 @@ def rows(store: Store) -> list[Row]:
 @dataclass(slots=True)
 class Journaled:
     group: int
-    lsn: int
+    index: int  # of the log entry that journaled it (GroupLog.entries[index - 1])
     entry: pb.JournalEntry
 
 
@@ -81,7 +81,7 @@ class Shadow:
     def __init__(self, log: GroupLog, path: Path, options: context.Options) -> None:
         self.log = log
         self.store = Store(path)
-        self.lsn = 0
+        self.index = 0  # of the last entry applied
         self.completions: collections.Counter[str] = collections.Counter()
         # Each invocation's status row as its (first) completion wrote it: the row itself goes
         # when the cleaner purges it.
@@ -91,10 +91,17 @@ class Shadow:
         self.gaps: list[tuple[int, int]] = []  # dropped as duplicates, never applied
         self._sm = StateMachine(self.store, options)
 
+    @property
+    def lsn(self) -> int:
+        """The position of the last record applied (0: none)."""
+        return self.log.entries[self.index - 1].lsn if self.index else 0
+
     def advance(self, up_to: int) -> None:
-        while self.lsn < min(up_to, self.log.last_lsn):
-            record = self.log.entries[self.lsn].record
-            self.lsn += 1
+        """Apply every record up to position `up_to`."""
+        entries = self.log.entries
+        while self.index < len(entries) and entries[self.index].lsn <= up_to:
+            record = entries[self.index].record
+            self.index += 1
             envelope = rec.Envelope.FromString(record)
             if envelope.HasField("deliver"):
                 self._check_delivery(envelope.deliver)
@@ -109,7 +116,7 @@ class Shadow:
                     if before.journal_length < command.index <= length:
                         key = (effect.invocation_id, command.index)
                         self.journaled.setdefault(
-                            key, Journaled(self.log.group, self.lsn, command.entry)
+                            key, Journaled(self.log.group, self.index, command.entry)
                         )
             for action in actions:
                 if isinstance(action, act.Ended) and action.completed:
@@ -314,7 +321,7 @@ def _steps(data: Final, logs: list[GroupLog]) -> list[Violation]:
             text = f"step {index} of {inv_id} journaled {token}, not one of its runs {tokens}"
             out.append(Violation("steps", text))
         log = logs[journaled.group]
-        tag, durable_at = log.tags[journaled.lsn - 1], log.commit_times[journaled.lsn - 1]
+        tag, durable_at = log.tags[journaled.index - 1], log.commit_times[journaled.index - 1]
         invoker, _, attempt = tag.rpartition("/")
         for e in executions:
             if (

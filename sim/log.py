@@ -1,15 +1,24 @@
-"""A simulated replicated log per partition group, and each member's view of it.
+"""A simulated replicated log per partition group, and each member's copy of it.
 
-`GroupLog` is the group's committed sequence (what a Raft majority agreed on). An append takes a
-random commit latency; appends commit in the order they were made (the contract: one caller's
-records commit in call order). Faults, decided by the seed at append time: the append is lost
-(it raises `log.Error`, nothing is committed) or its outcome is unknown (it is committed, and the
-appender is told it failed, as across a leader change of the real log).
+`GroupLog` is the group's committed sequence; sim/raft.py decides who may add to it. An append
+goes through one member (`append(record, via)`): refused at once (`NotLeader`) unless that
+member believes it leads; otherwise it waits its commit latency and then commits only if the
+member still leads the newest term and reaches a majority of the current voters holding every
+earlier entry (it stays queued while it does not, and fails when the member steps down: a
+cut-off leader acknowledges nothing). Appends through one member commit in the order they were
+made. Faults, decided by the seed at append time: the append is lost (it fails, nothing is
+committed) or its outcome is unknown (it commits, and the appender is told it failed, as across
+a leader change of the real log).
 
-`MemberLog` is one member's copy (log.api.Log): it receives every commit, and `trim` forgets
-records in that copy only, as a Raft member compacts its own log. A member that restarts gets a
-new view that starts after its own trim point, so reading below it raises `Trimmed`, as the
-durable log does.
+Entries have the real log's positions (log/lsn.py: one record per Raft entry, LSN
+`index << 20`), so node.campaign's trim advice means here what it means in a node.
+
+`MemberLog` is one member's copy (log.api.Log) for one run of its process: it starts with what
+the member's log durably holds (after its own trim point, up to `Raft.held`) and receives the
+rest as the leader sends it, late by the replication lag. `trim` compacts that member's log
+only (durably: a restart starts after it). A member behind the leader's compaction point
+cannot catch up from the log: `on_snapshot_needed` says so, and sim/cluster.py installs a copy
+of an up-to-date member's store.
 """
 
 from __future__ import annotations
@@ -20,10 +29,13 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-from log.api import Closed, Entry, Error
+from log.api import Closed, Entry, Error, NotLeader
 from log.buffer import CommittedBuffer
+from log.lsn import make_lsn, raft_index_of
 from perdure_proto import records_pb2 as rec
 from sim.channel import Channel
+from sim.nodes import Nodes
+from sim.raft import TICK_S, Raft
 from sim.trace import Trace
 
 
@@ -42,83 +54,189 @@ class _Pending:
     fut: asyncio.Future[int]
     outcome: str  # "ok", "lost", "unknown"
     tag: str
+    term: int
+
+
+def lsn_of(index: int) -> int:
+    return make_lsn(index, 0)
 
 
 class GroupLog:
-    def __init__(self, group: int, rng: random.Random, trace: Trace) -> None:
+    def __init__(
+        self, group: int, members: int, nodes: Nodes, rng: random.Random, trace: Trace
+    ) -> None:
         self.group = group
         self.faults = AppendFaults()
         self.entries: list[Entry] = []
         self.commit_times: list[float] = []  # of entries[i]
         self.tags: list[str] = []  # who appended entries[i] (sim/invoker.py tags its effects)
         self.next_tag = ""  # consumed by the next append
+        self.raft = Raft(group, members, nodes, rng, trace)
+        self.raft.last_index = lambda: len(self.entries)
+        self.raft.on_step_down = self._stepped_down
+        self.trimmed = [0] * members  # LSN each member's log is compacted through (durable)
+        self.on_snapshot_needed: Callable[[int], None] = lambda member: None
         self._rng = rng
         self._trace = trace
-        self._queue: deque[_Pending] = deque()
-        self._timer: asyncio.TimerHandle | None = None
-        self._views: list[MemberLog] = []
+        self._queues: list[deque[_Pending]] = [deque() for _ in range(members)]
+        self._timers: list[asyncio.TimerHandle | None] = [None] * members
+        self._views: dict[int, MemberLog] = {}
+        self._needs_snapshot: set[int] = set()
 
     @property
     def last_lsn(self) -> int:
-        return len(self.entries)
+        return lsn_of(len(self.entries)) if self.entries else 0
+
+    def entry_at(self, lsn: int) -> int:
+        """The list index of the entry at `lsn`, plus one (its Raft index)."""
+        return raft_index_of(lsn)
 
     def idle(self) -> bool:
-        return not self._queue
+        return not any(self._queues)
 
-    def append(self, record: bytes) -> asyncio.Future[int]:
+    async def run(self) -> None:
+        """Raft's heartbeat: every TICK_S, until cancelled."""
+        while True:
+            await asyncio.sleep(TICK_S)
+            self.tick()
+
+    def tick(self) -> None:
+        for member in self.raft.tick():
+            self._catch_up(member)
+        for member in range(len(self._queues)):
+            self._flush(member)
+
+    def append(self, record: bytes, via: int) -> asyncio.Future[int]:
         loop = asyncio.get_running_loop()
         tag, self.next_tag = self.next_tag, ""
+        fut: asyncio.Future[int] = loop.create_future()
+        term = self.raft.leading[via]
+        if not self.raft.leads(via) or term is None:
+            fut.set_exception(
+                NotLeader(f"simulated: {self.raft.address(via)} does not lead group {self.group}")
+            )
+            return fut
         roll = self._rng.random()
         outcome = "ok"
         if roll < self.faults.lost:
             outcome = "lost"
         elif roll < self.faults.lost + self.faults.unknown:
             outcome = "unknown"
+        queue = self._queues[via]
         due = loop.time() + self._rng.uniform(0, self.faults.max_latency_s)
-        if self._queue:
-            due = max(due, self._queue[-1].due)
-        self._queue.append(_Pending(due, bytes(record), loop.create_future(), outcome, tag))
-        if self._timer is None:
-            self._timer = loop.call_at(self._queue[0].due, self._flush)
-        return self._queue[-1].fut
+        if queue:
+            due = max(due, queue[-1].due)
+        queue.append(_Pending(due, bytes(record), fut, outcome, tag, term))
+        if self._timers[via] is None:
+            self._timers[via] = loop.call_at(queue[0].due, self._flush, via)
+        return fut
 
-    def _flush(self) -> None:
+    def append_from(self, node: int, record: bytes) -> asyncio.Future[int]:
+        """Append as a request entering at `node` does: forwarded to the leader that node
+        reaches (`Raft.route`); fails at once when it reaches none."""
+        via = self.raft.route(node)
+        if via is None:
+            fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+            fut.set_exception(
+                NotLeader(f"simulated: node n{node} reaches no leader of group {self.group}")
+            )
+            return fut
+        return self.append(record, via)
+
+    def _flush(self, via: int) -> None:
         loop = asyncio.get_running_loop()
-        self._timer = None
+        timer, self._timers[via] = self._timers[via], None
+        if timer is not None:
+            timer.cancel()
+        queue = self._queues[via]
         committed: list[Entry] = []
-        while self._queue and self._queue[0].due <= loop.time():
-            p = self._queue.popleft()
+        while queue and queue[0].due <= loop.time():
+            p = queue[0]
             if p.outcome != "lost":
-                entry = Entry(len(self.entries) + 1, p.record)
+                if not self.raft.can_commit(via):
+                    break  # waits for a majority (the next tick looks again) or a step-down
+                entry = Entry(lsn_of(len(self.entries) + 1), p.record)
                 self.entries.append(entry)
                 self.commit_times.append(loop.time())
                 self.tags.append(p.tag)
+                self.raft.committed(len(self.entries), via)
                 committed.append(entry)
                 self._trace.data(p.record)
+            queue.popleft()
             if p.outcome != "ok":
                 what = _describe(p.record)
                 self._trace.event(loop.time(), f"log g{self.group}: append {p.outcome}: {what}")
             if p.fut.done():
                 continue  # the appender went away (cancelled): the log commits regardless
             if p.outcome == "ok":
-                p.fut.set_result(len(self.entries))
+                p.fut.set_result(entry.lsn)
             else:
                 what = "was lost" if p.outcome == "lost" else "has an unknown outcome"
                 p.fut.set_exception(Error(f"simulated: the append to group {self.group} {what}"))
         if committed:
-            for view in self._views:
-                view.receive(committed)
-        if self._queue:
-            self._timer = loop.call_at(self._queue[0].due, self._flush)
+            for view in self._views.values():
+                view.sync()
+        if queue and queue[0].due > loop.time():
+            self._timers[via] = loop.call_at(queue[0].due, self._flush, via)
 
-    def view(self, trimmed_to: int, check_trim: Callable[[int], None]) -> MemberLog:
-        member = MemberLog(self, trimmed_to, check_trim, self._rng)
-        self._views.append(member)
-        return member
+    def _stepped_down(self, member: int) -> None:
+        """`member` no longer leads: what it was appending will never commit through it."""
+        queue = self._queues[member]
+        timer, self._timers[member] = self._timers[member], None
+        if timer is not None:
+            timer.cancel()
+        while queue:
+            p = queue.popleft()
+            if not p.fut.done():
+                p.fut.set_exception(
+                    NotLeader(
+                        f"simulated: {self.raft.address(member)} lost leadership of group "
+                        f"{self.group} while this append was in flight"
+                    )
+                )
+
+    def _catch_up(self, member: int) -> None:
+        """The leader sends `member` the entries it lacks, or finds it needs a snapshot."""
+        raft = self.raft
+        leader = raft.current_leader()
+        held = raft.held[member]
+        if leader is None or held >= len(self.entries):
+            return
+        if held < raft_index_of(self.trimmed[leader]):
+            if member not in self._needs_snapshot:
+                self._needs_snapshot.add(member)
+                self._trace.event(
+                    asyncio.get_running_loop().time(),
+                    f"log g{self.group}: {raft.address(member)} holds entry {held}, the leader "
+                    f"compacted through {raft_index_of(self.trimmed[leader])}: snapshot needed",
+                )
+                self.on_snapshot_needed(member)
+            return
+        raft.held[member] = len(self.entries)
+        view = self._views.get(member)
+        if view is not None:
+            view.sync()
+
+    def event(self, what: str) -> None:
+        self._trace.event(asyncio.get_running_loop().time(), f"log g{self.group}: {what}")
+
+    def snapshot_failed(self, member: int) -> None:
+        self._needs_snapshot.discard(member)
+
+    def installed(self, member: int, lsn: int) -> None:
+        """`member` installed a snapshot through `lsn`: its log resumes after it."""
+        self._needs_snapshot.discard(member)
+        self.trimmed[member] = lsn
+        self.raft.reset(member, raft_index_of(lsn))
+
+    def view(self, member: int, check_trim: Callable[[int], None]) -> MemberLog:
+        view = MemberLog(self, member, check_trim, self._rng)
+        self._views[member] = view
+        return view
 
     def drop(self, view: MemberLog) -> None:
-        if view in self._views:
-            self._views.remove(view)
+        if self._views.get(view.member) is view:
+            del self._views[view.member]
 
 
 def _describe(record: bytes) -> str:
@@ -135,21 +253,25 @@ def _describe(record: bytes) -> str:
 
 
 class MemberLog:
-    """One member's copy of its group's log (log.api.Log)."""
+    """One member's copy of its group's log (log.api.Log), for one run of its process."""
 
     def __init__(
         self,
         group: GroupLog,
-        trimmed_to: int,
+        member: int,
         check_trim: Callable[[int], None],
         rng: random.Random,
     ) -> None:
+        self.member = member
         self._group = group
         self._check_trim = check_trim
         self._buffer = CommittedBuffer()
-        if trimmed_to > 0:
-            self._buffer.start_after(trimmed_to)
-        self._buffer.extend(group.entries[trimmed_to:])
+        trimmed = group.trimmed[member]
+        if trimmed > 0:
+            self._buffer.start_after(trimmed)
+        held = group.entries[raft_index_of(trimmed) : group.raft.held[member]]
+        self._buffer.extend(held)
+        self.received = held[-1].lsn if held else trimmed
         # Commits reach this copy late (replication lag), in order.
         self._incoming: Channel[list[Entry]] = Channel(
             self._buffer.extend, rng, group.faults.max_lag_s
@@ -159,7 +281,13 @@ class MemberLog:
     def trimmed_to(self) -> int:
         return max(0, self._buffer.trimmed_to)
 
-    def receive(self, entries: list[Entry]) -> None:
+    def sync(self) -> None:
+        """Receive what this member's log holds and this copy has not seen yet."""
+        group = self._group
+        entries = group.entries[raft_index_of(self.received) : group.raft.held[self.member]]
+        if not entries:
+            return
+        self.received = entries[-1].lsn
         self._incoming.max_latency_s = self._group.faults.max_lag_s
         self._incoming.send(entries)
 
@@ -167,7 +295,7 @@ class MemberLog:
         pass
 
     def append(self, record: bytes) -> asyncio.Future[int]:
-        return self._group.append(record)
+        return self._group.append(record, self.member)
 
     def read(self, from_lsn: int) -> AsyncIterator[Entry]:
         return self._buffer.read(from_lsn)
@@ -180,12 +308,19 @@ class MemberLog:
             return
         self._check_trim(up_to)
         self._buffer.trim(up_to)
+        group = self._group
+        if self._buffer.trimmed_to > group.trimmed[self.member]:
+            group.trimmed[self.member] = self._buffer.trimmed_to
+            group.event(
+                f"{group.raft.address(self.member)} compacted through entry "
+                f"{raft_index_of(self._buffer.trimmed_to)}"
+            )
 
     def is_leader(self) -> bool:
-        return True
+        return self._group.raft.leads(self.member)
 
     async def wait_leader(self, timeout: float) -> bool:
-        return True
+        return self.is_leader()
 
     async def close(self) -> None:
         self._incoming.close()

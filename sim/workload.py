@@ -1,6 +1,7 @@
 """The simulated ingress: requests at random times, each an `Invoke` record appended to the log of
-the group that owns the invocation (the ingress-level acknowledgement is that append being
-durable; the checks find every acknowledged request in the logs).
+the group that owns the invocation, entering at a random node that forwards it to the leader it
+reaches (the ingress-level acknowledgement is that append being durable; the checks find every
+acknowledged request in the logs).
 
 Requests with an idempotency key are retried with the same id when the append fails (a retry may
 find the first append committed after all: the partition answers it as a repeat); the others are
@@ -105,7 +106,8 @@ class Workload:
         for _ in range(tries):
             envelope.timestamp_ms = self._cluster.setup.clock.now_ms()
             try:
-                await self._cluster.logs[group].append(envelope.SerializeToString())
+                node = self._rng.randrange(self._cluster.nodes.count)  # the node it enters at
+                await self._cluster.logs[group].append_from(node, envelope.SerializeToString())
                 return
             except LogError:
                 await asyncio.sleep(0.1)

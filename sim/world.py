@@ -29,6 +29,7 @@ from sim.invoker import Environment
 from sim.log import GroupLog
 from sim.loop import SimClock, run
 from sim.network import Network
+from sim.nodes import Nodes
 from sim.trace import Trace
 from sim.workload import Workload
 
@@ -85,21 +86,29 @@ async def _simulate(seed: int, plan: faults.Plan, root: Path, trace: Trace) -> R
     observed = Observed()
     try:
         async with asyncio.TaskGroup() as tg:
-            logs = [GroupLog(g, _rng(seed, f"log{g}"), trace) for g in range(plan.groups)]
+            nodes = Nodes(plan.nodes)
+            logs = [
+                GroupLog(g, plan.nodes, nodes, _rng(seed, f"log{g}"), trace)
+                for g in range(plan.groups)
+            ]
             clock = SimClock()
             setup = Setup(
                 Partitioning(PARTITIONS, plan.groups),
                 clock,
+                nodes,
                 Network(logs, _rng(seed, "network"), trace, clock, tg),
                 Environment(_rng(seed, "invoker"), trace, observed),
                 trace,
                 tg,
                 root,
                 plan.trim_every,
+                plan.retain_entries,
                 plan.retention_ms,
                 failures,
             )
-            cluster = Cluster(setup, logs, plan.members, _rng(seed, "cluster"))
+            for log in logs:
+                tg.create_task(log.run(), name=f"raft-g{log.group}")
+            cluster = Cluster(setup, logs, _rng(seed, "cluster"))
             shadows = [
                 checks.Shadow(log, root / f"shadow{g}", setup.options(g))
                 for g, log in enumerate(logs)
@@ -113,11 +122,13 @@ async def _simulate(seed: int, plan: faults.Plan, root: Path, trace: Trace) -> R
                     await member.crash()
                 for shadow in shadows:
                     shadow.close()
-                report.records = sum(log.last_lsn for log in logs)
+                report.records = sum(len(log.entries) for log in logs)
             raise _Done
     except* _Done:
         pass
     report.violations[:0] = [checks.Violation("processor", f) for f in failures]
+    for log in logs:
+        report.violations += [checks.Violation("raft", f) for f in log.raft.failures]
     report.violations += [checks.Violation("journal-mismatch", v) for v in observed.violations]
     report.virtual_s = asyncio.get_running_loop().time()
     report.digest = trace.digest()
@@ -153,15 +164,14 @@ async def _phases(
 
 
 async def _bootstrap(cluster: Cluster) -> None:
+    """Start every node; register the deployment with every group once it has a leader."""
+    for member in cluster.members():
+        member.start()
     register = rec.RegisterDeployment(
         deployment_id=services.DEPLOYMENT_ID, uri="sim://deployment", manifest=services.manifest()
     )
     for g in range(len(cluster.groups)):
         await cluster.append(g, rec.Envelope(register_deployment=register))
-    for member in cluster.members():
-        member.start()
-    for group in cluster.groups:
-        await cluster.announce(group[0])
 
 
 async def _watch(
@@ -170,7 +180,7 @@ async def _watch(
     """Compare replicas every COMPARE_S until `until()`; stop at the first failure."""
     while not until():
         await asyncio.sleep(COMPARE_S)
-        if cluster.setup.failures:
+        if cluster.setup.failures or any(log.raft.failures for log in cluster.logs):
             raise Stop
         for group, shadow in zip(cluster.groups, shadows, strict=True):
             for member in sorted(group, key=_applied):
@@ -198,6 +208,8 @@ def _busy(cluster: Cluster) -> str:
         log = cluster.logs[g]
         if not log.idle():
             return f"appends to group {g} in flight"
+        if log.raft.learners or len(log.raft.voters) < len(group):
+            return f"group {g} is changing its membership"
         for member in group:
             if member.store is None or member.store.applied_lsn() != log.last_lsn:
                 return (

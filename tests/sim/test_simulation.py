@@ -63,7 +63,7 @@ def test_every_known_bug_still_shows(many_seeds: subprocess.CompletedProcess[str
 
 
 def test_a_network_that_loses_messages_fails_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    async def lose(self: Network, target: int, records: list[object]) -> None:
+    async def lose(self: Network, target: int, records: list[object], node: int) -> None:
         return None  # says delivered, appends nothing: a broken Deliverer
 
     monkeypatch.setattr(Network, "deliver", lose)
