@@ -1,6 +1,8 @@
 """`python -m sim --seed 1234` replays one seed; `python -m sim --seeds 100` runs seeds 0..99
 (`--from S` to start elsewhere, `--budget S` to stop starting new seeds after S seconds of wall
-time); `--twice` runs each seed twice and fails when the two runs differ (their trace digests).
+time, `--kind K` to run only seeds whose plan injects node-level fault K: node-crash,
+restart-all, partition, partial-cut, membership); `--twice` runs each seed twice and fails when
+the two runs differ (their trace digests).
 
 Runs under PYTHONHASHSEED=0 (the process re-executes itself to get it), so that nothing a run
 does depends on string hashing. Exit status 1 when any seed fails; each failure prints its seed,
@@ -10,16 +12,20 @@ the command that replays it, its violations and the end of its trace.
 from __future__ import annotations
 
 import argparse
+import itertools
 import logging
 import os
 import sys
 import time
 import traceback
+from collections.abc import Iterable, Iterator
 
+from sim import faults
 from sim.checks import Violation
-from sim.world import Report, simulate
+from sim.world import Report, plan_of, simulate
 
 HASH_SEED = "0"
+KINDS = sorted(faults.KINDS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=1, help="how many seeds to run")
     parser.add_argument("--from", dest="first", type=int, default=0, help="the first seed")
     parser.add_argument("--budget", type=float, default=0.0, help="wall seconds (0: no limit)")
+    parser.add_argument("--kind", choices=KINDS, help="only seeds that inject this fault")
     parser.add_argument("--twice", action="store_true", help="run each seed twice, compare")
     parser.add_argument(
         "--strict", action="store_true", help="fail on violations of known bugs too"
@@ -45,7 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--grep", help="print every trace event that contains this text")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.CRITICAL)
-    seeds = [args.seed] if args.seed is not None else range(args.first, args.first + args.seeds)
+    seeds: Iterable[int] = [args.seed] if args.seed is not None else range(args.first, 1 << 31)
+    if args.kind is not None:
+        seeds = _with_kind(seeds, args.kind, args.append_all)
+    if args.seed is None:
+        seeds = itertools.islice(seeds, args.seeds)
     started = time.monotonic()
     failed = ran = known = 0
     for seed in seeds:
@@ -79,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{known} with violations of known bugs only"
     )
     return 1 if failed else 0
+
+
+def _with_kind(seeds: Iterable[int], kind: str, append_all: bool) -> Iterator[int]:
+    return (s for s in seeds if kind in plan_of(s, append_all).kinds())
 
 
 def _print(report: Report, wall_s: float, verbose: bool, strict: bool) -> None:

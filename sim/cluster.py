@@ -268,8 +268,8 @@ class Cluster:
         g = member.group
         raft = self.logs[g].raft
         while True:
-            source = self.leader(g)
-            if source is not None and source.store is not None:
+            source = self._source(member)
+            if source is not None:
                 break
             await asyncio.sleep(CHANGE_RETRY_S)
         await member.crash()
@@ -282,6 +282,13 @@ class Cluster:
             if not member.up and self.belongs(member):
                 member.start()  # crashed meanwhile: it comes back
 
+    def _source(self, member: Member) -> Member | None:
+        """Whom `member` copies a snapshot from: its group's leader, if it reaches it."""
+        source = self.leader(member.group)
+        if source is None or source is member or source.store is None:
+            return None
+        return source if self.nodes.linked(source.node, member.node) else None
+
     def _snapshot_needed(self, group: int, node: int) -> None:
         if (group, node) not in self._installing:
             self._installing.add((group, node))
@@ -292,8 +299,8 @@ class Cluster:
         leader's store, start it again (node/snapshot.py's catch_up, in one step)."""
         try:
             member = self.groups[group][node]
-            source = self.leader(group)
-            if source is None or source is member or not member.up:
+            source = self._source(member)
+            if source is None or not member.up:
                 self.logs[group].snapshot_failed(node)  # asked again at the next tick
                 return
             await member.crash()

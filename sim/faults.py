@@ -31,6 +31,7 @@ from sim.network import DeliveryFaults
 from sim.nodes import name as node_name
 
 RATES = (0.0, 0.005, 0.02, 0.08)
+KINDS = frozenset({"node-crash", "restart-all", "partition", "partial-cut", "membership"})
 CHANGE_DOWNTIME_S = (0.5, 4.0)  # between removing a node's members and adding them back
 
 
@@ -70,7 +71,7 @@ class Plan:
         if self.restart_all:
             kinds.add("restart-all")
         if self.cut_mean_s:
-            kinds.add("partial-cut" if self.partial_cuts else "partition")
+            kinds |= {"partition", "partial-cut"} if self.partial_cuts else {"partition"}
         if self.membership_changes:
             kinds.add("membership")
         return kinds

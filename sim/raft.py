@@ -379,6 +379,11 @@ class Handle:
     def partner_progress(self) -> dict[str, tuple[int, bool]]:
         return self._raft.progress(self._member)
 
+    def members(self) -> tuple[str, ...]:
+        """The group's configuration (voters and learners), sorted."""
+        raft = self._raft
+        return tuple(sorted(raft.address(m) for m in raft.voters | raft.learners))
+
     def transfer_leadership(self, to: str | None = None) -> bool:
         if not self._raft.leads(self._member):
             return False

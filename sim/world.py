@@ -72,8 +72,13 @@ def simulate(
     if root is None and SHM.is_dir():
         root = SHM
     with tempfile.TemporaryDirectory(prefix=f"sim-{seed}-", dir=root) as tmp:
-        plan = faults.plan(_rng(seed, "plan"), append_all)
+        plan = plan_of(seed, append_all)
         return run(_simulate(seed, plan, Path(tmp), Trace(None if whole_trace else 200)))
+
+
+def plan_of(seed: int, append_all: bool = False) -> faults.Plan:
+    """The faults and the shape of the run of `seed`."""
+    return faults.plan(_rng(seed, "plan"), append_all)
 
 
 def _rng(seed: int, use: str) -> random.Random:

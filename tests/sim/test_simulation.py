@@ -20,7 +20,7 @@ from sim.network import Network
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = 40
-BUDGET_S = 30
+BUDGET_S = 20
 
 
 def simulate(*args: str) -> subprocess.CompletedProcess[str]:
