@@ -48,7 +48,7 @@ from sim.loop import SimClock
 from sim.network import Network
 from sim.nodes import Nodes
 from sim.nodes import name as node_name
-from sim.raft import Handle
+from sim.raft import TICK_S, Handle
 from sim.trace import Trace
 
 RETRY_S = 0.05  # between attempts to append a cluster record
@@ -135,6 +135,8 @@ class Member:
             self.name,
             self.incarnation,
             s.clock,
+            # Raft's roles change at its ticks here: looking more often finds nothing new.
+            period_s=TICK_S,
             preferred=raft.address(s.nodes.preferred(self.group)),
             retain_entries=s.retain_entries,
         )
@@ -236,9 +238,6 @@ class Cluster:
         node = self.logs[group].raft.current_leader()
         member = None if node is None else self.groups[group][node]
         return member if member is not None and member.up else None
-
-    def leaderless(self) -> list[int]:
-        return [g for g in range(len(self.groups)) if self.leader(g) is None]
 
     async def crash_node(self, node: int) -> None:
         self._event(f"crash node {node_name(node)}")

@@ -87,10 +87,6 @@ class GroupLog:
     def last_lsn(self) -> int:
         return lsn_of(len(self.entries)) if self.entries else 0
 
-    def entry_at(self, lsn: int) -> int:
-        """The list index of the entry at `lsn`, plus one (its Raft index)."""
-        return raft_index_of(lsn)
-
     def idle(self) -> bool:
         return not any(self._queues)
 

@@ -70,7 +70,6 @@ class Raft:
         self.leading: list[int | None] = [None] * members
         self.last_index: Callable[[], int] = lambda: 0
         self.on_step_down: Callable[[int], None] = lambda member: None
-        self.on_elected: Callable[[int], None] = lambda member: None
         self.failures: list[str] = []
         self._rng = rng
         self._trace = trace
@@ -321,7 +320,6 @@ class Raft:
         self._quorum_at[member] = self._now()
         self._answered = set()
         self._event(f"{self.address(member)} leads in term {term}")
-        self.on_elected(member)
 
     def _learn(self, member: int, term: int) -> None:
         if term <= self.known[member]:

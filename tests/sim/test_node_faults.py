@@ -3,8 +3,8 @@ every node restarted at once, a node cut off, a single link cut, a node's member
 every group and added back from snapshots; and a member the others compacted past while it was
 down catches up from a snapshot instead of replaying.
 
-Each kind runs the first few seeds whose plan injects it (`python -m sim --kind K`), and the
-trace must show the fault happening, not only planned."""
+Each kind runs the first few seeds whose plan injects it (`python -m sim --kind K`); the trace
+must show the fault happening, not only planned, and the first seed must replay exactly."""
 
 from __future__ import annotations
 
@@ -33,6 +33,9 @@ def test_seeds_of_each_node_fault_hold_every_invariant(kind: str) -> None:
     assert ran.returncode == 0, ran.stdout[-6000:] + ran.stderr[-3000:]
     assert len(digests(ran.stdout)) == SEEDS_PER_KIND, ran.stdout[-3000:]
     assert re.search(shown, ran.stdout), f"no seed showed {kind}:\n{ran.stdout[-3000:]}"
+    seed, digest = min(digests(ran.stdout).items())
+    again = simulate("--seed", str(seed))
+    assert digests(again.stdout) == {seed: digest}, again.stdout  # replays exactly
 
 
 # A 3-node seed in which a node stays down long enough for the others to compact past it

@@ -2,7 +2,7 @@
 invariant, a seed replays exactly in a fresh process, the checks do fail when the system
 misbehaves, and a failure says how to replay it.
 
-`make simulate SEEDS=N` runs more seeds; this runs what fits in about half a minute.
+`make simulate SEEDS=N` runs more seeds; this runs what fits in about 15 s (and tests/sim/test_node_faults.py a few seeds of each node-level fault).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from sim.network import Network
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = 40
-BUDGET_S = 20
+BUDGET_S = 15
 
 
 def simulate(*args: str) -> subprocess.CompletedProcess[str]:
