@@ -2,7 +2,8 @@
 invariant, a seed replays exactly in a fresh process, the checks do fail when the system
 misbehaves, and a failure says how to replay it.
 
-`make simulate SEEDS=N` runs more seeds; this runs what fits in about 15 s (and tests/sim/test_node_faults.py a few seeds of each node-level fault).
+`make simulate SEEDS=N` runs more seeds; this runs what fits in about 15 s (and
+tests/sim/test_node_faults.py a few seeds of each node-level fault).
 """
 
 from __future__ import annotations
