@@ -49,12 +49,15 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="deliver as node/backend.py append_all does in some seeds (a known bug)",
     )
+    parser.add_argument(
+        "--hostile", action="store_true", help="3 nodes and every node-level fault, often"
+    )
     parser.add_argument("--grep", help="print every trace event that contains this text")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.CRITICAL)
     seeds: Iterable[int] = [args.seed] if args.seed is not None else range(args.first, 1 << 31)
     if args.kind is not None:
-        seeds = _with_kind(seeds, args.kind, args.append_all)
+        seeds = _with_kind(seeds, args.kind, args.append_all, args.hostile)
     if args.seed is None:
         seeds = itertools.islice(seeds, args.seeds)
     started = time.monotonic()
@@ -64,10 +67,15 @@ def main(argv: list[str] | None = None) -> int:
             break
         t0 = time.monotonic()
         try:
-            report = simulate(seed, whole_trace=args.grep is not None, append_all=args.append_all)
+            report = simulate(
+                seed,
+                whole_trace=args.grep is not None,
+                append_all=args.append_all,
+                hostile=args.hostile,
+            )
         except Exception:  # the simulation itself broke: still a failure of this seed
             traceback.print_exc()
-            print(f"seed {seed}: the simulation failed; replay: {_replay(seed)}")
+            print(f"seed {seed}: the simulation failed; replay: {_replay(seed, args.hostile)}")
             ran += 1
             failed += 1
             continue
@@ -76,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
                 if args.grep in line:
                     print(line)
         if args.twice:
-            again = simulate(seed, append_all=args.append_all)
+            again = simulate(seed, append_all=args.append_all, hostile=args.hostile)
             if again.digest != report.digest:
                 text = f"a second run has trace digest {again.digest}, the first {report.digest}"
                 report.violations.append(Violation("nondeterministic", text))
@@ -92,8 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failed else 0
 
 
-def _with_kind(seeds: Iterable[int], kind: str, append_all: bool) -> Iterator[int]:
-    return (s for s in seeds if kind in plan_of(s, append_all).kinds())
+def _with_kind(seeds: Iterable[int], kind: str, append_all: bool, hostile: bool) -> Iterator[int]:
+    return (s for s in seeds if kind in plan_of(s, append_all, hostile).kinds())
 
 
 def _print(report: Report, wall_s: float, verbose: bool, strict: bool) -> None:
@@ -112,10 +120,12 @@ def _print(report: Report, wall_s: float, verbose: bool, strict: bool) -> None:
     print("  last events:")
     for line in report.trace_tail[-40:]:
         print(f"    {line}")
-    print(f"  replay: {_replay(report.seed)}")
+    print(f"  replay: {_replay(report.seed, report.hostile)}")
 
 
-def _replay(seed: int) -> str:
+def _replay(seed: int, hostile: bool = False) -> str:
+    if hostile:
+        return f"python -m sim --hostile --seed {seed}"
     return f"make simulate SEED={seed}  (or: python -m sim --seed {seed})"
 
 

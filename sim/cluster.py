@@ -44,7 +44,7 @@ from partition.store import Store
 from perdure_proto import records_pb2 as rec
 from sim import invoker
 from sim.log import GroupLog, MemberLog
-from sim.loop import SimClock
+from sim.loop import PROCESS, SimClock, VirtualLoop
 from sim.network import Network
 from sim.nodes import Nodes
 from sim.nodes import name as node_name
@@ -54,6 +54,7 @@ from sim.trace import Trace
 RETRY_S = 0.05  # between attempts to append a cluster record
 CLEANUP_S = 1.0  # the leaders' cleaners purge expired invocations this often
 CHANGE_RETRY_S = 0.1  # between attempts of a membership change
+STOP_S = 1.0  # a cancelled processor stops within this (it awaits nothing that takes time)
 
 
 @dataclass(slots=True)
@@ -72,6 +73,7 @@ class Setup:
     retain_entries: int  # node.campaign: how far a lagging member may fall behind
     retention_ms: int  # of completed invocations (idempotency and workflow retention)
     failures: list[str]
+    stuck: list[str]  # processes that did not stop when cancelled (checks.KNOWN "stop-hangs")
 
     def options(self, group: int) -> context.Options:
         """The state machine's options: the same for every replica of `group`."""
@@ -148,8 +150,20 @@ class Member:
         task, self._task = self._task, None
         if task is None:
             return
-        self._event(f"crash {self.name}#{self.incarnation}")
+        process = f"{self.name}#{self.incarnation}"
+        self._event(f"crash {process}")
         task.cancel()
+        await asyncio.wait([task], timeout=STOP_S)
+        if not task.done():
+            # Its processor, given the cancellation that also stops a leader unit on a step
+            # down, did not stop: whatever awaits that stop in a node would wait forever.
+            loop = asyncio.get_running_loop()
+            left = sorted({t.get_name() for t in cast(VirtualLoop, loop).tasks_of(process)})
+            self._setup.stuck.append(
+                f"{process} did not stop within {STOP_S} s of being cancelled (still running: "
+                f"{', '.join(left)})"
+            )
+            await self._kill(process)
         await asyncio.gather(task, return_exceptions=True)
         self._log.raft.set_alive(self.node, False)
         if self._view is not None:
@@ -157,6 +171,14 @@ class Member:
         if self.store is not None:
             self.store.close()
         self.store = self._view = self.processor = None
+
+    async def _kill(self, process: str) -> None:
+        """kill -9: cancel every task the process started until none is left."""
+        loop = cast(VirtualLoop, asyncio.get_running_loop())
+        while left := loop.tasks_of(process):
+            for t in left:
+                t.cancel()
+            await asyncio.wait(left, timeout=STOP_S)
 
     def wipe(self) -> None:
         """Lose everything on disk (the member must be down)."""
@@ -178,6 +200,7 @@ class Member:
         return lsn
 
     async def _run(self, processor: PartitionProcessor, campaign: Campaign) -> None:
+        PROCESS.set(f"{self.name}#{self.incarnation}")
         try:
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(processor.run(), name=f"{self.name}-processor")

@@ -22,6 +22,7 @@ so the system can settle.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 from dataclasses import dataclass
 
@@ -106,10 +107,29 @@ class Plan:
         )
 
 
-def plan(rng: random.Random, append_all: bool = False) -> Plan:
+def plan(rng: random.Random, append_all: bool = False, hostile: bool = False) -> Plan:
     """`append_all`: some seeds deliver as node/backend.py `append_all` does (all of a call's
     records appended at once). Off by default while that leaves gaps (a known bug:
-    tests/node/test_delivery_order.py); `python -m sim --append-all` shows it."""
+    tests/node/test_delivery_order.py); `python -m sim --append-all` shows it. `hostile`: 3
+    nodes and every node-level fault, often (`python -m sim --hostile`)."""
+    base = _plan(rng, append_all)
+    if not hostile:
+        return base
+    return dataclasses.replace(
+        base,
+        nodes=3,
+        node_crash_mean_s=rng.choice((1.5, 3.0)),
+        max_node_downtime_s=rng.choice((2.0, 8.0)),
+        restart_all=rng.random() < 0.5,
+        cut_mean_s=rng.choice((1.0, 2.0)),
+        partial_cuts=rng.random() < 0.5,
+        max_cut_s=rng.choice((1.5, 4.0)),
+        membership_changes=rng.choice((1, 2, 3)),
+        retain_entries=rng.choice((16, 64)),
+    )
+
+
+def _plan(rng: random.Random, append_all: bool) -> Plan:
 
     def rate() -> float:
         return rng.choice(RATES)

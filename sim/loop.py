@@ -14,7 +14,9 @@ something that cannot happen: `Stuck` is raised rather than waiting forever.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import selectors
+import weakref
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, TypeVar
 
@@ -60,13 +62,43 @@ def _fd(fileobj: Any) -> int:
     return fileobj if isinstance(fileobj, int) else int(fileobj.fileno())
 
 
+# The simulated process a task belongs to: tasks inherit it from the task that created them,
+# so every task a member's process started can be found (and killed) when the process dies.
+PROCESS: contextvars.ContextVar[str | None] = contextvars.ContextVar("process", default=None)
+
+
 class VirtualLoop(asyncio.SelectorEventLoop):
     def __init__(self) -> None:
         self._virtual = _VirtualSelector()
         super().__init__(self._virtual)
+        self._processes: dict[str, weakref.WeakSet[asyncio.Task[Any]]] = {}
+        self.set_task_factory(self._make_task)
 
     def time(self) -> float:
         return self._virtual.now
+
+    def tasks_of(self, process: str) -> list[asyncio.Task[Any]]:
+        """The unfinished tasks started in `process` (see `PROCESS`), oldest first."""
+        tasks = self._processes.get(process, weakref.WeakSet())
+        return sorted((t for t in tasks if not t.done()), key=_serial)
+
+    def _make_task(
+        self, loop: asyncio.AbstractEventLoop, coro: Any, context: Any = None
+    ) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any] = asyncio.Task(coro, loop=loop, context=context)
+        process = PROCESS.get() if context is None else context.get(PROCESS)
+        if process is not None:
+            self._processes.setdefault(process, weakref.WeakSet()).add(task)
+            _SERIALS[task] = next(_COUNTER)
+        return task
+
+
+_SERIALS: weakref.WeakKeyDictionary[asyncio.Task[Any], int] = weakref.WeakKeyDictionary()
+_COUNTER = iter(range(1 << 62))
+
+
+def _serial(task: asyncio.Task[Any]) -> int:
+    return _SERIALS.get(task, 0)
 
 
 class SimClock:

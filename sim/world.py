@@ -50,6 +50,7 @@ class Report:
     invocations: int = 0
     violations: list[checks.Violation] = field(default_factory=list)
     trace_tail: list[str] = field(default_factory=list)
+    hostile: bool = False  # the seed's plan is faults.plan's hostile one
 
     def unknown(self) -> list[checks.Violation]:
         """The violations that no known bug explains."""
@@ -64,21 +65,27 @@ class Stop(Exception):
 
 
 def simulate(
-    seed: int, root: Path | None = None, whole_trace: bool = False, append_all: bool = False
+    seed: int,
+    root: Path | None = None,
+    whole_trace: bool = False,
+    append_all: bool = False,
+    hostile: bool = False,
 ) -> Report:
     """Run `seed` in its own temporary directory (under `root` if given, else in memory when
     /dev/shm exists: RocksDB's syncs cost nothing there); `whole_trace` keeps every event in
-    `Report.trace_tail`, not only the last ones; `append_all`: see `faults.plan`."""
+    `Report.trace_tail`, not only the last ones; `append_all`, `hostile`: see `faults.plan`."""
     if root is None and SHM.is_dir():
         root = SHM
     with tempfile.TemporaryDirectory(prefix=f"sim-{seed}-", dir=root) as tmp:
-        plan = plan_of(seed, append_all)
-        return run(_simulate(seed, plan, Path(tmp), Trace(None if whole_trace else 200)))
+        plan = plan_of(seed, append_all, hostile)
+        report = run(_simulate(seed, plan, Path(tmp), Trace(None if whole_trace else 200)))
+        report.hostile = hostile
+        return report
 
 
-def plan_of(seed: int, append_all: bool = False) -> faults.Plan:
+def plan_of(seed: int, append_all: bool = False, hostile: bool = False) -> faults.Plan:
     """The faults and the shape of the run of `seed`."""
-    return faults.plan(_rng(seed, "plan"), append_all)
+    return faults.plan(_rng(seed, "plan"), append_all, hostile)
 
 
 def _rng(seed: int, use: str) -> random.Random:
@@ -88,6 +95,7 @@ def _rng(seed: int, use: str) -> random.Random:
 async def _simulate(seed: int, plan: faults.Plan, root: Path, trace: Trace) -> Report:
     report = Report(seed, plan.describe())
     failures: list[str] = []
+    stuck: list[str] = []
     observed = Observed()
     try:
         async with asyncio.TaskGroup() as tg:
@@ -110,6 +118,7 @@ async def _simulate(seed: int, plan: faults.Plan, root: Path, trace: Trace) -> R
                 plan.retain_entries,
                 plan.retention_ms,
                 failures,
+                stuck,
             )
             for log in logs:
                 tg.create_task(log.run(), name=f"raft-g{log.group}")
@@ -132,6 +141,7 @@ async def _simulate(seed: int, plan: faults.Plan, root: Path, trace: Trace) -> R
     except* _Done:
         pass
     report.violations[:0] = [checks.Violation("processor", f) for f in failures]
+    report.violations += [checks.Violation("stop-hangs", s) for s in stuck]
     for log in logs:
         report.violations += [checks.Violation("raft", f) for f in log.raft.failures]
     report.violations += [checks.Violation("journal-mismatch", v) for v in observed.violations]
