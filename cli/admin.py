@@ -43,13 +43,22 @@ class AdminClient:
 
     def get_json(self, path: str) -> Any:
         """GET `path` and parse its JSON body. Raises Unreachable or BadAnswer."""
+        return self.call("GET", path)
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        """`method` `path` with `body` as JSON (None: no body); the answer's JSON body.
+        Raises Unreachable or BadAnswer."""
         url = self.base_url + path
-        request = urllib.request.Request(url, headers={"accept": "application/json"})
+        headers = {"accept": "application/json"}
+        data = None
+        if body is not None:
+            data, headers["content-type"] = json.dumps(body).encode(), "application/json"
+        request = urllib.request.Request(url, data=data, headers=headers, method=method)
         try:
             with urllib.request.urlopen(request, timeout=self._timeout_s) as response:
                 body = response.read()
         except urllib.error.HTTPError as err:
-            raise BadAnswer(f"GET {url} answered {err.code}: {_message(err.read())}") from err
+            raise BadAnswer(f"{method} {url} answered {err.code}: {_message(err.read())}") from err
         except (urllib.error.URLError, OSError, ValueError) as err:
             raise Unreachable(
                 f"cannot reach the admin API at {self.base_url} ({_reason(err)}); is the node "
@@ -58,7 +67,7 @@ class AdminClient:
         try:
             return json.loads(body)
         except ValueError as err:
-            raise BadAnswer(f"GET {url} answered something that is not JSON ({err})") from err
+            raise BadAnswer(f"{method} {url} answered something that is not JSON ({err})") from err
 
 
 def _reason(err: BaseException) -> str:

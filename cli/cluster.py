@@ -1,5 +1,7 @@
 """`perdure cluster status|nodes|partitions`: the cluster as one node's admin API reports it
-(GET /cluster, shape in node/admin_api.py), as tables or, with --json, as JSON."""
+(GET /cluster, shape in node/admin_api.py), as tables or, with --json, as JSON.
+`perdure cluster add|remove|lead`: membership changes, one at a time
+(node/membership_changes.py)."""
 
 from __future__ import annotations
 
@@ -39,6 +41,52 @@ def register(
     for name, summary, view in views:
         leaf = sub.add_parser(name, parents=[common], help=summary, description=summary)
         leaf.set_defaults(run=_command(view))
+    add = sub.add_parser(
+        "add",
+        parents=[common],
+        help="add a node (started with cluster_join) to every partition's Raft group",
+        description="Add a node, started with cluster_join = true, to every Raft group: each "
+        "group's leader adds its member, which has caught up from a snapshot and votes from "
+        "then on. Returns once every group committed the change.",
+    )
+    add.add_argument("name", help="the node's name (its node_name)")
+    add.add_argument("address", help="the node's address (a host, as in the cluster setting)")
+    add.set_defaults(run=lambda c, a: _change(c, "POST", "/cluster/nodes", _node(a)))
+    remove = sub.add_parser(
+        "remove",
+        parents=[common],
+        help="remove a node from every Raft group (stop it afterwards)",
+        description="Remove a node from every Raft group (leadership it holds moves first); "
+        "stop the node afterwards.",
+    )
+    remove.add_argument("name", help="the node's name")
+    remove.set_defaults(run=lambda c, a: _change(c, "DELETE", f"/cluster/nodes/{a.name}"))
+    lead = sub.add_parser(
+        "lead",
+        parents=[common],
+        help="move a partition's leadership (with its Raft group's) to a node",
+        description="Move the leadership of a partition's Raft group (every partition of the "
+        "group moves with it) to a node's member; the group keeps it there.",
+    )
+    lead.add_argument("partition", type=int, help="the partition id (see cluster partitions)")
+    lead.add_argument("node", help="the node's name")
+    lead.set_defaults(
+        run=lambda c, a: _change(
+            c, "POST", f"/cluster/partitions/{a.partition}/leader", {"node": a.node}
+        )
+    )
+
+
+def _node(args: argparse.Namespace) -> Json:
+    return {"name": args.name, "address": args.address}
+
+
+CHANGE_TIMEOUT_S = 120.0  # each Raft group in turn, leader changes waited out
+
+
+def _change(client: AdminClient, method: str, path: str, body: Json | None = None) -> str:
+    patient = AdminClient(client.base_url, timeout_s=CHANGE_TIMEOUT_S)
+    return _dumps(patient.call(method, path, body))
 
 
 def _command(view: Callable[[Json, bool], str]) -> Callable[[AdminClient, argparse.Namespace], str]:

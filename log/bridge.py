@@ -55,10 +55,12 @@ class Ready:
 
 @dataclass(frozen=True, slots=True)
 class RoleChanged:
-    """pysyncobj's Raft state changed (0 follower, 1 candidate, 2 leader)."""
+    """pysyncobj's Raft state changed (0 follower, 1 candidate, 2 leader), in `term` (read on
+    the tick thread with the change: the term a new leader was elected in)."""
 
     old: int
     new: int
+    term: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -202,6 +202,7 @@ class RaftLog:
         self._batches_committed = 0
         self._records_committed = 0
         self._last_raft_index = 0  # of the newest committed batch the loop has seen
+        self._leader_term: int | None = None  # the term this member was elected leader in
         self._replay_floor = -1  # trim point stored before the last start: filtered on replay
         self._compaction_tickets = itertools.count(1)
         self._requested = (0, -1)  # (through raft index, trimmed lsn) last asked for
@@ -263,7 +264,7 @@ class RaftLog:
         conf = syncobj_conf(
             options,
             on_ready=lambda: bridge.post(Ready()),
-            on_state_changed=lambda old, new: bridge.post(RoleChanged(old, new)),
+            on_state_changed=lambda old, new: bridge.post(RoleChanged(old, new, self.term())),
             compaction=compaction,
         )
         try:
@@ -372,6 +373,14 @@ class RaftLog:
         replica = self._replica
         leader = replica._getLeader() if replica is not None else None
         return None if leader is None else str(getattr(leader, "address", leader))
+
+    def leader_term(self) -> int | None:
+        """The term this member was elected leader in, None unless it leads. Consistent, unlike
+        `is_leader()` with `term()` read one after the other: pysyncobj moves its term before
+        its role on another thread, so a leader deposed in term t+1 can be read as "leader in
+        term t+1" between the two."""
+        term = self._leader_term
+        return term if term is not None and self.is_leader() else None
 
     def term(self) -> int:
         """This member's current Raft term (0 before start). Cheap, like `leader_address`."""
@@ -675,7 +684,8 @@ class RaftLog:
             case Ready():
                 self._ready = True
                 self._changed.wake()
-            case RoleChanged(old, new):
+            case RoleChanged(old, new, term):
+                self._leader_term = term if new == LEADER_STATE else None
                 if old == LEADER_STATE and new != LEADER_STATE:
                     self._fail_inflight(
                         NotLeader(

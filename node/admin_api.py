@@ -127,6 +127,16 @@ def _server_version() -> str:
         return "0.0.0"
 
 
+class ClusterControl(Protocol):
+    """Membership changes (node.membership_changes.ClusterChanges); each raises AdminError."""
+
+    async def add_node(self, name: str, host: str) -> Json: ...
+
+    async def remove_node(self, name: str) -> Json: ...
+
+    async def move_partition_leadership(self, partition: int, name: str) -> Json: ...
+
+
 class AdminApi:
     """The admin API request handler (an `ingress.http.Handler`)."""
 
@@ -140,10 +150,12 @@ class AdminApi:
         version: str | None = None,
         cluster: ClusterView | None = None,
         queries: Queries | None = None,
+        changes: ClusterControl | None = None,
     ) -> None:
         self._backend = backend
         self._cluster = cluster
         self._queries = queries
+        self._changes = changes
         self._ingress_endpoint = ingress_endpoint
         self._version = version or _server_version()
 
@@ -175,6 +187,8 @@ class AdminApi:
             return _only(method, "GET") or _json(200, self._version_info())
         if n == 1 and head == "cluster":
             return _only(method, "GET") or self._cluster_status()
+        if head == "cluster" and n in (2, 3, 4):
+            return await self._cluster_change(method, parts, request)
         if n == 1 and head == "query":
             return _only(method, "POST") or await self._query(request)
         if head == "deployments":
@@ -393,6 +407,36 @@ class AdminApi:
             return admin_error(501, "this admin API was started without a cluster view")
         return _json(200, cluster_json(self._cluster.cluster()))
 
+    async def _cluster_change(self, method: str, parts: list[str], request: Request) -> Response:
+        """POST /cluster/nodes {"name","address"}, DELETE /cluster/nodes/{name},
+        POST /cluster/partitions/{id}/leader {"node"} (node/membership_changes.py)."""
+        n, changes = len(parts), self._changes
+        removing = parts[1] == "nodes" and n == 3
+        adding = parts[1] == "nodes" and n == 2
+        leading = parts[1] == "partitions" and n == 4 and parts[3] == "leader"
+        if not (removing or adding or leading):
+            return admin_error(404, f"no such route: /{'/'.join(parts)}")
+        if refused := _only(method, "DELETE" if removing else "POST"):
+            return refused
+        if changes is None:
+            return admin_error(
+                409, "this node is not part of a cluster (set cluster and node_name)"
+            )
+        if removing:
+            return _json(200, await changes.remove_node(parts[2]))
+        body = _json_object(request.body)
+        if isinstance(body, Response):
+            return body
+        if adding:
+            name, address = body.get("name"), body.get("address")
+            if not isinstance(name, str) or not isinstance(address, str):
+                return admin_error(400, 'the body must be {"name": "<node>", "address": "<host>"}')
+            return _json(200, await changes.add_node(name, address))
+        node = body.get("node")
+        if not parts[2].isdigit() or not isinstance(node, str):
+            return admin_error(400, 'expected /cluster/partitions/<id>/leader {"node": "<node>"}')
+        return _json(200, await changes.move_partition_leadership(int(parts[2]), node))
+
     def _version_info(self) -> Json:
         build = re.sub(r"[^0-9A-Za-z.-]", "-", self._version).strip(".") or "0"
         payload: Json = {
@@ -458,6 +502,17 @@ def _only(method: str, *allowed: str) -> Response | None:
     return Response(
         response.status, response.body, (*response.headers, ("allow", ", ".join(allowed)))
     )
+
+
+def _json_object(body: bytes) -> Json | Response:
+    """`body` as a JSON object, or the 400 answer."""
+    try:
+        doc = orjson.loads(body or b"null")
+    except orjson.JSONDecodeError as exc:
+        return admin_error(400, f"the request body is not valid JSON: {exc}")
+    if not isinstance(doc, dict):
+        return admin_error(400, "the request body must be a JSON object")
+    return doc
 
 
 def _invalid_query(name: str, reason: str) -> Response:

@@ -11,6 +11,7 @@ leadership number), so stopping early is only about not calling deployments for 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from log.api import Error as LogError
 from log.lsn import MAX_RECORDS_PER_BATCH, make_lsn, raft_index_of
@@ -43,11 +44,12 @@ class Campaign:
         epoch: int,
         clock: Clock = SYSTEM,
         period_s: float = PERIOD_S,
-        preferred: str | None = None,
+        preferred: Callable[[], str | None] = lambda: None,
         retain_entries: int = RETAIN_ENTRIES,
     ) -> None:
-        """`preferred`: the Raft address of the member that should lead this group when it is
-        up and has every entry (groups' preferred leaders are spread over the nodes).
+        """`preferred()`: the Raft address of the member that should lead this group when it is
+        up and has every entry (groups' preferred leaders are spread over the nodes, and an
+        operator may move one: a PreferLeader record).
         `retain_entries`: how far a lagging member may fall behind before the others trim past
         it (it then catches up by snapshot)."""
         self._preferred = preferred
@@ -68,8 +70,8 @@ class Campaign:
         announced_term: int | None = None
         next_offer = next_trim = leading_since = 0.0
         while True:
-            if self._raft.is_leader():
-                term = self._raft.term()
+            term = self._raft.leader_term()
+            if term is not None:
                 now = self._clock.monotonic()
                 if term != announced_term and await self._announce(term):
                     announced_term, leading_since = term, now
@@ -79,15 +81,17 @@ class Campaign:
                 if now >= next_trim:
                     await self._advise_trim(now - leading_since)
                     next_trim = now + SAFE_TRIM_S
+                preferred = self._preferred()
                 if (
-                    self._preferred is not None
-                    and self._preferred != self._me
+                    preferred is not None
+                    and preferred != self._me
                     and now >= next_offer
                     and not self._stopping
+                    and preferred in self._raft.members()
                 ):
                     # pysyncobj refuses unless the preferred member has every entry: offered
                     # again each BALANCE_S until it is back and caught up.
-                    self._raft.transfer_leadership(self._preferred)
+                    self._raft.transfer_leadership(preferred)
                     next_offer = now + BALANCE_S
             else:
                 announced_term = None
@@ -141,7 +145,9 @@ class Campaign:
     async def _announce(self, term: int) -> bool:
         log.info("Raft elected this member in term %d: announcing", term)
         record = rec.Envelope(
-            announce_leader=rec.AnnounceLeader(leader_id=self._leader_id, epoch=self._epoch)
+            announce_leader=rec.AnnounceLeader(
+                leader_id=self._leader_id, epoch=self._epoch, term=term
+            )
         )
         try:
             await self._proposer.propose(record)

@@ -73,13 +73,24 @@ class ClusterView:
             out.has_committed, out.committed = True, raft.committed_lsn
         return out
 
+    def _member_names(self) -> list[str]:
+        """The nodes in this group's Raft configuration (membership changes move it), this
+        one first; a node not named yet goes by its host until it answers a poll."""
+        me = self._options.node_name
+        if self._membership is None:
+            return [me]
+        names = (self._membership.node_of_raft_address(a) for a in self._raft.members())
+        return [me, *sorted({n for n in names if n and n != me})]
+
     async def watch(self) -> None:
         """Poll the other nodes' processes until cancelled (a cluster only)."""
         if self._membership is None:
             return
-        others = [name for name in self._membership.names if name != self._membership.me]
-        peers = [(name, group) for name in others for group in range(self._partitioning.groups)]
         while True:
+            others = self._member_names()[1:]
+            peers = [(name, g) for name in others for g in range(self._partitioning.groups)]
+            for gone in set(self._remote) - set(peers):  # removed, or known by name now
+                del self._remote[gone]
             # All at once: a peer that does not answer (down, cut off) delays no other.
             await asyncio.gather(*(self._poll(name, group) for name, group in peers))
             await self._clock.sleep(POLL_S)
@@ -90,6 +101,8 @@ class ClusterView:
         except Unavailable as exc:
             log.debug("no status from %s group %d: %s", name, group, exc)
             return
+        if self._membership is not None and status.node and status.node != name:
+            self._membership.learn(status.node, self._membership.host(name))  # it says who
         self._remote[(name, group)] = (status, self._clock.monotonic())
 
     def _node_groups(self, node: str) -> dict[int, tuple[fb.GroupStatus | None, bool]]:
@@ -114,8 +127,7 @@ class ClusterView:
 
     def cluster(self) -> api.ClusterStatus:
         me = self._options.node_name
-        names = self._membership.names if self._membership is not None else (me,)
-        by_node = {name: self._node_groups(name) for name in names}
+        by_node = {name: self._node_groups(name) for name in self._member_names()}
         nodes = tuple(_node(name, groups) for name, groups in by_node.items())
         partitions = []
         for partition in range(self._partitioning.partitions):

@@ -47,6 +47,9 @@ class NodeOptions:
     # PERDURE_CLUSTER_SECRET environment variable.
     cluster: str = ""
     cluster_secret_file: str = ""
+    # A node added to a running cluster (node/membership_changes.py): until an operator added
+    # it (POST /cluster/nodes), it fetches snapshots and stays out of elections.
+    cluster_join: bool = False
     # Applied records between trims of the log (tests lower it to exercise trimming).
     trim_every_records: int = 4096
     # Raft entries the others keep for a cluster member that lags (is down, or slow); a member
@@ -83,6 +86,7 @@ _KINDS = {
     "bind_host": str,
     "log_level": str,
     "fsync": bool,
+    "cluster_join": bool,
     "default_retry_on_max_attempts": str,
 }
 

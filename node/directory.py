@@ -68,15 +68,18 @@ class Directory:
         """This node's other partition processes."""
         return {g: self.client("", g) for g in range(self.groups) if g != self.group}
 
+    def leader_address(self, group: int) -> str | None:
+        """The raft address of `group`'s leader, as far as this process knows (None: unknown)."""
+        if group == self.group:
+            return self._raft.leader_address()
+        seen = self.seen.get(group)
+        return (seen[0].leader_address or None) if seen is not None else None
+
     def leader_of(self, group: int) -> str | None:
         """The node leading `group`, as far as this process knows (None: unknown)."""
         if self._membership is None:
             return ""
-        if group == self.group:
-            address = self._raft.leader_address()
-        else:
-            seen = self.seen.get(group)
-            address = seen[0].leader_address if seen is not None else None
+        address = self.leader_address(group)
         return self._membership.node_of_raft_address(address) if address else None
 
     def route(self, group: int) -> FabricClient | None:

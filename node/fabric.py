@@ -123,6 +123,7 @@ class Method(enum.IntEnum):
     HEALTH = 10
     SNAPSHOT_BEGIN = 11
     SNAPSHOT_PAGE = 12
+    MEMBERSHIP = 13
     QUERY = 20  # SQL introspection: a group's system-table rows (node/query)
 
 
@@ -203,6 +204,11 @@ class FabricClient:
             await self._outcome(Method.SNAPSHOT_PAGE, request.SerializeToString()), "snapshot_page"
         ).snapshot_page
 
+    async def membership(self, request: fb.MembershipRequest) -> fb.Outcome:
+        """A configuration change for the peer's group (node/membership_changes.py): `done`, or
+        `rejected` (503 while it does not lead)."""
+        return await self._outcome(Method.MEMBERSHIP, request.SerializeToString())
+
     @staticmethod
     def _answer(out: fb.Outcome, kind: str) -> fb.Outcome:
         got = out.WhichOneof("kind")
@@ -251,6 +257,12 @@ class Status(Protocol):
     def group_status(self) -> fb.GroupStatus: ...
 
 
+class Changes(Protocol):
+    """Changes the group's configuration (node.membership_changes.GroupMembership)."""
+
+    async def change(self, request: fb.MembershipRequest) -> fb.Outcome: ...
+
+
 class Snapshots(Protocol):
     """Sends checkpoints of the process's store (node.snapshot.SnapshotSource)."""
 
@@ -262,10 +274,17 @@ class Snapshots(Protocol):
 class FabricHandler:
     """Serves the fabric on a process's private port (a `node.fabric_wire.Serve`)."""
 
-    def __init__(self, local: Local, status: Status, snapshots: Snapshots | None = None) -> None:
+    def __init__(
+        self,
+        local: Local,
+        status: Status,
+        snapshots: Snapshots | None = None,
+        changes: Changes | None = None,
+    ) -> None:
         self._local = local
         self._status = status
         self._snapshots = snapshots
+        self._changes = changes
 
     async def __call__(self, method: int, body: bytes) -> bytes:
         if method == Method.METRICS:
@@ -326,4 +345,6 @@ class FabricHandler:
             return fb.Outcome(
                 snapshot_page=await self._snapshots.page(fb.SnapshotPageRequest.FromString(body))
             )
+        if method == Method.MEMBERSHIP and self._changes is not None:
+            return await self._changes.change(fb.MembershipRequest.FromString(body))
         raise UnknownMethod(method)

@@ -282,6 +282,26 @@ class LocalCluster:
                 )
             )
 
+    def new_node(self, name: str, host: str) -> LocalNode:
+        """A node to add to the running cluster (not started): it joins (`cluster_join`), and
+        serves once `POST /cluster/nodes` added it. It is appended to `nodes`."""
+        first = self.nodes[0]
+        env = {
+            **first.extra_env,
+            "PERDURE_CLUSTER": f"{first.extra_env['PERDURE_CLUSTER']},{name}={host}",
+            "PERDURE_NODE_NAME": name,
+            "PERDURE_CLUSTER_JOIN": "true",
+        }
+        node = LocalNode(
+            self.root / name,
+            raft_port=first.raft_port,
+            internal_port=first.internal_port,
+            extra_env=env,
+            host=first.host if not self.hosts else host,
+        )
+        self.nodes.append(node)
+        return node
+
     def start(self, timeout: float = 60.0) -> None:
         """Start every node (a node serves once a majority runs), wait until all serve."""
         for node in self.nodes:

@@ -36,12 +36,13 @@ from node.directory import Directory
 from node.fabric import FabricClient, FabricHandler, Unavailable
 from node.fabric_wire import MuxServer
 from node.membership import Membership, secret_for
+from node.membership_changes import ClusterChanges, GroupMembership
 from node.processor import PartitionProcessor
 from node.proposer import Proposer
 from node.query.service import LocalSource, QueryService
 from node.retry import RetryPolicy
 from node.workers import Workers
-from partition import context
+from partition import context, tables
 from partition.routing import Partitioning
 from partition.state_machine import StateMachine
 from partition.store import Store
@@ -50,6 +51,8 @@ from perdure_proto import records_pb2 as rec
 log = logging.getLogger(__name__)
 
 CLUSTER_START_TIMEOUT_S = 120.0  # nodes of a cluster may start minutes apart (pods, restarts)
+JOIN_TIMEOUT_S = 7 * 24 * 3600.0  # a joining node waits for an operator to add it
+JOINED_FILE = "joined"  # in a group's data directory: its member was added (cluster_join)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,14 +208,50 @@ class Node:
                 await self._serve_http(http)
                 await asyncio.get_running_loop().create_future()  # until cancelled
 
-    async def _catch_up(self, needed: SnapshotNeeded) -> None:
+    def _preferred_leader(self) -> str | None:
+        """The member that should lead this group: where an operator moved it (PreferLeader),
+        else the group's node by position (groups spread over the nodes)."""
+        membership = self.membership
+        if membership is None:
+            return None
+        moved = tables.preferred_leader(self.store)
+        return moved or membership.raft_address(
+            membership.preferred_leader(self.options.group), self.options.group
+        )
+
+    def _joining(self, data: Path) -> bool:
+        """Whether this group's member joins a running cluster: `cluster_join` is set and it was
+        never added yet (JOINED_FILE)."""
+        opts = self.options
+        return (
+            self.membership is not None and opts.cluster_join and not (data / JOINED_FILE).exists()
+        )
+
+    def _cluster_changes(self) -> ClusterChanges | None:
+        if self.membership is None:
+            return None
+        return ClusterChanges(
+            self.membership,
+            self.partitioning,
+            self.directory,
+            self.group_membership,
+            self.log,
+            self._clock,
+        )
+
+    async def _catch_up(self, needed: SnapshotNeeded, rounds: int | None = None) -> None:
         """Install a snapshot of this group from another member, preferring the leader that
         compacted past this member (its copy is recent enough)."""
         membership = self.membership
         if membership is None:
             raise needed  # a single member has no one to fetch from
         group = self.options.group
-        log.warning("group %d needs a snapshot: %s", group, needed)
+        log.log(
+            logging.INFO if needed.leader is None else logging.WARNING,
+            "group %d needs a snapshot: %s",
+            group,
+            needed,
+        )
         first = membership.node_of_raft_address(needed.leader) if needed.leader else None
         names = [first] if first and first != membership.me else []
         names += [n for n in membership.names if n not in (first, membership.me)]
@@ -222,7 +261,12 @@ class Node:
         ]
         try:
             await snapshot.catch_up(
-                self._data_dir(), needed, sources, self._clock, fsync=self.options.fsync
+                self._data_dir(),
+                needed,
+                sources,
+                self._clock,
+                fsync=self.options.fsync,
+                rounds=rounds,
             )
         finally:
             for _, client in sources:
@@ -234,20 +278,30 @@ class Node:
 
     async def _open(self, stack: contextlib.AsyncExitStack) -> None:
         opts = self.options
-        partitioning = _partitioning(opts)
+        self.partitioning = partitioning = _partitioning(opts)
         # Other processes to reach over the fabric: this node's other groups, or other nodes.
         self.has_peers = partitioning.groups > 1 or self.membership is not None
         group = opts.group
         data = self._data_dir()
         data.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(snapshot.finish_install, data, fsync=opts.fsync)
+        joining = self._joining(data)
+        if joining and not (data / snapshot.STORE_DIR).exists():
+            # Catch up as a non-voter: a copy of the group's state before the group adds us.
+            joined = SnapshotNeeded("joining the cluster")
+            await self._catch_up(joined, rounds=1)
         self.store = Store(data / snapshot.STORE_DIR)
         stack.callback(self.store.close)
-        self.log = RaftLog(_raft_options(opts, self.membership, self._secret, data))
+        self.log = RaftLog(_raft_options(opts, self.membership, self._secret, data, joining))
         stack.push_async_callback(self.log.close)
         self.snapshots = snapshot.SnapshotSource(self.store, self.log, data, self._clock)
         stack.callback(self.snapshots.close)
+        if joining:
+            log.info("group %d: waiting to be added to the cluster (POST /cluster/nodes)", group)
         await self.log.start()
+        if joining:
+            (data / JOINED_FILE).touch()
+            log.info("group %d: added to the cluster and caught up", group)
         self.directory = Directory(
             group,
             partitioning.groups,
@@ -262,6 +316,7 @@ class Node:
             self.store, context.Options(group=group, partitioning=partitioning)
         )
         self.proposer = Proposer(self.log, self._clock.now_ms)
+        self.group_membership = GroupMembership(self.log, group, self.proposer)
         epoch = int.from_bytes(os.urandom(6), "big")
         self.processor = PartitionProcessor(
             self.log,
@@ -284,9 +339,7 @@ class Node:
             opts.node_name,
             epoch,
             self._clock,
-            preferred=None
-            if self.membership is None
-            else self.membership.raft_address(self.membership.preferred_leader(group), group),
+            preferred=self._preferred_leader,
             retain_entries=opts.trim_retain_entries,
         )
         self.backend = Backend(
@@ -315,7 +368,7 @@ class Node:
         opts = self.options
         host = "127.0.0.1" if self.membership is None else self.membership.my_host
         fabric = MuxServer(
-            FabricHandler(self.backend, self.cluster_view, self.snapshots),
+            FabricHandler(self.backend, self.cluster_view, self.snapshots, self.group_membership),
             host,
             opts.internal_port + opts.group,
             secret=self._secret,
@@ -369,6 +422,7 @@ class Node:
                     ingress_endpoint=f"http://{opts.bind_host}:{opts.ingress_port}",
                     cluster=self.cluster_view,
                     queries=self.queries,
+                    changes=self._cluster_changes(),
                 ),
                 self.directory.local_peers(),
             ),
@@ -451,7 +505,7 @@ class FabricDeliverer:
 
 
 def _raft_options(
-    opts: NodeOptions, membership: Membership | None, secret: bytes, data: Path
+    opts: NodeOptions, membership: Membership | None, secret: bytes, data: Path, joining: bool
 ) -> RaftOptions:
     if membership is None:
         return RaftOptions(
@@ -474,7 +528,9 @@ def _raft_options(
         data_dir=data / snapshot.LOG_DIR,
         fsync=opts.fsync,
         secret=secret,
-        start_timeout=CLUSTER_START_TIMEOUT_S,
+        # A joining member is ready once an operator added it: that may take a while.
+        start_timeout=JOIN_TIMEOUT_S if joining else CLUSTER_START_TIMEOUT_S,
+        joining=joining,
         raft_min_timeout=0.15 if preferred else 0.25,
         raft_max_timeout=0.25 if preferred else 0.35,
     )

@@ -194,11 +194,15 @@ async def catch_up(
     clock: Clock,
     *,
     fsync: bool = True,
-) -> LogPoint:
+    rounds: int | None = None,
+) -> LogPoint | None:
     """Fetch a snapshot from the first of `sources` (name, client) able to send one, trying
-    them in turn until one does, and install it into the group's data directory `data` (whose
-    store and log are closed). Returns where the log resumes."""
+    them in turn until one does (at most `rounds` times over: None for no end), and install it
+    into the group's data directory `data` (whose store and log are closed). Returns where the
+    log resumes, None if no source could send one."""
     for attempt in itertools.count(1):
+        if rounds is not None and attempt > rounds:
+            return None
         for name, source in sources:
             try:
                 begun = await source.snapshot_begin(fb.SnapshotRequest(min_lsn=needed.min_lsn))
@@ -223,7 +227,7 @@ async def catch_up(
             )
             return point
         await clock.sleep(RETRY_S)
-    raise AssertionError("unreachable")
+    return None
 
 
 async def _download(source: FabricClient, begun: fb.SnapshotBegun, into: Path, fsync: bool) -> None:

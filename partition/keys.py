@@ -23,7 +23,9 @@ EXPIRY = b"e"  # index of completed invocations by the time their retention ends
 OUTBOX = b"o"  # messages to other partitions, by outbox sequence number
 DEDUP = b"u"  # the last sequence number applied from each producer partition
 LEADERSHIP = META + b"leadership"  # the number of the current leadership (AnnounceLeaders applied)
+ANNOUNCED_TERM = META + b"announced_term"  # the Raft term of the current leadership's announcement
 SAFE_TRIM = META + b"safe_trim"  # how far every member of the group may trim its log (an LSN)
+PREFERRED_LEADER = META + b"preferred_leader"  # the member an operator moved leadership to
 OUTBOX_SEQ = META + b"outbox_seq"  # the last sequence number given to an outbox message
 
 _SEP = b"\x00"

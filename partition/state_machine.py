@@ -20,6 +20,7 @@ from partition import (
     on_invoke,
     on_invoker_effect,
     on_pause,
+    on_prefer_leader,
     on_purge_expired,
     on_register_deployment,
     on_resolve_awakeable,
@@ -47,6 +48,7 @@ _DISPATCH: dict[str, Callable[[Apply, Any], None]] = {
     "deliver": delivery.on_deliver,
     "truncate_outbox": delivery.on_truncate_outbox,
     "safe_trim": on_safe_trim.apply,
+    "prefer_leader": on_prefer_leader.apply,
 }
 
 

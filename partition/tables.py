@@ -281,6 +281,16 @@ def next_leadership(w: Writer) -> int:
     return number
 
 
+def announced_term(r: Reader) -> int:
+    """The highest Raft term an applied AnnounceLeader was elected in (0: none)."""
+    raw = r.get(keys.ANNOUNCED_TERM)
+    return 0 if raw is None else int(struct.unpack(">Q", raw)[0])
+
+
+def set_announced_term(w: Writer, term: int) -> None:
+    w.put(keys.ANNOUNCED_TERM, struct.pack(">Q", term))
+
+
 def safe_trim(r: Reader) -> int | None:
     """How far every member of the group may trim its log (SafeTrim records applied)."""
     raw = r.get(keys.SAFE_TRIM)
@@ -290,3 +300,17 @@ def safe_trim(r: Reader) -> int | None:
 def raise_safe_trim(w: Writer, up_to_lsn: int) -> None:
     if up_to_lsn > (safe_trim(w) or 0):
         w.put(keys.SAFE_TRIM, struct.pack(">Q", up_to_lsn))
+
+
+def preferred_leader(r: Reader) -> str | None:
+    """The raft address of the member an operator moved the leadership to (PreferLeader
+    records applied), None for the default."""
+    raw = r.get(keys.PREFERRED_LEADER)
+    return raw.decode() if raw else None
+
+
+def set_preferred_leader(w: Writer, raft_address: str) -> None:
+    if raft_address:
+        w.put(keys.PREFERRED_LEADER, raft_address.encode())
+    else:
+        w.delete(keys.PREFERRED_LEADER)

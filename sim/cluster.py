@@ -139,7 +139,7 @@ class Member:
             s.clock,
             # Raft's roles change at its ticks here: looking more often finds nothing new.
             period_s=TICK_S,
-            preferred=raft.address(s.nodes.preferred(self.group)),
+            preferred=lambda: raft.address(s.nodes.preferred(self.group)),
             retain_entries=s.retain_entries,
         )
         self.store, self._view, self.processor = store, view, processor

@@ -370,6 +370,9 @@ class Handle:
     def term(self) -> int:
         return self._raft.known[self._member]
 
+    def leader_term(self) -> int | None:
+        return self.term() if self.is_leader() else None
+
     def leader_address(self) -> str | None:
         leader = self._raft.leader_of(self._member)
         return None if leader is None else self._raft.address(leader)

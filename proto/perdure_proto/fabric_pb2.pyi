@@ -1,6 +1,7 @@
 from perdure_proto import protocol_pb2 as _protocol_pb2
 from perdure_proto import records_pb2 as _records_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
@@ -213,3 +214,19 @@ class SnapshotPage(_message.Message):
     DATA_FIELD_NUMBER: _ClassVar[int]
     data: bytes
     def __init__(self, data: _Optional[bytes] = ...) -> None: ...
+
+class MembershipRequest(_message.Message):
+    __slots__ = ("op", "address")
+    class Op(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        ADD: _ClassVar[MembershipRequest.Op]
+        REMOVE: _ClassVar[MembershipRequest.Op]
+        LEAD: _ClassVar[MembershipRequest.Op]
+    ADD: MembershipRequest.Op
+    REMOVE: MembershipRequest.Op
+    LEAD: MembershipRequest.Op
+    OP_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    op: MembershipRequest.Op
+    address: str
+    def __init__(self, op: _Optional[_Union[MembershipRequest.Op, str]] = ..., address: _Optional[str] = ...) -> None: ...

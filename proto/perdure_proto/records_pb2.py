@@ -25,57 +25,59 @@ _sym_db = _symbol_database.Default()
 from perdure_proto import protocol_pb2 as perdure__proto_dot_protocol__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bperdure_proto/records.proto\x12\x14perdure.partition.v1\x1a\x1cperdure_proto/protocol.proto\"\xd5\x06\n\x08\x45nvelope\x12\x14\n\x0ctimestamp_ms\x18\x01 \x01(\x04\x12\x12\n\nleadership\x18\x02 \x01(\x04\x12.\n\x06invoke\x18\n \x01(\x0b\x32\x1c.perdure.partition.v1.InvokeH\x00\x12=\n\x0einvoker_effect\x18\x0b \x01(\x0b\x32#.perdure.partition.v1.InvokerEffectH\x00\x12.\n\x06\x61ttach\x18\x0c \x01(\x0b\x32\x1c.perdure.partition.v1.AttachH\x00\x12G\n\x13register_deployment\x18\r \x01(\x0b\x32(.perdure.partition.v1.RegisterDeploymentH\x00\x12\x41\n\x10pause_invocation\x18\x0e \x01(\x0b\x32%.perdure.partition.v1.PauseInvocationH\x00\x12?\n\x0f\x61nnounce_leader\x18\x0f \x01(\x0b\x32$.perdure.partition.v1.AnnounceLeaderH\x00\x12\x37\n\x0btimer_fired\x18\x10 \x01(\x0b\x32 .perdure.partition.v1.TimerFiredH\x00\x12\x43\n\x11resolve_awakeable\x18\x11 \x01(\x0b\x32&.perdure.partition.v1.ResolveAwakeableH\x00\x12\x45\n\x12invocation_command\x18\x12 \x01(\x0b\x32\'.perdure.partition.v1.InvocationCommandH\x00\x12;\n\rpurge_expired\x18\x13 \x01(\x0b\x32\".perdure.partition.v1.PurgeExpiredH\x00\x12\x30\n\x07\x64\x65liver\x18\x14 \x01(\x0b\x32\x1d.perdure.partition.v1.DeliverH\x00\x12?\n\x0ftruncate_outbox\x18\x15 \x01(\x0b\x32$.perdure.partition.v1.TruncateOutboxH\x00\x12\x33\n\tsafe_trim\x18\x16 \x01(\x0b\x32\x1e.perdure.partition.v1.SafeTrimH\x00\x42\t\n\x07\x63ommand\"\x1d\n\x08SafeTrim\x12\x11\n\tup_to_lsn\x18\x01 \x01(\x04\"\x1b\n\x05Reply\x12\x12\n\nrequest_id\x18\x01 \x01(\x04\"\xbd\x02\n\x06Invoke\x12\x15\n\rinvocation_id\x18\x01 \x01(\t\x12\x0f\n\x07service\x18\x02 \x01(\t\x12\x0f\n\x07handler\x18\x03 \x01(\t\x12\x0b\n\x03key\x18\x04 \x01(\t\x12\r\n\x05input\x18\x05 \x01(\x0c\x12,\n\x07headers\x18\x06 \x03(\x0b\x32\x1b.perdure.protocol.v1.Header\x12\x17\n\x0fidempotency_key\x18\x07 \x01(\t\x12.\n\x04mode\x18\x08 \x01(\x0e\x32 .perdure.partition.v1.InvokeMode\x12*\n\x05reply\x18\t \x01(\x0b\x32\x1b.perdure.partition.v1.Reply\x12\x19\n\x11\x65xecution_time_ms\x18\n \x01(\x04\x12 \n\x18idempotency_retention_ms\x18\x0b \x01(\x04\"\xb4\x01\n\rInvokerEffect\x12\x15\n\rinvocation_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\r\x12\x15\n\rdeployment_id\x18\x03 \x01(\t\x12.\n\x08\x63ommands\x18\x04 \x03(\x0b\x32\x1c.perdure.protocol.v1.Command\x12\x34\n\nsuspension\x18\x05 \x01(\x0b\x32 .perdure.partition.v1.Suspension\" \n\nSuspension\x12\x12\n\nwaiting_on\x18\x01 \x03(\r\"K\n\x06\x41ttach\x12\x15\n\rinvocation_id\x18\x01 \x01(\t\x12*\n\x05reply\x18\x02 \x01(\x0b\x32\x1b.perdure.partition.v1.Reply\"\\\n\x0fPauseInvocation\x12\x15\n\rinvocation_id\x18\x01 \x01(\t\x12\x32\n\x0clast_failure\x18\x02 \x01(\x0b\x32\x1c.perdure.protocol.v1.Failure\"\xb1\x01\n\x12RegisterDeployment\x12\x15\n\rdeployment_id\x18\x01 \x01(\t\x12\x0b\n\x03uri\x18\x02 \x01(\t\x12/\n\x08manifest\x18\x03 \x01(\x0b\x32\x1d.perdure.protocol.v1.Manifest\x12\x37\n\x12\x61\x64\x64itional_headers\x18\x04 \x03(\x0b\x32\x1b.perdure.protocol.v1.Header\x12\r\n\x05\x66orce\x18\x05 \x01(\x08\"2\n\x0e\x41nnounceLeader\x12\x11\n\tleader_id\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x04\"K\n\nTimerFired\x12\x17\n\x0fwake_up_time_ms\x18\x01 \x01(\x04\x12\x15\n\rinvocation_id\x18\x02 \x01(\t\x12\r\n\x05index\x18\x03 \x01(\r\"\x81\x01\n\x10ResolveAwakeable\x12\x14\n\x0c\x61wakeable_id\x18\x01 \x01(\t\x12+\n\x06result\x18\x02 \x01(\x0b\x32\x1b.perdure.protocol.v1.Result\x12*\n\x05reply\x18\x03 \x01(\x0b\x32\x1b.perdure.partition.v1.Reply\"\xb5\x01\n\x11InvocationCommand\x12\x15\n\rinvocation_id\x18\x01 \x01(\t\x12.\n\x07\x63ommand\x18\x02 \x01(\x0e\x32\x1d.perdure.partition.v1.Command\x12*\n\x05reply\x18\x03 \x01(\x0b\x32\x1b.perdure.partition.v1.Reply\x12\x12\n\ndeployment\x18\x04 \x01(\t\x12\x19\n\x11new_invocation_id\x18\x05 \x01(\t\"6\n\x0cPurgeExpired\x12\x16\n\x0einvocation_ids\x18\x01 \x03(\t\x12\x0e\n\x06now_ms\x18\x02 \x01(\x04\"\x89\x02\n\x10PartitionMessage\x12\x41\n\x10start_invocation\x18\x01 \x01(\x0b\x32%.perdure.partition.v1.StartInvocationH\x00\x12=\n\x0e\x63omplete_entry\x18\x02 \x01(\x0b\x32#.perdure.partition.v1.CompleteEntryH\x00\x12\x1b\n\x11\x63\x61ncel_invocation\x18\x03 \x01(\tH\x00\x12\x19\n\x0fkill_invocation\x18\x04 \x01(\tH\x00\x12\x33\n\x06\x61ttach\x18\x05 \x01(\x0b\x32!.perdure.partition.v1.EntryWaiterH\x00\x42\x06\n\x04kind\"X\n\x0b\x45ntryWaiter\x12\x15\n\rinvocation_id\x18\x01 \x01(\t\x12\x1c\n\x14waiter_invocation_id\x18\x02 \x01(\t\x12\x14\n\x0cwaiter_index\x18\x03 \x01(\r\"\x82\x02\n\x0fStartInvocation\x12\x15\n\rinvocation_id\x18\x01 \x01(\t\x12\x0f\n\x07service\x18\x02 \x01(\t\x12\x0f\n\x07handler\x18\x03 \x01(\t\x12\x0b\n\x03key\x18\x04 \x01(\t\x12\x10\n\x08\x61rgument\x18\x05 \x01(\x0c\x12,\n\x07headers\x18\x06 \x03(\x0b\x32\x1b.perdure.protocol.v1.Header\x12\x17\n\x0fidempotency_key\x18\x07 \x01(\t\x12\x16\n\x0einvoke_time_ms\x18\x08 \x01(\x04\x12\x1c\n\x14\x63\x61ller_invocation_id\x18\t \x01(\t\x12\x1a\n\x12\x63\x61ller_entry_index\x18\n \x01(\r\"\x80\x01\n\rCompleteEntry\x12\x15\n\rinvocation_id\x18\x01 \x01(\t\x12\r\n\x05index\x18\x02 \x01(\r\x12+\n\x06result\x18\x03 \x01(\x0b\x32\x1b.perdure.protocol.v1.Result\x12\x1c\n\x14\x63\x61llee_invocation_id\x18\x04 \x01(\t\"a\n\x07\x44\x65liver\x12\x10\n\x08producer\x18\x01 \x01(\r\x12\x38\n\x08messages\x18\x04 \x03(\x0b\x32&.perdure.partition.v1.SequencedMessageJ\x04\x08\x02\x10\x03J\x04\x08\x03\x10\x04\"X\n\x10SequencedMessage\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\x37\n\x07message\x18\x02 \x01(\x0b\x32&.perdure.partition.v1.PartitionMessage\"\x1f\n\x0eTruncateOutbox\x12\r\n\x05up_to\x18\x01 \x01(\x04*=\n\nInvokeMode\x12\x1b\n\x17INVOKE_MODE_UNSPECIFIED\x10\x00\x12\x08\n\x04\x43\x41LL\x10\x01\x12\x08\n\x04SEND\x10\x02*\x81\x01\n\x07\x43ommand\x12\x17\n\x13\x43OMMAND_UNSPECIFIED\x10\x00\x12\n\n\x06\x43\x41NCEL\x10\x01\x12\x08\n\x04KILL\x10\x02\x12\t\n\x05PAUSE\x10\x03\x12\n\n\x06RESUME\x10\x04\x12\t\n\x05PURGE\x10\x05\x12\x11\n\rPURGE_JOURNAL\x10\x06\x12\x12\n\x0eRESTART_AS_NEW\x10\x07\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bperdure_proto/records.proto\x12\x14perdure.partition.v1\x1a\x1cperdure_proto/protocol.proto\"\x92\x07\n\x08\x45nvelope\x12\x14\n\x0ctimestamp_ms\x18\x01 \x01(\x04\x12\x12\n\nleadership\x18\x02 \x01(\x04\x12.\n\x06invoke\x18\n \x01(\x0b\x32\x1c.perdure.partition.v1.InvokeH\x00\x12=\n\x0einvoker_effect\x18\x0b \x01(\x0b\x32#.perdure.partition.v1.InvokerEffectH\x00\x12.\n\x06\x61ttach\x18\x0c \x01(\x0b\x32\x1c.perdure.partition.v1.AttachH\x00\x12G\n\x13register_deployment\x18\r \x01(\x0b\x32(.perdure.partition.v1.RegisterDeploymentH\x00\x12\x41\n\x10pause_invocation\x18\x0e \x01(\x0b\x32%.perdure.partition.v1.PauseInvocationH\x00\x12?\n\x0f\x61nnounce_leader\x18\x0f \x01(\x0b\x32$.perdure.partition.v1.AnnounceLeaderH\x00\x12\x37\n\x0btimer_fired\x18\x10 \x01(\x0b\x32 .perdure.partition.v1.TimerFiredH\x00\x12\x43\n\x11resolve_awakeable\x18\x11 \x01(\x0b\x32&.perdure.partition.v1.ResolveAwakeableH\x00\x12\x45\n\x12invocation_command\x18\x12 \x01(\x0b\x32\'.perdure.partition.v1.InvocationCommandH\x00\x12;\n\rpurge_expired\x18\x13 \x01(\x0b\x32\".perdure.partition.v1.PurgeExpiredH\x00\x12\x30\n\x07\x64\x65liver\x18\x14 \x01(\x0b\x32\x1d.perdure.partition.v1.DeliverH\x00\x12?\n\x0ftruncate_outbox\x18\x15 \x01(\x0b\x32$.perdure.partition.v1.TruncateOutboxH\x00\x12\x33\n\tsafe_trim\x18\x16 \x01(\x0b\x32\x1e.perdure.partition.v1.SafeTrimH\x00\x12;\n\rprefer_leader\x18\x17 \x01(\x0b\x32\".perdure.partition.v1.PreferLeaderH\x00\x42\t\n\x07\x63ommand\"$\n\x0cPreferLeader\x12\x14\n\x0craft_address\x18\x01 \x01(\t\"\x1d\n\x08SafeTrim\x12\x11\n\tup_to_lsn\x18\x01 \x01(\x04\"\x1b\n\x05Reply\x12\x12\n\nrequest_id\x18\x01 \x01(\x04\"\xbd\x02\n\x06Invoke\x12\x15\n\rinvocation_id\x18\x01 \x01(\t\x12\x0f\n\x07service\x18\x02 \x01(\t\x12\x0f\n\x07handler\x18\x03 \x01(\t\x12\x0b\n\x03key\x18\x04 \x01(\t\x12\r\n\x05input\x18\x05 \x01(\x0c\x12,\n\x07headers\x18\x06 \x03(\x0b\x32\x1b.perdure.protocol.v1.Header\x12\x17\n\x0fidempotency_key\x18\x07 \x01(\t\x12.\n\x04mode\x18\x08 \x01(\x0e\x32 .perdure.partition.v1.InvokeMode\x12*\n\x05reply\x18\t \x01(\x0b\x32\x1b.perdure.partition.v1.Reply\x12\x19\n\x11\x65xecution_time_ms\x18\n \x01(\x04\x12 \n\x18idempotency_retention_ms\x18\x0b \x01(\x04\"\xb4\x01\n\rInvokerEffect\x12\x15\n\rinvocation_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\r\x12\x15\n\rdeployment_id\x18\x03 \x01(\t\x12.\n\x08\x63ommands\x18\x04 \x03(\x0b\x32\x1c.perdure.protocol.v1.Command\x12\x34\n\nsuspension\x18\x05 \x01(\x0b\x32 .perdure.partition.v1.Suspension\" \n\nSuspension\x12\x12\n\nwaiting_on\x18\x01 \x03(\r\"K\n\x06\x41ttach\x12\x15\n\rinvocation_id\x18\x01 \x01(\t\x12*\n\x05reply\x18\x02 \x01(\x0b\x32\x1b.perdure.partition.v1.Reply\"\\\n\x0fPauseInvocation\x12\x15\n\rinvocation_id\x18\x01 \x01(\t\x12\x32\n\x0clast_failure\x18\x02 \x01(\x0b\x32\x1c.perdure.protocol.v1.Failure\"\xb1\x01\n\x12RegisterDeployment\x12\x15\n\rdeployment_id\x18\x01 \x01(\t\x12\x0b\n\x03uri\x18\x02 \x01(\t\x12/\n\x08manifest\x18\x03 \x01(\x0b\x32\x1d.perdure.protocol.v1.Manifest\x12\x37\n\x12\x61\x64\x64itional_headers\x18\x04 \x03(\x0b\x32\x1b.perdure.protocol.v1.Header\x12\r\n\x05\x66orce\x18\x05 \x01(\x08\"@\n\x0e\x41nnounceLeader\x12\x11\n\tleader_id\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x04\x12\x0c\n\x04term\x18\x03 \x01(\x04\"K\n\nTimerFired\x12\x17\n\x0fwake_up_time_ms\x18\x01 \x01(\x04\x12\x15\n\rinvocation_id\x18\x02 \x01(\t\x12\r\n\x05index\x18\x03 \x01(\r\"\x81\x01\n\x10ResolveAwakeable\x12\x14\n\x0c\x61wakeable_id\x18\x01 \x01(\t\x12+\n\x06result\x18\x02 \x01(\x0b\x32\x1b.perdure.protocol.v1.Result\x12*\n\x05reply\x18\x03 \x01(\x0b\x32\x1b.perdure.partition.v1.Reply\"\xb5\x01\n\x11InvocationCommand\x12\x15\n\rinvocation_id\x18\x01 \x01(\t\x12.\n\x07\x63ommand\x18\x02 \x01(\x0e\x32\x1d.perdure.partition.v1.Command\x12*\n\x05reply\x18\x03 \x01(\x0b\x32\x1b.perdure.partition.v1.Reply\x12\x12\n\ndeployment\x18\x04 \x01(\t\x12\x19\n\x11new_invocation_id\x18\x05 \x01(\t\"6\n\x0cPurgeExpired\x12\x16\n\x0einvocation_ids\x18\x01 \x03(\t\x12\x0e\n\x06now_ms\x18\x02 \x01(\x04\"\x89\x02\n\x10PartitionMessage\x12\x41\n\x10start_invocation\x18\x01 \x01(\x0b\x32%.perdure.partition.v1.StartInvocationH\x00\x12=\n\x0e\x63omplete_entry\x18\x02 \x01(\x0b\x32#.perdure.partition.v1.CompleteEntryH\x00\x12\x1b\n\x11\x63\x61ncel_invocation\x18\x03 \x01(\tH\x00\x12\x19\n\x0fkill_invocation\x18\x04 \x01(\tH\x00\x12\x33\n\x06\x61ttach\x18\x05 \x01(\x0b\x32!.perdure.partition.v1.EntryWaiterH\x00\x42\x06\n\x04kind\"X\n\x0b\x45ntryWaiter\x12\x15\n\rinvocation_id\x18\x01 \x01(\t\x12\x1c\n\x14waiter_invocation_id\x18\x02 \x01(\t\x12\x14\n\x0cwaiter_index\x18\x03 \x01(\r\"\x82\x02\n\x0fStartInvocation\x12\x15\n\rinvocation_id\x18\x01 \x01(\t\x12\x0f\n\x07service\x18\x02 \x01(\t\x12\x0f\n\x07handler\x18\x03 \x01(\t\x12\x0b\n\x03key\x18\x04 \x01(\t\x12\x10\n\x08\x61rgument\x18\x05 \x01(\x0c\x12,\n\x07headers\x18\x06 \x03(\x0b\x32\x1b.perdure.protocol.v1.Header\x12\x17\n\x0fidempotency_key\x18\x07 \x01(\t\x12\x16\n\x0einvoke_time_ms\x18\x08 \x01(\x04\x12\x1c\n\x14\x63\x61ller_invocation_id\x18\t \x01(\t\x12\x1a\n\x12\x63\x61ller_entry_index\x18\n \x01(\r\"\x80\x01\n\rCompleteEntry\x12\x15\n\rinvocation_id\x18\x01 \x01(\t\x12\r\n\x05index\x18\x02 \x01(\r\x12+\n\x06result\x18\x03 \x01(\x0b\x32\x1b.perdure.protocol.v1.Result\x12\x1c\n\x14\x63\x61llee_invocation_id\x18\x04 \x01(\t\"a\n\x07\x44\x65liver\x12\x10\n\x08producer\x18\x01 \x01(\r\x12\x38\n\x08messages\x18\x04 \x03(\x0b\x32&.perdure.partition.v1.SequencedMessageJ\x04\x08\x02\x10\x03J\x04\x08\x03\x10\x04\"X\n\x10SequencedMessage\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\x37\n\x07message\x18\x02 \x01(\x0b\x32&.perdure.partition.v1.PartitionMessage\"\x1f\n\x0eTruncateOutbox\x12\r\n\x05up_to\x18\x01 \x01(\x04*=\n\nInvokeMode\x12\x1b\n\x17INVOKE_MODE_UNSPECIFIED\x10\x00\x12\x08\n\x04\x43\x41LL\x10\x01\x12\x08\n\x04SEND\x10\x02*\x81\x01\n\x07\x43ommand\x12\x17\n\x13\x43OMMAND_UNSPECIFIED\x10\x00\x12\n\n\x06\x43\x41NCEL\x10\x01\x12\x08\n\x04KILL\x10\x02\x12\t\n\x05PAUSE\x10\x03\x12\n\n\x06RESUME\x10\x04\x12\t\n\x05PURGE\x10\x05\x12\x11\n\rPURGE_JOURNAL\x10\x06\x12\x12\n\x0eRESTART_AS_NEW\x10\x07\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'perdure_proto.records_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_INVOKEMODE']._serialized_start=3360
-  _globals['_INVOKEMODE']._serialized_end=3421
-  _globals['_COMMAND']._serialized_start=3424
-  _globals['_COMMAND']._serialized_end=3553
+  _globals['_INVOKEMODE']._serialized_start=3473
+  _globals['_INVOKEMODE']._serialized_end=3534
+  _globals['_COMMAND']._serialized_start=3537
+  _globals['_COMMAND']._serialized_end=3666
   _globals['_ENVELOPE']._serialized_start=84
-  _globals['_ENVELOPE']._serialized_end=937
-  _globals['_SAFETRIM']._serialized_start=939
-  _globals['_SAFETRIM']._serialized_end=968
-  _globals['_REPLY']._serialized_start=970
-  _globals['_REPLY']._serialized_end=997
-  _globals['_INVOKE']._serialized_start=1000
-  _globals['_INVOKE']._serialized_end=1317
-  _globals['_INVOKEREFFECT']._serialized_start=1320
-  _globals['_INVOKEREFFECT']._serialized_end=1500
-  _globals['_SUSPENSION']._serialized_start=1502
-  _globals['_SUSPENSION']._serialized_end=1534
-  _globals['_ATTACH']._serialized_start=1536
-  _globals['_ATTACH']._serialized_end=1611
-  _globals['_PAUSEINVOCATION']._serialized_start=1613
-  _globals['_PAUSEINVOCATION']._serialized_end=1705
-  _globals['_REGISTERDEPLOYMENT']._serialized_start=1708
-  _globals['_REGISTERDEPLOYMENT']._serialized_end=1885
-  _globals['_ANNOUNCELEADER']._serialized_start=1887
-  _globals['_ANNOUNCELEADER']._serialized_end=1937
-  _globals['_TIMERFIRED']._serialized_start=1939
-  _globals['_TIMERFIRED']._serialized_end=2014
-  _globals['_RESOLVEAWAKEABLE']._serialized_start=2017
-  _globals['_RESOLVEAWAKEABLE']._serialized_end=2146
-  _globals['_INVOCATIONCOMMAND']._serialized_start=2149
-  _globals['_INVOCATIONCOMMAND']._serialized_end=2330
-  _globals['_PURGEEXPIRED']._serialized_start=2332
-  _globals['_PURGEEXPIRED']._serialized_end=2386
-  _globals['_PARTITIONMESSAGE']._serialized_start=2389
-  _globals['_PARTITIONMESSAGE']._serialized_end=2654
-  _globals['_ENTRYWAITER']._serialized_start=2656
-  _globals['_ENTRYWAITER']._serialized_end=2744
-  _globals['_STARTINVOCATION']._serialized_start=2747
-  _globals['_STARTINVOCATION']._serialized_end=3005
-  _globals['_COMPLETEENTRY']._serialized_start=3008
-  _globals['_COMPLETEENTRY']._serialized_end=3136
-  _globals['_DELIVER']._serialized_start=3138
-  _globals['_DELIVER']._serialized_end=3235
-  _globals['_SEQUENCEDMESSAGE']._serialized_start=3237
-  _globals['_SEQUENCEDMESSAGE']._serialized_end=3325
-  _globals['_TRUNCATEOUTBOX']._serialized_start=3327
-  _globals['_TRUNCATEOUTBOX']._serialized_end=3358
+  _globals['_ENVELOPE']._serialized_end=998
+  _globals['_PREFERLEADER']._serialized_start=1000
+  _globals['_PREFERLEADER']._serialized_end=1036
+  _globals['_SAFETRIM']._serialized_start=1038
+  _globals['_SAFETRIM']._serialized_end=1067
+  _globals['_REPLY']._serialized_start=1069
+  _globals['_REPLY']._serialized_end=1096
+  _globals['_INVOKE']._serialized_start=1099
+  _globals['_INVOKE']._serialized_end=1416
+  _globals['_INVOKEREFFECT']._serialized_start=1419
+  _globals['_INVOKEREFFECT']._serialized_end=1599
+  _globals['_SUSPENSION']._serialized_start=1601
+  _globals['_SUSPENSION']._serialized_end=1633
+  _globals['_ATTACH']._serialized_start=1635
+  _globals['_ATTACH']._serialized_end=1710
+  _globals['_PAUSEINVOCATION']._serialized_start=1712
+  _globals['_PAUSEINVOCATION']._serialized_end=1804
+  _globals['_REGISTERDEPLOYMENT']._serialized_start=1807
+  _globals['_REGISTERDEPLOYMENT']._serialized_end=1984
+  _globals['_ANNOUNCELEADER']._serialized_start=1986
+  _globals['_ANNOUNCELEADER']._serialized_end=2050
+  _globals['_TIMERFIRED']._serialized_start=2052
+  _globals['_TIMERFIRED']._serialized_end=2127
+  _globals['_RESOLVEAWAKEABLE']._serialized_start=2130
+  _globals['_RESOLVEAWAKEABLE']._serialized_end=2259
+  _globals['_INVOCATIONCOMMAND']._serialized_start=2262
+  _globals['_INVOCATIONCOMMAND']._serialized_end=2443
+  _globals['_PURGEEXPIRED']._serialized_start=2445
+  _globals['_PURGEEXPIRED']._serialized_end=2499
+  _globals['_PARTITIONMESSAGE']._serialized_start=2502
+  _globals['_PARTITIONMESSAGE']._serialized_end=2767
+  _globals['_ENTRYWAITER']._serialized_start=2769
+  _globals['_ENTRYWAITER']._serialized_end=2857
+  _globals['_STARTINVOCATION']._serialized_start=2860
+  _globals['_STARTINVOCATION']._serialized_end=3118
+  _globals['_COMPLETEENTRY']._serialized_start=3121
+  _globals['_COMPLETEENTRY']._serialized_end=3249
+  _globals['_DELIVER']._serialized_start=3251
+  _globals['_DELIVER']._serialized_end=3348
+  _globals['_SEQUENCEDMESSAGE']._serialized_start=3350
+  _globals['_SEQUENCEDMESSAGE']._serialized_end=3438
+  _globals['_TRUNCATEOUTBOX']._serialized_start=3440
+  _globals['_TRUNCATEOUTBOX']._serialized_end=3471
 # @@protoc_insertion_point(module_scope)

@@ -37,7 +37,7 @@ PURGE_JOURNAL: Command
 RESTART_AS_NEW: Command
 
 class Envelope(_message.Message):
-    __slots__ = ("timestamp_ms", "leadership", "invoke", "invoker_effect", "attach", "register_deployment", "pause_invocation", "announce_leader", "timer_fired", "resolve_awakeable", "invocation_command", "purge_expired", "deliver", "truncate_outbox", "safe_trim")
+    __slots__ = ("timestamp_ms", "leadership", "invoke", "invoker_effect", "attach", "register_deployment", "pause_invocation", "announce_leader", "timer_fired", "resolve_awakeable", "invocation_command", "purge_expired", "deliver", "truncate_outbox", "safe_trim", "prefer_leader")
     TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
     LEADERSHIP_FIELD_NUMBER: _ClassVar[int]
     INVOKE_FIELD_NUMBER: _ClassVar[int]
@@ -53,6 +53,7 @@ class Envelope(_message.Message):
     DELIVER_FIELD_NUMBER: _ClassVar[int]
     TRUNCATE_OUTBOX_FIELD_NUMBER: _ClassVar[int]
     SAFE_TRIM_FIELD_NUMBER: _ClassVar[int]
+    PREFER_LEADER_FIELD_NUMBER: _ClassVar[int]
     timestamp_ms: int
     leadership: int
     invoke: Invoke
@@ -68,7 +69,14 @@ class Envelope(_message.Message):
     deliver: Deliver
     truncate_outbox: TruncateOutbox
     safe_trim: SafeTrim
-    def __init__(self, timestamp_ms: _Optional[int] = ..., leadership: _Optional[int] = ..., invoke: _Optional[_Union[Invoke, _Mapping]] = ..., invoker_effect: _Optional[_Union[InvokerEffect, _Mapping]] = ..., attach: _Optional[_Union[Attach, _Mapping]] = ..., register_deployment: _Optional[_Union[RegisterDeployment, _Mapping]] = ..., pause_invocation: _Optional[_Union[PauseInvocation, _Mapping]] = ..., announce_leader: _Optional[_Union[AnnounceLeader, _Mapping]] = ..., timer_fired: _Optional[_Union[TimerFired, _Mapping]] = ..., resolve_awakeable: _Optional[_Union[ResolveAwakeable, _Mapping]] = ..., invocation_command: _Optional[_Union[InvocationCommand, _Mapping]] = ..., purge_expired: _Optional[_Union[PurgeExpired, _Mapping]] = ..., deliver: _Optional[_Union[Deliver, _Mapping]] = ..., truncate_outbox: _Optional[_Union[TruncateOutbox, _Mapping]] = ..., safe_trim: _Optional[_Union[SafeTrim, _Mapping]] = ...) -> None: ...
+    prefer_leader: PreferLeader
+    def __init__(self, timestamp_ms: _Optional[int] = ..., leadership: _Optional[int] = ..., invoke: _Optional[_Union[Invoke, _Mapping]] = ..., invoker_effect: _Optional[_Union[InvokerEffect, _Mapping]] = ..., attach: _Optional[_Union[Attach, _Mapping]] = ..., register_deployment: _Optional[_Union[RegisterDeployment, _Mapping]] = ..., pause_invocation: _Optional[_Union[PauseInvocation, _Mapping]] = ..., announce_leader: _Optional[_Union[AnnounceLeader, _Mapping]] = ..., timer_fired: _Optional[_Union[TimerFired, _Mapping]] = ..., resolve_awakeable: _Optional[_Union[ResolveAwakeable, _Mapping]] = ..., invocation_command: _Optional[_Union[InvocationCommand, _Mapping]] = ..., purge_expired: _Optional[_Union[PurgeExpired, _Mapping]] = ..., deliver: _Optional[_Union[Deliver, _Mapping]] = ..., truncate_outbox: _Optional[_Union[TruncateOutbox, _Mapping]] = ..., safe_trim: _Optional[_Union[SafeTrim, _Mapping]] = ..., prefer_leader: _Optional[_Union[PreferLeader, _Mapping]] = ...) -> None: ...
+
+class PreferLeader(_message.Message):
+    __slots__ = ("raft_address",)
+    RAFT_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    raft_address: str
+    def __init__(self, raft_address: _Optional[str] = ...) -> None: ...
 
 class SafeTrim(_message.Message):
     __slots__ = ("up_to_lsn",)
@@ -159,12 +167,14 @@ class RegisterDeployment(_message.Message):
     def __init__(self, deployment_id: _Optional[str] = ..., uri: _Optional[str] = ..., manifest: _Optional[_Union[_protocol_pb2.Manifest, _Mapping]] = ..., additional_headers: _Optional[_Iterable[_Union[_protocol_pb2.Header, _Mapping]]] = ..., force: _Optional[bool] = ...) -> None: ...
 
 class AnnounceLeader(_message.Message):
-    __slots__ = ("leader_id", "epoch")
+    __slots__ = ("leader_id", "epoch", "term")
     LEADER_ID_FIELD_NUMBER: _ClassVar[int]
     EPOCH_FIELD_NUMBER: _ClassVar[int]
+    TERM_FIELD_NUMBER: _ClassVar[int]
     leader_id: str
     epoch: int
-    def __init__(self, leader_id: _Optional[str] = ..., epoch: _Optional[int] = ...) -> None: ...
+    term: int
+    def __init__(self, leader_id: _Optional[str] = ..., epoch: _Optional[int] = ..., term: _Optional[int] = ...) -> None: ...
 
 class TimerFired(_message.Message):
     __slots__ = ("wake_up_time_ms", "invocation_id", "index")

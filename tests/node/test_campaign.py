@@ -27,6 +27,9 @@ class FakeRaft:
     def is_leader(self) -> bool:
         return True
 
+    def leader_term(self) -> int | None:
+        return 1
+
     def status(self) -> Status:
         return Status(self.commit)
 
