@@ -49,3 +49,25 @@ def test_a_new_leadership_numbers_its_attempts_afresh(sc: Scenario) -> None:
     fresh = effect(1, 2, b"new leader's")
     fresh.leadership = 1  # the first leadership announced in this store
     assert act.Ack("inv_r", 2, 1) in sc.apply(fresh)
+
+
+def announce(leader: str, term: int) -> rec.Envelope:
+    return rec.Envelope(announce_leader=rec.AnnounceLeader(leader_id=leader, epoch=1, term=term))
+
+
+def test_an_announcement_of_a_term_already_announced_starts_no_leadership(sc: Scenario) -> None:
+    """pysyncobj forwards a command a deposed leader took as leader to its successor, so the
+    deposed leader's announcement can reach the log after its successor's: it must not start a
+    leadership (that would fence the real leader's unit until the next election)."""
+    assert [a.leader_id for a in sc.apply(announce("a", 1)) if isinstance(a, act.LeaderAnnounced)]
+    started = sc.apply(announce("b", 2))
+    assert act.LeaderAnnounced("b", 1, 2) in started and tables.leadership(sc.store) == 2
+    for stale in (announce("a", 1), announce("a", 2)):  # earlier term; the same term again
+        assert not any(isinstance(a, act.LeaderAnnounced) for a in sc.apply(stale))
+    assert tables.leadership(sc.store) == 2 and tables.announced_term(sc.store) == 2
+    # A leadership's records still apply: b's unit was not fenced off by the stale ones.
+    sc.invoke("inv_r", "Greeter", "greet")
+    mine = effect(1, 1, b"b's")
+    mine.leadership = 2
+    assert act.Ack("inv_r", 1, 1) in sc.apply(mine)
+    assert [a.leader_id for a in sc.apply(announce("c", 3)) if isinstance(a, act.LeaderAnnounced)]
