@@ -1,8 +1,9 @@
 """`python -m sim --seed 1234` replays one seed; `python -m sim --seeds 100` runs seeds 0..99
 (`--from S` to start elsewhere, `--budget S` to stop starting new seeds after S seconds of wall
 time, `--kind K` to run only seeds whose plan injects node-level fault K: node-crash,
-restart-all, partition, partial-cut, membership); `--twice` runs each seed twice and fails when
-the two runs differ (their trace digests).
+restart-all, partition, partial-cut, membership; `--hostile` for plans with 3 nodes and every
+node-level fault, often); `--twice` runs each seed twice and fails when the two runs differ
+(their trace digests).
 
 Runs under PYTHONHASHSEED=0 (the process re-executes itself to get it), so that nothing a run
 does depends on string hashing. Exit status 1 when any seed fails; each failure prints its seed,
