@@ -3,7 +3,8 @@
     server = HttpServer(IngressHandler(backend), HttpServerOptions(port=8080, name="ingress"))
     port = await server.start()
 
-Rules enforced before anything reaches the backend (each with Restate's status code):
+Rules enforced before anything reaches the backend (each with Restate's status code; the
+invocation rules live in ingress/rules.py, shared with the gRPC ingress):
 GET/POST only (405), unknown service or handler (404), private service (400), `?delay=` only
 on sends (400), no `Idempotency-Key` on a workflow's run handler (400), request content-type
 against the handler's `accept` (415), required input missing (400), and a malformed JSON body
@@ -17,7 +18,6 @@ when the handler takes JSON (400; Restate lets the handler fail with 500 instead
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import assert_never
 
 import orjson
@@ -30,10 +30,8 @@ from ingress.api import (
     Completed,
     IngressBackend,
     InvocationRef,
-    InvokeRequest,
     Rejected,
 )
-from ingress.durations import parse_delay_ms
 from ingress.http_types import JSON_CONTENT_TYPE, Request, Response
 from ingress.paths import (
     Awakeable,
@@ -54,6 +52,7 @@ from ingress.responses import (
     method_not_allowed,
     render_outcome,
 )
+from ingress.rules import Refused, invoke_request
 from perdure_proto import protocol_pb2 as pb
 
 # Not forwarded to the handler: hop-by-hop headers, and those the ingress itself consumes.
@@ -111,57 +110,20 @@ class IngressHandler:
     async def _invoke(self, request: Request, route: Invoke) -> Response:
         if request.method not in _INVOKE_METHODS:
             return method_not_allowed(*_INVOKE_METHODS)
-        target = route.target
-        if not target.public:
-            return ingress_error(400, "the invoked service is not public")
         headers = request.headers
-        delay_ms: int | None = None
-        delay = request.query.get("delay")
-        if delay is not None:
-            if not route.send:
-                return ingress_error(
-                    400,
-                    "cannot use the delay query parameter with calls. The delay is supported "
-                    "only with sends (append /send to the path)",
-                )
-            try:
-                delay_ms = parse_delay_ms(delay)
-            except ValueError as exc:
-                return ingress_error(400, f"bad delay query parameter: {exc}")
-        idempotency_key = headers.get("idempotency-key")
-        if idempotency_key is not None:
-            if target.handler_kind == "workflow":
-                return ingress_error(
-                    400,
-                    "cannot use the idempotency key with workflow handlers. The handler "
-                    "invocation will already be idempotent by the workflow key itself.",
-                )
-            if not idempotency_key:
-                return ingress_error(400, "the idempotency-key header is empty")
-        body = request.body
-        if target.input_present:
-            if body:
-                refused = _check_input(target.accept, headers.get("content-type"), body)
-                if refused is not None:
-                    return refused
-            elif target.input_required:
-                return ingress_error(
-                    400,
-                    f"the handler {target.service}/{target.handler} requires an input "
-                    f"({target.accept}), but the request has no body",
-                )
-        else:
-            body = b""
-        invoke = InvokeRequest(
-            service=target.service,
-            handler=target.handler,
-            key=route.key,
-            body=body,
-            headers=_forwarded_headers(headers, request.path),
-            idempotency_key=idempotency_key,
+        invoke = invoke_request(
+            route.target,
+            route.key,
             send=route.send,
-            delay_ms=delay_ms,
+            body=request.body,
+            content_type=headers.get("content-type"),
+            headers=_forwarded_headers(headers, request.path),
+            idempotency_key=headers.get("idempotency-key"),
+            delay=request.query.get("delay"),
         )
+        if isinstance(invoke, Refused):
+            return ingress_error(invoke.status, invoke.message)
+        target = route.target
         outcome = await self._backend.invoke(invoke)
         if route.send and isinstance(outcome, Completed):
             # A send repeated (same idempotency key) after the invocation finished.
@@ -220,50 +182,6 @@ class IngressHandler:
 def _forwarded_headers(headers: Mapping[str, str], path: str) -> tuple[tuple[str, str], ...]:
     kept = tuple((k, v) for k, v in headers.items() if k not in _DROPPED_HEADERS)
     return (*kept, ("x-restate-ingress-path", path))
-
-
-def _check_input(accept: str, content_type: str | None, body: bytes) -> Response | None:
-    media_type = _media_type(content_type) if content_type else None
-    if not _accepts(accept, media_type):
-        return ingress_error(
-            415,
-            f"the request content-type '{content_type or '(none)'}' is not accepted by this "
-            f"handler, which accepts '{accept}'; set the content-type header accordingly",
-        )
-    if media_type is not None and _is_json(media_type) and _accepts_json(accept):
-        try:
-            orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            return ingress_error(400, f"the request body is not valid JSON: {exc}")
-    return None
-
-
-def _media_type(content_type: str) -> str:
-    return content_type.partition(";")[0].strip().lower()
-
-
-def _is_json(media_type: str) -> bool:
-    return media_type == "application/json" or media_type.endswith("+json")
-
-
-@lru_cache(maxsize=512)
-def _accepts(accept: str, media_type: str | None) -> bool:
-    for pattern in (_media_type(p) for p in accept.split(",")):
-        if pattern in ("*/*", "*", ""):
-            return True
-        if media_type is None:
-            continue
-        if pattern.endswith("/*"):
-            if media_type.startswith(pattern[:-1]):
-                return True
-        elif pattern == media_type:
-            return True
-    return False
-
-
-@lru_cache(maxsize=512)
-def _accepts_json(accept: str) -> bool:
-    return any(_is_json(_media_type(p)) for p in accept.split(","))
 
 
 def _parse_target(body: bytes) -> InvocationRef | Response:
