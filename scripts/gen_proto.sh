@@ -9,7 +9,7 @@ PY="${PYTHON:-$ROOT/.venv/bin/python}"
 mkdir -p "$OUT/perdure_proto"
 cd "$ROOT/proto"
 "$PY" -m grpc_tools.protoc -I . --python_out="$OUT" --pyi_out="$OUT" \
-  --grpc_python_out="$OUT" perdure_proto/protocol.proto
+  --grpc_python_out="$OUT" perdure_proto/protocol.proto perdure_proto/ingress.proto
 "$PY" -m grpc_tools.protoc -I . --python_out="$OUT" --pyi_out="$OUT" \
   perdure_proto/records.proto perdure_proto/storage.proto perdure_proto/log.proto \
   perdure_proto/fabric.proto

@@ -22,6 +22,9 @@ GENERATED = [
         "log_pb2.pyi",
         "fabric_pb2.py",
         "fabric_pb2.pyi",
+        "ingress_pb2.py",
+        "ingress_pb2.pyi",
+        "ingress_pb2_grpc.py",
     )
 ]
 
