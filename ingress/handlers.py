@@ -17,7 +17,7 @@ when the handler takes JSON (400; Restate lets the handler fail with 500 instead
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import assert_never
 
 import orjson
@@ -80,13 +80,22 @@ class IngressHandler:
 
     error_response = staticmethod(ingress_error)  # picked up by HttpServer for its own errors
 
-    def __init__(self, backend: IngressBackend) -> None:
+    def __init__(
+        self, backend: IngressBackend, count: Callable[[str, str, str], None] | None = None
+    ) -> None:
+        """`count(service, handler, status)` is told of each answered invocation request of a
+        registered handler (the node's metrics)."""
         self._backend = backend
+        self._count = count
 
     async def __call__(self, request: Request) -> Response:
         route = parse_route(request.path, self._backend)
         if isinstance(route, Invoke):
-            return await self._invoke(request, route)
+            response = await self._invoke(request, route)
+            if self._count is not None:
+                target = route.target
+                self._count(target.service, target.handler, _STATUS[response.status])
+            return response
         if isinstance(route, PathError):
             return ingress_error(route.status, route.message)
         if isinstance(route, Lookup):
@@ -177,6 +186,9 @@ class IngressHandler:
             orjson.dumps({"invocationId": invocation_id}),
             (JSON_CONTENT_TYPE, *id_headers(invocation_id)),
         )
+
+
+_STATUS = {code: str(code) for code in range(100, 600)}  # label values, made once
 
 
 def _forwarded_headers(headers: Mapping[str, str], path: str) -> tuple[tuple[str, str], ...]:

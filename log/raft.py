@@ -174,11 +174,18 @@ class RaftLog:
     """One member of a Raft group holding one log. See the module docstring for guarantees."""
 
     def __init__(
-        self, options: RaftOptions, *, sync_file: Callable[[int], None] = os.fdatasync
+        self,
+        options: RaftOptions,
+        *,
+        sync_file: Callable[[int], None] = os.fdatasync,
+        on_commit: Callable[[float, int], None] | None = None,
     ) -> None:
         """`sync_file(fd)` performs each journal data sync (a seam for tests and metrics; it must
-        really sync)."""
+        really sync). `on_commit(seconds, records)` is told of each batch this member appended
+        once it is committed: how long it took from submission, and how many records it held."""
         self._options = options
+        self._on_commit = on_commit
+        self._submitted_at: dict[int, float] = {}
         self._sync_file = sync_file
         self._phase = _Phase.NEW
         self._buffer = CommittedBuffer()
@@ -637,6 +644,7 @@ class RaftLog:
             return
         ticket = next(self._tickets)
         self._inflight[ticket] = batch
+        self._submitted_at[ticket] = time.perf_counter()
         blob = Batch(records=batch.records).SerializeToString()
 
         def done(raft_index: int | None, reason: int) -> None:  # pysyncobj's thread (or this one)
@@ -719,9 +727,12 @@ class RaftLog:
 
     def _on_submit_done(self, ticket: int, raft_index: int | None, reason: int) -> None:
         batch = self._inflight.pop(ticket, None)
+        submitted_at = self._submitted_at.pop(ticket, None)
         if batch is None:  # already failed by close()
             return
         if reason == SUCCESS and raft_index is not None:
+            if self._on_commit is not None and submitted_at is not None:
+                self._on_commit(time.perf_counter() - submitted_at, len(batch.records))
             batch.succeed(lambda offset: make_lsn(raft_index, offset))
         else:
             batch.fail(submit_failure(reason))
@@ -750,6 +761,7 @@ class RaftLog:
 
     def _fail_inflight(self, error: Error) -> None:
         inflight, self._inflight = self._inflight, {}
+        self._submitted_at.clear()
         for batch in inflight.values():
             batch.fail(error)
 

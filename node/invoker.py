@@ -333,6 +333,7 @@ class Invoker:
             effect.attempt = att.number
             effect.deployment_id = att.deployment_id
             effect.commands.extend(att.commands)
+            metrics.JOURNAL_ENTRIES.inc(len(att.commands))
             att.commands = []
             if att.suspension is not None:
                 effect.suspension.waiting_on.extend(att.suspension)
@@ -388,6 +389,7 @@ class Invoker:
             self._give_up(att, failure, policy)
             return
         delay_ms = retry_after_ms if retry_after_ms is not None else policy.delay_ms(att.failures)
+        metrics.INVOKER_RETRIES.inc()
         att.next_retry_ms = self._clock.now_ms() + delay_ms
         att.retry = self._clock.call_later(delay_ms / 1000, functools.partial(self._retry, att))
 

@@ -26,6 +26,7 @@ from node.proposer import Proposer
 from node.shuffle import Deliverer
 from partition import actions as act
 from partition import tables
+from partition.invocation_control import KILLED
 from partition.state_machine import StateMachine
 from partition.store import Store
 
@@ -61,6 +62,7 @@ class PartitionProcessor:
         self._invoker_factory = invoker_factory
         self._log = log_
         self._store = store
+        self._completed = metrics.LabelCache(metrics.INVOCATIONS_COMPLETED)
         self._sm = state_machine
         self._proposer = proposer
         self._leader_id = leader_id
@@ -168,15 +170,28 @@ class PartitionProcessor:
         ours or another member's, decides what runs next."""
         await self._stop_leading()
 
+    def _count_completed(self, invocation_id: str) -> None:
+        status = tables.get_status(self._store, invocation_id)
+        if status is None:
+            return
+        if status.result.HasField("value"):
+            outcome = "succeeded"
+        elif status.result.failure.message == KILLED and status.result.failure.code == 409:
+            outcome = "killed"
+            metrics.INVOCATIONS_KILLED.inc()
+        else:
+            outcome = "failed"
+        self._completed.inc(outcome, status.service, status.handler)
+
     def _carry_out(self, action: act.Action) -> None:
         match action:
             case act.ReplyCompleted() | act.ReplyAccepted() | act.ReplyRejected() | act.ReplyDone():
                 self._proposer.deliver(action)
             case act.SchemaChanged():
                 self._on_schema_changed()
-            case act.Ended(completed=completed):
-                if completed:
-                    metrics.INVOCATIONS_COMPLETED.inc()
+            case act.Ended(invocation_id=invocation_id, completed=completed):
+                if completed and self._unit is not None:  # counted once: by the leader
+                    self._count_completed(invocation_id)
                 if self._unit is not None:
                     self._unit.carry_out(action)
             case (

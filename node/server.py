@@ -23,6 +23,7 @@ from ingress.handlers import IngressHandler
 from ingress.http import HttpServer, HttpServerOptions
 from ingress.http_types import Handler, Request, Response
 from log.api import SnapshotNeeded
+from log.lsn import raft_index_of
 from log.raft import RaftLog, RaftOptions
 from node import invoker as invoker_mod
 from node import leader, metrics, metrics_merge, snapshot
@@ -208,6 +209,21 @@ class Node:
                 await self._serve_http(http)
                 await asyncio.get_running_loop().create_future()  # until cancelled
 
+    def _group_figures(self) -> dict[str, float]:
+        """This process's group, for /metrics (node.metrics.GROUP_SERIES)."""
+        raft = self.log.status()
+        applied, committed = self.processor.applied_lsn, raft.committed_lsn
+        applied_index = 0 if applied is None else raft_index_of(applied)
+        committed_index = 0 if committed is None else raft_index_of(committed)
+        return {
+            "perdure_raft_term": raft.term,
+            "perdure_raft_leader": 1.0 if self.processor.active else 0.0,
+            "perdure_raft_commit_index": raft.commit_index,
+            "perdure_raft_applied_lag_entries": max(0, committed_index - applied_index),
+            "perdure_raft_members": len(self.log.members()),
+            "perdure_store_size_bytes": self.store.size_bytes(),
+        }
+
     def _preferred_leader(self) -> str | None:
         """The member that should lead this group: where an operator moved it (PreferLeader),
         else the group's node by position (groups spread over the nodes)."""
@@ -292,13 +308,19 @@ class Node:
             await self._catch_up(joined, rounds=1)
         self.store = Store(data / snapshot.STORE_DIR)
         stack.callback(self.store.close)
-        self.log = RaftLog(_raft_options(opts, self.membership, self._secret, data, joining))
+        self.log = RaftLog(
+            _raft_options(opts, self.membership, self._secret, data, joining),
+            on_commit=_observe_commit,
+        )
         stack.push_async_callback(self.log.close)
         self.snapshots = snapshot.SnapshotSource(self.store, self.log, data, self._clock)
         stack.callback(self.snapshots.close)
         if joining:
             log.info("group %d: waiting to be added to the cluster (POST /cluster/nodes)", group)
         await self.log.start()
+        figures = self._group_figures
+        metrics.GROUPS.watch(group, figures)
+        stack.callback(metrics.GROUPS.forget, group, figures)
         if joining:
             (data / JOINED_FILE).touch()
             log.info("group %d: added to the cluster and caught up", group)
@@ -397,7 +419,9 @@ class Node:
     async def _serve_http(self, stack: contextlib.AsyncExitStack) -> None:
         opts = self.options
         self.ingress = HttpServer(
-            with_request_metrics(IngressHandler(self.backend)),
+            with_request_metrics(
+                IngressHandler(self.backend, metrics.LabelCache(metrics.INGRESS_INVOCATIONS).inc)
+            ),
             HttpServerOptions(
                 host=opts.bind_host,
                 port=opts.ingress_port,
@@ -448,6 +472,11 @@ class Node:
     def _query_routes(self) -> dict[int, FabricClient | None]:
         """Where a query reads each group's rows: its leader's process (None: this one)."""
         return {g: self.directory.route(g) for g in range(self.directory.groups)}
+
+
+def _observe_commit(seconds: float, records: int) -> None:
+    metrics.LOG_COMMIT_SECONDS.observe(seconds)
+    metrics.LOG_RECORDS_APPENDED.inc(records)
 
 
 def _snapshot_needed(group: BaseExceptionGroup[BaseException]) -> SnapshotNeeded | None:

@@ -44,6 +44,7 @@ from log.api import SnapshotNeeded
 from log.files import fsync_directory, replace_atomically
 from log.raft import RaftLog
 from log.snapshot import LogPoint, NoLogPoint, install_log_point
+from node import metrics
 from node.clock import Clock
 from node.fabric import FabricClient, Unavailable
 from partition.store import Store
@@ -125,6 +126,7 @@ class SnapshotSource:
                 nodes=point.nodes,
             )
             self._sessions[session] = _Session(begun, path, self._clock.monotonic())
+            metrics.SNAPSHOTS_SENT.inc()
             log.info(
                 "sending a snapshot through LSN %d (%d files, %d bytes)",
                 lsn,
@@ -219,6 +221,7 @@ async def catch_up(
             )
             replace_atomically(data / MARKER_FILE, json.dumps(asdict(point)).encode(), fsync=fsync)
             await asyncio.to_thread(finish_install, data, fsync=fsync)
+            metrics.SNAPSHOTS_INSTALLED.inc()
             log.info(
                 "installed a snapshot from %s through LSN %d; the log resumes after raft index %d",
                 name,

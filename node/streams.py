@@ -114,6 +114,7 @@ class Stream:
 
     async def _run(self) -> None:
         stub = pbg.DeploymentStub(self.conn.channel)  # type: ignore[no-untyped-call]
+        metrics.INVOKER_STREAMS.inc()
         try:
             call = stub.Invoke(self._requests(), metadata=self.conn.metadata)
             async for batch in call:
@@ -124,6 +125,8 @@ class Stream:
             log.info("stream to %s broke: %s", self.conn.uri, exc.details() or exc.code().name)
         except Exception:
             log.exception("stream to %s failed", self.conn.uri)
+        finally:
+            metrics.INVOKER_STREAMS.dec()
         self.alive = False
         self.conn.stream_lost(self)
 

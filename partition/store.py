@@ -105,6 +105,13 @@ class Store:
             copy.close()
         return None if raw is None else int(struct.unpack(">Q", bytes(raw))[0])
 
+    def size_bytes(self) -> int:
+        """Bytes of the store's live SST files and memtables (RocksDB's own estimates)."""
+        total = 0
+        for name in ("rocksdb.total-sst-files-size", "rocksdb.cur-size-all-mem-tables"):
+            total += self._db.property_int_value(name) or 0
+        return total
+
     def applied_lsn(self) -> int | None:
         """The position of the last applied record, None before the first one."""
         raw = self.get(_APPLIED)

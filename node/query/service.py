@@ -35,6 +35,7 @@ from typing import Any, Protocol, TypeVar
 import orjson
 import pyarrow as pa
 
+from node import metrics
 from node.attempts import AttemptInfo
 from node.query import encode, engine, rows, schema
 from node.query.engine import Where
@@ -121,11 +122,14 @@ class QueryService:
                 429, f"Rate limited: {options.max_concurrent} queries are running; retry shortly"
             )
         job = self._hold(options.timeout_s)
+        started = time.perf_counter()
         try:
             async with asyncio.timeout(options.timeout_s):
                 plan = await self._thread(job, engine.plan, sql)
                 tables = await self._gather(job, plan.tables)
-                return await self._thread(job, self._execute, job, sql, tables, json)
+                answer = await self._thread(job, self._execute, job, sql, tables, json)
+                metrics.QUERY_SECONDS.observe(time.perf_counter() - started)
+                return answer
         except TimeoutError:
             raise QueryError(
                 408, f"the query did not finish within {options.timeout_s:g} s; narrow it"
