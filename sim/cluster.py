@@ -28,7 +28,7 @@ import shutil
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from log.api import Error as LogError
 from log.lsn import raft_index_of
@@ -55,6 +55,7 @@ RETRY_S = 0.05  # between attempts to append a cluster record
 CLEANUP_S = 1.0  # the leaders' cleaners purge expired invocations this often
 CHANGE_RETRY_S = 0.1  # between attempts of a membership change
 STOP_S = 1.0  # a cancelled processor stops within this (it awaits nothing that takes time)
+LEADER_UNIT = "leader-unit"  # the name node.processor gives a leader unit's task
 
 
 @dataclass(slots=True)
@@ -93,6 +94,7 @@ class Member:
         self._log = log
         self._view: MemberLog | None = None
         self._task: asyncio.Task[None] | None = None
+        self._cancelled_at: dict[asyncio.Task[Any], float] = {}  # tasks seen cancelling
 
     @property
     def up(self) -> bool:
@@ -109,6 +111,7 @@ class Member:
     def start(self) -> None:
         s = self._setup
         self.incarnation += 1
+        self._cancelled_at.clear()
         raft = self._log.raft
         raft.set_alive(self.node, True)
         store = Store(self.path)
@@ -171,6 +174,23 @@ class Member:
         if self.store is not None:
             self.store.close()
         self.store = self._view = self.processor = None
+
+    def hung(self) -> bool:
+        """Whether a leader unit of this member's process was stopped (cancelled, on a step
+        down or a new announcement) STOP_S or more ago and still runs. Only the unit's own
+        task counts: on Python 3.11 a task whose TaskGroup lost a child keeps a stale
+        `cancelling()` count (the group's uncancel comes too early), though nobody cancelled
+        it."""
+        if self._task is None:
+            return False
+        loop = cast(VirtualLoop, asyncio.get_running_loop())
+        now = loop.time()
+        return any(
+            t.get_name() == LEADER_UNIT
+            and t.cancelling()
+            and now - self._cancelled_at.setdefault(t, now) >= STOP_S
+            for t in loop.tasks_of(f"{self.name}#{self.incarnation}")
+        )
 
     async def _kill(self, process: str) -> None:
         """kill -9: cancel every task the process started until none is left."""

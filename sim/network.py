@@ -15,6 +15,7 @@ stamped with the appender's clock, as a proposer stamps them.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import random
 from dataclasses import dataclass
 
@@ -84,7 +85,13 @@ class Network:
             delay = self._rng.uniform(0, f.max_ghost_delay_s)
             self._event(f"deliver to g{target}: a stale copy follows in {delay:.3f} s")
             self.ghosts_in_flight += 1
-            self._tasks.create_task(self._ghost(target, list(records), delay, node), name="ghost")
+            # In flight on the network, not part of the sending process: a crash of the
+            # sender does not take it back.
+            self._tasks.create_task(
+                self._ghost(target, list(records), delay, node),
+                name="ghost",
+                context=contextvars.Context(),
+            )
         if self._rng.random() < f.unknown:
             self._event(f"deliver to g{target}: acknowledgement lost")
             raise DeliveryFailed(f"simulated: the acknowledgement from group {target} was lost")
