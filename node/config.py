@@ -22,6 +22,7 @@ class NodeOptions:
     bind_host: str = "127.0.0.1"
     ingress_port: int = 8080
     admin_port: int = 9070
+    grpc_port: int = 9090  # the gRPC ingress (perdure.v1.Ingress); -1: none, 0: any free port
     raft_port: int = 5123
     max_body_bytes: int = 32 * 1024 * 1024
     fsync: bool = True
@@ -29,6 +30,7 @@ class NodeOptions:
     # sides whatever it holds, and a second stream splits every loop turn's batch in two.
     streams_per_deployment: int = 1
     log_level: str = "info"
+    log_format: str = "text"  # or "json": one object per line (node/logs.py)
     default_retry_initial_interval_ms: int = 500
     default_retry_max_interval_ms: int = 60_000
     default_retry_max_attempts: int = 70
@@ -85,6 +87,7 @@ _KINDS = {
     "data_dir": str,
     "bind_host": str,
     "log_level": str,
+    "log_format": str,
     "fsync": bool,
     "cluster_join": bool,
     "default_retry_on_max_attempts": str,
@@ -132,10 +135,16 @@ def load(
             "setting default_retry_on_max_attempts: expected pause or kill, "
             f"got {opts.default_retry_on_max_attempts!r}"
         )
+    if opts.log_format not in ("text", "json"):
+        raise Error(f"setting log_format: expected text or json, got {opts.log_format!r}")
     if not 1 <= opts.partition_processes <= opts.partitions:
         raise Error(
             f"setting partition_processes: expected 1..{opts.partitions} (the partitions), "
             f"got {opts.partition_processes}"
+        )
+    if opts.grpc_port < -1:
+        raise Error(
+            f"setting grpc_port: expected a port, 0 (any) or -1 (off), got {opts.grpc_port}"
         )
     if not 0 <= opts.group < opts.partition_processes:
         raise Error(f"setting group: expected 0..{opts.partition_processes - 1}, got {opts.group}")

@@ -19,6 +19,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from ingress.grpc_ingress import GrpcIngress, GrpcIngressOptions
 from ingress.handlers import IngressHandler
 from ingress.http import HttpServer, HttpServerOptions
 from ingress.http_types import Handler, Request, Response
@@ -26,7 +27,7 @@ from log.api import SnapshotNeeded
 from log.lsn import raft_index_of
 from log.raft import RaftLog, RaftOptions
 from node import invoker as invoker_mod
-from node import leader, metrics, metrics_merge, snapshot
+from node import leader, logs, metrics, metrics_merge, snapshot
 from node.admin_api import AdminApi, admin_error
 from node.backend import Backend
 from node.campaign import Campaign
@@ -206,6 +207,7 @@ class Node:
                     tg.create_task(self.cluster_view.watch(), name="cluster-view")
                 if self.options.group == 0 and self.options.partition_processes > 1:
                     await self._wait_for_peers()
+                await self._serve_grpc(http)
                 await self._serve_http(http)
                 await asyncio.get_running_loop().create_future()  # until cancelled
 
@@ -295,6 +297,7 @@ class Node:
     async def _open(self, stack: contextlib.AsyncExitStack) -> None:
         opts = self.options
         self.partitioning = partitioning = _partitioning(opts)
+        logs.set_partitioning(partitioning)
         # Other processes to reach over the fabric: this node's other groups, or other nodes.
         self.has_peers = partitioning.groups > 1 or self.membership is not None
         group = opts.group
@@ -415,6 +418,25 @@ class Node:
                             f"{timeout_s:.0f} s (see its log lines above)"
                         ) from None
                     await self._clock.sleep(0.05)
+
+    async def _serve_grpc(self, stack: contextlib.AsyncExitStack) -> None:
+        """The gRPC ingress (ingress/grpc_ingress.py): every partition process serves it on
+        the same port, like the HTTP ingress, and sends each request through its Backend."""
+        opts = self.options
+        self.grpc_ingress: GrpcIngress | None = None
+        if opts.grpc_port < 0:
+            return
+        self.grpc_ingress = GrpcIngress(
+            self.backend,
+            GrpcIngressOptions(
+                host=opts.bind_host,
+                port=opts.grpc_port,
+                reuse_port=opts.partition_processes > 1,
+                max_message_bytes=opts.max_body_bytes + 64 * 1024,
+            ),
+        )
+        stack.push_async_callback(self.grpc_ingress.close)
+        await self.grpc_ingress.start()
 
     async def _serve_http(self, stack: contextlib.AsyncExitStack) -> None:
         opts = self.options
