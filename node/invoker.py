@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from log.api import Error as LogError
-from node import metrics
+from node import logs, metrics
 from node.attempts import AttemptInfo
 from node.clock import SYSTEM, Cancellable, Clock
 from node.proposer import Proposer
@@ -358,7 +358,12 @@ class Invoker:
         current = self._attempts.get(att.invocation_id) is att
         idle = att.retry is None and not att.awaits_deployment and not att.restarting
         if current and (att.running or idle):
-            log.warning("invocation %s: could not journal its effects: %s", att.invocation_id, exc)
+            log.warning(
+                "invocation %s: could not journal its effects: %s",
+                att.invocation_id,
+                exc,
+                extra=self._context(att.invocation_id),
+            )
             reason = str(exc) if isinstance(exc, LogError) else repr(exc)
             self._fail(att, pb.Failure(code=503, message=f"log append failed: {reason}"))
 
@@ -384,6 +389,7 @@ class Invoker:
             policy.max_attempts,
             failure.code,
             failure.message,
+            extra=self._context(att.invocation_id),
         )
         if att.failures >= policy.max_attempts:
             self._give_up(att, failure, policy)
@@ -427,7 +433,12 @@ class Invoker:
         except LogError as exc:
             att.restarting = False
             if self._attempts.get(att.invocation_id) is att and not self._closed:
-                log.warning("invocation %s: retry barrier failed (%s)", att.invocation_id, exc)
+                log.warning(
+                    "invocation %s: retry barrier failed (%s)",
+                    att.invocation_id,
+                    exc,
+                    extra=self._context(att.invocation_id),
+                )
                 att.retry = self._clock.call_later(
                     BARRIER_RETRY_S, functools.partial(self._retry, att, early)
                 )
@@ -457,6 +468,14 @@ class Invoker:
             envelope = rec.Envelope(invoker_effect=effect)
         else:
             metrics.INVOKER_PAUSES.inc()
+            log.warning(
+                "invocation %s paused after %d attempts: [%d] %s",
+                att.invocation_id,
+                att.failures,
+                failure.code,
+                failure.message,
+                extra=self._context(att.invocation_id),
+            )
             envelope = rec.Envelope(
                 pause_invocation=rec.PauseInvocation(
                     invocation_id=att.invocation_id, last_failure=failure
@@ -475,6 +494,13 @@ class Invoker:
             await self._proposer.propose(envelope)
         except LogError as exc:
             log.error("could not record the end of retries: %s", exc)
+
+    def _context(self, invocation_id: str) -> dict[str, Any]:
+        """A log line's invocation fields (node/logs.py)."""
+        status = tables.get_status(self._store, invocation_id)
+        if status is None:
+            return logs.invocation(invocation_id)
+        return logs.invocation(invocation_id, status.service, status.handler)
 
     def _policy(self, invocation_id: str) -> RetryPolicy:
         status = tables.get_status(self._store, invocation_id)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import signal
 import sys
 
-from node import config
+from node import config, logs
 from node.server import Node
 
 
@@ -20,10 +19,11 @@ async def _serve(options: config.NodeOptions) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         endpoints = await node.start()
-        print(
-            f"perdure ready: ingress {endpoints.ingress_url} admin {endpoints.admin_url}",
-            flush=True,
-        )
+        if options.log_format == "text":  # JSON logs: JSON lines only (the node logs it too)
+            print(
+                f"perdure ready: ingress {endpoints.ingress_url} admin {endpoints.admin_url}",
+                flush=True,
+            )
         await node.serve_until(stop)
     finally:
         await node.stop()
@@ -38,10 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     if dump:
         sys.stdout.write(config.dump(options))
         return 0
-    logging.basicConfig(
-        level=options.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.setup(options.log_level, options.log_format, options.node_name, options.group)
     try:
         import uvloop
 
