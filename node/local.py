@@ -150,6 +150,7 @@ class LocalNode(_Managed):
     data_dir: Path
     ingress_port: int = field(default_factory=free_port)
     admin_port: int = field(default_factory=free_port)
+    grpc_port: int = field(default_factory=free_port)  # the gRPC ingress; -1: none
     raft_port: int = 0  # 0: consecutive free ports, one per partition process
     internal_port: int = 0
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -174,6 +175,11 @@ class LocalNode(_Managed):
     def admin_url(self) -> str:
         return f"http://{self.host}:{self.admin_port}"
 
+    @property
+    def grpc_target(self) -> str:
+        """`host:port` of the gRPC ingress (a grpc channel's target, grpcurl's address)."""
+        return f"{self.host}:{self.grpc_port}"
+
     def start(self, timeout: float = 30.0) -> None:
         self.launch()
         self.wait_ready(timeout)
@@ -190,6 +196,8 @@ class LocalNode(_Managed):
             str(self.ingress_port),
             "--admin-port",
             str(self.admin_port),
+            "--grpc-port",
+            str(self.grpc_port),
             "--raft-port",
             str(self.raft_port),
             "--internal-port",
@@ -241,6 +249,7 @@ class LocalCluster:
     size: int = 3
     ingress_ports: list[int] = field(default_factory=list)
     admin_ports: list[int] = field(default_factory=list)
+    grpc_ports: list[int] = field(default_factory=list)
     raft_port: int = 0  # 0: free ports (one per partition process), the same on every node
     internal_port: int = 0
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -262,6 +271,7 @@ class LocalCluster:
         internal_port = self.internal_port or free_ports(processes)
         ingress = self.ingress_ports or [free_port() for _ in names]
         admin = self.admin_ports or [free_port() for _ in names]
+        grpc = self.grpc_ports or [free_port() for _ in names]
         for i, name in enumerate(names):
             env = {
                 **self.extra_env,
@@ -274,6 +284,7 @@ class LocalCluster:
                     self.root / name,
                     ingress_port=ingress[i],
                     admin_port=admin[i],
+                    grpc_port=grpc[i],
                     raft_port=raft_port,
                     internal_port=internal_port,
                     extra_env=env,

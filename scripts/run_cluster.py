@@ -38,6 +38,7 @@ def main() -> int:
         3,
         ingress_ports=_ports(env("CLUSTER_INGRESS_PORTS", "8080,8081,8082")),
         admin_ports=_ports(env("CLUSTER_ADMIN_PORTS", "9070,9071,9072")),
+        grpc_ports=_ports(env("CLUSTER_GRPC_PORTS", "9090,9091,9092")),
         raft_port=int(env("CLUSTER_RAFT_PORT", "5400")),  # + group, on each node's address
         internal_port=int(env("CLUSTER_INTERNAL_PORT", "5500")),
         extra_env={"PERDURE_PARTITION_PROCESSES": processes},

@@ -31,6 +31,7 @@ def main() -> int:
         data,
         ingress_port=int(os.environ.get("PERDURE_INGRESS_PORT", "8080")),
         admin_port=int(os.environ.get("PERDURE_ADMIN_PORT", "9070")),
+        grpc_port=int(os.environ.get("PERDURE_GRPC_PORT", "9090")),
         raft_port=int(os.environ.get("PERDURE_RAFT_PORT", "5123")),
     )
     deployment = LocalDeployment(

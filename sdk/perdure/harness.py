@@ -151,6 +151,7 @@ class _Node:
         args = [*_server_command(), "--data-dir", str(self.workdir / "data")]
         args += ["--ingress-port", str(ingress), "--admin-port", str(admin)]
         args += ["--raft-port", str(raft)]
+        env["PERDURE_GRPC_PORT"] = str(_free_port())  # its gRPC ingress, off the default 9090
         self.ingress_url = f"http://127.0.0.1:{ingress}"
         self.admin_url = f"http://127.0.0.1:{admin}"
         if self.follow_logs:

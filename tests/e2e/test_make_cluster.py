@@ -25,6 +25,7 @@ def test_cluster_script_serves_through_every_node_and_stops_on_ctrl_c(tmp_path: 
         PERDURE_CLUSTER_DIR=str(tmp_path / "cluster"),
         CLUSTER_INGRESS_PORTS=",".join(map(str, ingress)),
         CLUSTER_ADMIN_PORTS=",".join(map(str, admin)),
+        CLUSTER_GRPC_PORTS=",".join(str(free_port()) for _ in range(3)),
         CLUSTER_RAFT_PORT=str(free_ports(1)),
         CLUSTER_INTERNAL_PORT=str(free_ports(1)),
         EXAMPLES_PORT=str(free_port()),

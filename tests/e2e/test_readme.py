@@ -22,6 +22,7 @@ def test_run_script_serves_the_readme_examples(tmp_path: Path) -> None:
         PERDURE_DATA_DIR=str(tmp_path / "data"),
         PERDURE_INGRESS_PORT=str(ingress),
         PERDURE_ADMIN_PORT=str(admin),
+        PERDURE_GRPC_PORT=str(free_port()),
         PERDURE_RAFT_PORT=str(free_port()),
         EXAMPLES_PORT=str(free_port()),
     )

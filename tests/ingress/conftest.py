@@ -1,4 +1,4 @@
-"""The HTTP server tests run on both the default asyncio loop and uvloop (production's)."""
+"""The HTTP and gRPC server tests run on both the default asyncio loop and uvloop (production's)."""
 
 from __future__ import annotations
 
@@ -20,4 +20,5 @@ _DEFAULT_LOOP: Mapping[str, Callable[[], asyncio.AbstractEventLoop]] = {
 def pytest_asyncio_loop_factories(
     config: pytest.Config, item: pytest.Item
 ) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
-    return _BOTH_LOOPS if item.path.name == "test_http_server.py" else _DEFAULT_LOOP
+    both = item.path.name in ("test_http_server.py", "test_grpc_ingress.py")
+    return _BOTH_LOOPS if both else _DEFAULT_LOOP
