@@ -1,6 +1,7 @@
-"""Typed ingress client over httpx (``pip install perdure[client]``).
+"""Typed ingress client: over HTTP with httpx (``pip install perdure[client]``), or over the
+gRPC ingress with grpcio alone (``create_client("grpc://host:port")``, ``perdure._grpc_client``).
 
-Wire format: ``POST {ingress}/{Service}[/{key}]/{handler}[/send][?delay=<ms>ms]``, the target
+HTTP wire format: ``POST {ingress}/{Service}[/{key}]/{handler}[/send][?delay=<ms>ms]``, the target
 handler's input serde for the body, ``Idempotency-Key`` header; scoped calls use
 ``/restate/scope/{scope}/call|send/...`` plus ``x-restate-limit-key``. Perdure adds
 ``attach_invocation`` / ``invocation_output`` (``GET /restate/invocation/{id}/attach|output``).
@@ -8,9 +9,11 @@ handler's input serde for the body, ``Idempotency-Key`` header; scoped calls use
 
 from __future__ import annotations
 
+import abc
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -18,6 +21,7 @@ from urllib.parse import quote
 from perdure._context_types import HandlerType
 from perdure.client_types import (
     Client,
+    GrpcError,
     HttpError,
     RestateClient,
     RestateClientSendHandle,
@@ -29,6 +33,7 @@ from perdure.serde import DefaultSerde, Serde
 
 __all__ = [
     "Client",
+    "GrpcError",
     "HttpError",
     "RestateClient",
     "RestateClientSendHandle",
@@ -52,10 +57,24 @@ def _raise_for_status(res: Any) -> None:
         raise HttpError(res.status_code, message, text)
 
 
-class _HttpClient(RestateClient):
-    def __init__(self, http: Any, codec: JournalValueCodec | None) -> None:
-        self._http = http
+class _IngressClient(RestateClient):
+    """The typed methods over a transport's `_call`, `_send` and `_fetch` (raw bytes); the
+    journal value codec, when given, encodes what goes out and decodes what comes back."""
+
+    def __init__(self, codec: JournalValueCodec | None) -> None:
         self._codec = codec
+
+    @abc.abstractmethod
+    async def _call(self, target: _Target, body: bytes) -> bytes:
+        """Invoke and wait for the output (raises HttpError)."""
+
+    @abc.abstractmethod
+    async def _send(self, target: _Target, body: bytes, delay: timedelta | None) -> str:
+        """Invoke without waiting; the invocation id once it is durable (raises HttpError)."""
+
+    @abc.abstractmethod
+    async def _fetch(self, invocation_id: str, action: str) -> bytes:
+        """The output of an invocation: `action` "attach" waits for it, "output" does not."""
 
     async def _post(
         self,
@@ -71,42 +90,23 @@ class _HttpClient(RestateClient):
         scope: str | None = None,
         limit_key: str | None = None,
     ) -> tuple[int, bytes]:
-        parts = [quote(service, safe="")]
-        if key is not None:
-            parts.append(quote(key, safe=""))
-        parts.append(quote(handler, safe=""))
-        path = "/" + "/".join(parts)
-        if scope is not None:
-            path = f"/restate/scope/{quote(scope, safe='')}/{'send' if send else 'call'}{path}"
-        elif send:
-            path += "/send"
-        params = {}
-        if delay is not None:
-            params["delay"] = f"{int(delay.total_seconds() * 1000)}ms"
-        h = dict(headers or {})
-        if content_type and body:
-            h.setdefault("Content-Type", content_type)
-        if idem is not None:
-            h["Idempotency-Key"] = idem
-        if limit_key is not None:
-            h["x-restate-limit-key"] = limit_key
+        """A call's output, or a send's invocation id (as bytes)."""
+        target = _Target(service, handler, key, idem, headers, content_type, scope, limit_key)
         if self._codec is not None and body:
             body = self._codec.encode(body)
-        res = await self._http.post(path, content=body, headers=h, params=params)
-        _raise_for_status(res)
-        content: bytes = res.content
-        if self._codec is not None and content and not send:
+        if send:
+            return 202, (await self._send(target, body, delay)).encode()
+        content = await self._call(target, body)
+        if self._codec is not None and content:
             content = await self._codec.decode(content)
-        return res.status_code, content
+        return 200, content
 
     async def _lookup(
         self, invocation_id: str, action: str, serde: Serde[T], type_hint: type[T] | None
     ) -> T:
         if type_hint is not None and isinstance(serde, DefaultSerde):
             serde = serde.with_maybe_type(type_hint)
-        res = await self._http.get(f"/restate/invocation/{quote(invocation_id, safe='')}/{action}")
-        _raise_for_status(res)
-        content: bytes = res.content
+        content = await self._fetch(invocation_id, action)
         if self._codec is not None and content:
             content = await self._codec.decode(content)
         return serde.deserialize(content)  # type: ignore[return-value]
@@ -174,7 +174,7 @@ class _HttpClient(RestateClient):
             scope,
             limit_key,
         )
-        return RestateClientSendHandle(json.loads(out)["invocationId"], 200)
+        return RestateClientSendHandle(out.decode(), 200)
 
     async def service_call(
         self,
@@ -288,14 +288,14 @@ class _HttpClient(RestateClient):
             scope,
             limit_key,
         )
-        return RestateClientSendHandle(json.loads(out)["invocationId"], 200)
+        return RestateClientSendHandle(out.decode(), 200)
 
     def scope(self, scope: str) -> RestateScopedClient:
         return _ScopedClient(self, scope)
 
 
 class _ScopedClient(RestateScopedClient):
-    def __init__(self, client: _HttpClient, scope: str) -> None:
+    def __init__(self, client: _IngressClient, scope: str) -> None:
         self._c = client
         self._scope = scope
 
@@ -354,13 +354,83 @@ class _ScopedClient(RestateScopedClient):
         )
 
 
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """What one call or send addresses, and how (as the typed methods pass it on)."""
+
+    service: str
+    handler: str
+    key: str | None
+    idempotency_key: str | None
+    headers: dict[str, str] | None
+    content_type: str | None
+    scope: str | None = None
+    limit_key: str | None = None
+
+
+class _HttpClient(_IngressClient):
+    def __init__(self, http: Any, codec: JournalValueCodec | None) -> None:
+        super().__init__(codec)
+        self._http = http
+
+    async def _request(
+        self, target: _Target, body: bytes, send: bool, delay: timedelta | None
+    ) -> Any:
+        parts = [quote(target.service, safe="")]
+        if target.key is not None:
+            parts.append(quote(target.key, safe=""))
+        parts.append(quote(target.handler, safe=""))
+        path = "/" + "/".join(parts)
+        if target.scope is not None:
+            verb = "send" if send else "call"
+            path = f"/restate/scope/{quote(target.scope, safe='')}/{verb}{path}"
+        elif send:
+            path += "/send"
+        params = {}
+        if delay is not None:
+            params["delay"] = f"{int(delay.total_seconds() * 1000)}ms"
+        h = dict(target.headers or {})
+        if target.content_type and body:
+            h.setdefault("Content-Type", target.content_type)
+        if target.idempotency_key is not None:
+            h["Idempotency-Key"] = target.idempotency_key
+        if target.limit_key is not None:
+            h["x-restate-limit-key"] = target.limit_key
+        res = await self._http.post(path, content=body, headers=h, params=params)
+        _raise_for_status(res)
+        return res
+
+    async def _call(self, target: _Target, body: bytes) -> bytes:
+        res = await self._request(target, body, False, None)
+        content: bytes = res.content
+        return content
+
+    async def _send(self, target: _Target, body: bytes, delay: timedelta | None) -> str:
+        res = await self._request(target, body, True, delay)
+        invocation_id: str = json.loads(res.content)["invocationId"]
+        return invocation_id
+
+    async def _fetch(self, invocation_id: str, action: str) -> bytes:
+        res = await self._http.get(f"/restate/invocation/{quote(invocation_id, safe='')}/{action}")
+        _raise_for_status(res)
+        content: bytes = res.content
+        return content
+
+
 @asynccontextmanager
 async def create_client(
     ingress: str,
     headers: dict[str, str] | None = None,
     journal_value_codec: JournalValueCodec | None = None,
 ) -> AsyncIterator[RestateClient]:
-    """A typed client of the ingress at ``ingress`` (needs httpx: ``perdure[client]``)."""
+    """A typed client of the ingress at ``ingress``: ``http://host:8080`` (needs httpx:
+    ``perdure[client]``), or the gRPC ingress at ``grpc://host:9090`` (grpcio only)."""
+    if ingress.startswith(("grpc://", "grpcs://")):
+        from perdure import _grpc_client
+
+        async with _grpc_client.open_channel(ingress) as channel:
+            yield _grpc_client.GrpcClient(channel, journal_value_codec, headers)
+        return
     try:
         import httpx
     except ImportError as e:

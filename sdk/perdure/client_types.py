@@ -10,7 +10,13 @@ from typing import Any, TypeVar
 from perdure._context_types import HandlerType
 from perdure.serde import DefaultSerde, Serde
 
-__all__ = ["HttpError", "RestateClient", "RestateClientSendHandle", "RestateScopedClient"]
+__all__ = [
+    "GrpcError",
+    "HttpError",
+    "RestateClient",
+    "RestateClientSendHandle",
+    "RestateScopedClient",
+]
 
 T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741
@@ -33,6 +39,28 @@ class HttpError(Exception):
         self.status_code = status_code
         self.message = message
         self.body = body
+
+
+class GrpcError(HttpError):
+    """The gRPC ingress answered with an error. `status_code` is what the HTTP ingress would
+    have answered (a handler's TerminalError code, 404, 470, ...), so code catching HttpError
+    works with either transport; `grpc_code` is the grpc.StatusCode."""
+
+    def __init__(
+        self,
+        status_code: int,
+        message: str,
+        grpc_code: Any,
+        *,
+        source: str = "",
+        invocation_id: str = "",
+        metadata: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(status_code, message)
+        self.grpc_code = grpc_code
+        self.source = source  # "ingress" (refused) or "invocation" (the handler failed)
+        self.invocation_id = invocation_id
+        self.metadata = metadata or {}  # the handler's failure metadata
 
 
 class RestateScopedClient(abc.ABC):
