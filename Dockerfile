@@ -23,6 +23,6 @@ RUN pip install ./proto ./sdk . \
 
 USER 1000:1000
 VOLUME ["/data"]
-# ingress, admin API (and /metrics), Raft (5123 + group), internal fabric (5300 + group)
-EXPOSE 8080 9070 5123 5300
+# ingress (HTTP, gRPC), admin API (and /metrics), Raft (5123 + group), fabric (5300 + group)
+EXPOSE 8080 9090 9070 5123 5300
 ENTRYPOINT ["perdure-server"]

@@ -99,6 +99,7 @@ def test_ports_probes_and_services_agree_with_the_node_settings(render: Render) 
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     for port, setting in (
         ("ingress", "PERDURE_INGRESS_PORT"),
+        ("grpc", "PERDURE_GRPC_PORT"),
         ("admin", "PERDURE_ADMIN_PORT"),
         ("raft", "PERDURE_RAFT_PORT"),
         ("internal", "PERDURE_INTERNAL_PORT"),
@@ -110,6 +111,7 @@ def test_ports_probes_and_services_agree_with_the_node_settings(render: Render) 
     client = one(objects, "Service", sts["metadata"]["name"])
     assert {p["name"]: (p["port"], p["targetPort"]) for p in client["spec"]["ports"]} == {
         "ingress": (8080, "ingress"),
+        "grpc": (9090, "grpc"),
         "admin": (9070, "admin"),
     }
 

@@ -18,7 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import grpc
+
 from node.local import ROOT, LocalDeployment, Process, free_ports, http, wait_until
+from perdure_proto import ingress_pb2 as ig
+from perdure_proto import ingress_pb2_grpc as ingress_grpc
 from tests.helm.conftest import Render, one
 
 _VAR = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
@@ -126,12 +130,13 @@ def post(url: str, body: bytes, key: str | None = None) -> tuple[int, bytes]:
 def test_the_rendered_replicated_statefulset_runs_as_one_cluster(
     render: Render, tmp_path: Path
 ) -> None:
-    ingress, admin, raft, internal = (free_ports(1) for _ in range(4))
+    ingress, grpc_port, admin, raft, internal = (free_ports(1) for _ in range(5))
     namespace = "perdure"
     objects = render(
         "values-replicated.yaml",
         namespace=namespace,
         ports__ingress=ingress,
+        ports__grpc=grpc_port,
         ports__admin=admin,
         ports__raft=raft,
         ports__internal=internal,
@@ -161,6 +166,11 @@ def test_the_rendered_replicated_statefulset_runs_as_one_cluster(
             url = service_url(objects, client, "ingress", pod) + "/Counter/helm/add"
             status, out = post(url, b"1")
             assert status == 200 and int(out) == i + 1, (pod.name, status, out)
+        grpc_target = service_url(objects, client, "grpc", pods[2]).removeprefix("http://")
+        with grpc.insecure_channel(grpc_target) as channel:
+            call = ingress_grpc.IngressStub(channel).Call  # type: ignore[no-untyped-call]
+            answer = call(ig.CallRequest(service="Counter", handler="add", key="helm", json="1"))
+        assert answer.json == str(len(pods) + 1)
 
         def one_cluster() -> dict[str, Any] | None:
             cluster: dict[str, Any] = json.loads(http("GET", admin_url + "/cluster")[2])
@@ -180,7 +190,7 @@ def test_the_rendered_replicated_statefulset_runs_as_one_cluster(
 
         def served_again() -> bool:
             status, out = post(url, b"1", key="after-kill")
-            return status == 200 and int(out) == len(pods) + 1
+            return status == 200 and int(out) == len(pods) + 2
 
         wait_until(served_again, 10, "the cluster to serve again after kill -9 of the leader")
     finally:
