@@ -13,7 +13,8 @@ the temporary directory with the nodes' data and logs is removed however the run
 logs' tails are printed first when something failed).
 
 Environment: BENCH_SECONDS (per cell, default 5), BENCH_CONCURRENCY (default "1,16,64"),
-BENCH_WORKLOADS (default all: greet, counter_random, counter_hot, run3, send, workflow),
+BENCH_WORKLOADS (default all: greet, greet_grpc, counter_random, counter_hot, run3, send,
+workflow; greet_grpc is greet through the gRPC ingress, bench/grpc_load.py),
 BENCH_PEER ("restate" to add the peer), BENCH_CLUSTER ("1": also 3 nodes on this machine, the
 load sent to one of them; `make bench-cluster`), BENCH_PROCESSES (partition processes per
 Perdure run, default "<cores>,1": one process per core, then one process in the same run; the
@@ -36,7 +37,7 @@ from types import FrameType
 
 import psutil
 
-from bench import checks, flows, peer, results, wrk
+from bench import checks, flows, grpc_load, peer, results, wrk
 from bench.checks import Check
 from bench.results import Run
 from node.local import LocalCluster, LocalDeployment, LocalNode, free_port, http
@@ -54,6 +55,7 @@ class Workload:
 
 WORKLOADS: dict[str, Workload | None] = {
     "greet": Workload("/Greeter/greet", '"bench"', checks.json_equal("Hello, bench!")),
+    "greet_grpc": None,  # greet through the gRPC ingress (bench.grpc_load)
     "counter_random": Workload("/Counter/{key}/add", "1", checks.count_above(0), True),
     "counter_hot": None,  # its check depends on the count before the cell: counter_hot()
     "run3": Workload("/Steps/run3", "1", checks.json_equal(1 + 1 + 2 + 3)),
@@ -178,8 +180,14 @@ def counter_hot(ingress: str, c: int, seconds: float) -> wrk.Result:
     return result if why is None else result.with_wrong(why)
 
 
-def measure(name: str, c: int, seconds: float, ingress: str) -> wrk.Result:
+def measure(
+    name: str, c: int, seconds: float, ingress: str, grpc_target: str | None = None
+) -> wrk.Result:
     workload = WORKLOADS[name]
+    if name == "greet_grpc":
+        if grpc_target is None:
+            raise ValueError("greet_grpc needs the node's gRPC ingress")
+        return grpc_load.greet(grpc_target, c, seconds)
     if name == "workflow":
         return flows.workflow(ingress, c, seconds)
     if name == "counter_hot":
@@ -198,16 +206,20 @@ def load(
     admin: str | None,
     servers: tuple[int, ...],
     deployment: int,
+    grpc_target: str | None = None,
 ) -> None:
-    """Every workload at every concurrency against `ingress` (drain times need `admin`);
-    CPU is counted over `servers` (their partition processes included) and `deployment`."""
+    """Every workload at every concurrency against `ingress` (drain times need `admin`; the
+    gRPC workload `grpc_target`, skipped without one); CPU is counted over `servers` (their
+    partition processes included) and `deployment`."""
     meter = CpuMeter(servers, deployment)
     http("POST", ingress + "/Greeter/greet", b'"warm"', JSON)
     for name in settings.names:
+        if name == "greet_grpc" and grpc_target is None:
+            continue
         for c in settings.concurrency:
             before = flows.completed_total(admin) if admin and name == "send" else 0.0
             begun = meter.start()
-            result = measure(name, c, settings.seconds, ingress)
+            result = measure(name, c, settings.seconds, ingress, grpc_target)
             run.cpu[(name, c)] = cpu = meter.stop(begun, result.requests)
             extra = ""
             if name == "send" and admin:
@@ -237,6 +249,7 @@ def measure_system(
     admin: str | None,
     servers: tuple[int, ...],
     deployment: int,
+    grpc_target: str | None = None,
 ) -> None:
     """A started system: its memory idle, the load, its memory after (servers summed)."""
 
@@ -244,7 +257,7 @@ def measure_system(
         return (sum(rss_mb(pid) for pid in servers), rss_mb(deployment))
 
     run.rss_idle = rss()
-    load(run, settings, ingress, admin, servers, deployment)
+    load(run, settings, ingress, admin, servers, deployment, grpc_target)
     run.rss_loaded = rss()
 
 
@@ -268,6 +281,7 @@ def bench_perdure(settings: Settings, tmp: Path, processes: int, label: str) -> 
             node.admin_url,
             (node.process.pid if node.process else -1,),
             deployment.process.pid if deployment.process else -1,
+            node.grpc_target,
         )
     finally:
         node.stop()
@@ -297,6 +311,7 @@ def bench_cluster(settings: Settings, tmp: Path) -> Run:
             node.admin_url,
             tuple(n.process.pid for n in cluster.nodes if n.process),
             deployment.process.pid if deployment.process else -1,
+            node.grpc_target,
         )
     finally:
         cluster.stop()
