@@ -31,6 +31,7 @@ from perdure_proto import ingress_pb2_grpc as ipb_grpc
 from tests.e2e.conftest import Cluster, running_cluster
 from tests.e2e.helpers import JSON, call
 from tests.e2e.services import reject
+from tests.e2e.test_three_nodes import running_three
 
 OWN_CONNECTION = [("grpc.use_local_subchannel_pool", 1)]  # not shared with other channels
 
@@ -284,3 +285,24 @@ def test_two_partition_processes_share_the_grpc_port_and_serve_every_key(
                 greeted = stub.Call(ipb.CallRequest(service="Greeter", handler="greet", json='"x"'))
                 groups_seen.add(PARTITIONING.group_of_invocation(greeted.invocation_id))
         assert groups_seen == {0, 1}, "every connection went to the same process"
+
+
+def test_every_node_of_a_cluster_serves_the_grpc_ingress(tmp_path: Path) -> None:
+    with running_three(tmp_path) as cluster:
+        stubs = []
+        for node in cluster.nodes:
+            channel = grpc.insecure_channel(node.grpc_target)
+            stubs.append((channel, ipb_grpc.IngressStub(channel)))  # type: ignore[no-untyped-call]
+        try:
+            for i, (_, stub) in enumerate(stubs):
+                request = ipb.CallRequest(service="Counter", handler="add", key="c", json="1")
+                assert json.loads(stub.Call(request).json) == i + 1
+            send = ipb.SendRequest(service="Counter", handler="add", key="c", json="10")
+            metadata = (("idempotency-key", "across-nodes"),)
+            ids_seen = {stub.Send(send, metadata=metadata).invocation_id for _, stub in stubs}
+            assert len(ids_seen) == 1  # one invocation, whichever node took the request
+            attached = stubs[2][1].Attach(ipb.InvocationTarget(invocation_id=ids_seen.pop()))
+            assert json.loads(attached.json) == 13
+        finally:
+            for channel, _ in stubs:
+                channel.close()
