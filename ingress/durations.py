@@ -6,6 +6,7 @@ plus a bare integer as milliseconds, which is what the official Python client se
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime
 
@@ -23,16 +24,17 @@ for _names, _ms in (
     for _name in _names:
         _MS_PER_UNIT[_name] = _ms
 
-_FRIENDLY_PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-zµ]+)\s*,?", re.IGNORECASE)
+_FRIENDLY_PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-zµ]+)\s*,?", re.IGNORECASE | re.ASCII)
 _ISO = re.compile(
     r"P(?:(?P<w>\d+(?:[.,]\d+)?)W)?(?:(?P<d>\d+(?:[.,]\d+)?)D)?"
     r"(?:T(?:(?P<h>\d+(?:[.,]\d+)?)H)?(?:(?P<m>\d+(?:[.,]\d+)?)M)?(?:(?P<s>\d+(?:[.,]\d+)?)S)?)?",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,
 )
 _ISO_MS = {"w": 604_800_000.0, "d": 86_400_000.0, "h": 3_600_000.0, "m": 60_000.0, "s": 1000.0}
 
 
 MAX_DELAY_MS = 100 * 365 * 86_400_000  # a century: what a timestamp of the log can carry, and more
+MAX_DELAY_TEXT = 64  # characters; any delay up to MAX_DELAY_MS is written in far fewer
 
 
 def parse_delay_ms(text: str) -> int:
@@ -41,7 +43,9 @@ def parse_delay_ms(text: str) -> int:
     value = text.strip()
     if not value:
         raise ValueError("the delay is empty")
-    if value.isdigit():
+    if len(value) > MAX_DELAY_TEXT:
+        raise ValueError(f"the delay is {len(value)} characters long, more than {MAX_DELAY_TEXT}")
+    if value.isascii() and value.isdigit():
         ms = int(value)
     elif value[0] in "Pp":
         ms = _parse_iso(value)
@@ -65,7 +69,7 @@ def _parse_iso(value: str) -> int:
     for unit, number in match.groupdict().items():
         if number is not None:
             total += float(number.replace(",", ".")) * _ISO_MS[unit]
-    return round(total)
+    return _whole_ms(total, value)
 
 
 def _parse_friendly(value: str) -> int:
@@ -84,6 +88,14 @@ def _parse_friendly(value: str) -> int:
         raise ValueError(
             f"'{value}' is not a duration; use ISO-8601 (PT10S), a friendly form "
             "(10s, 500ms, 1m30s) or a number of milliseconds"
+        )
+    return _whole_ms(total, value)
+
+
+def _whole_ms(total: float, value: str) -> int:
+    if not math.isfinite(total) or total > MAX_DELAY_MS:  # round(inf) would raise OverflowError
+        raise ValueError(
+            f"the delay '{value}' is longer than the maximum of {MAX_DELAY_MS // 86_400_000} days"
         )
     return round(total)
 

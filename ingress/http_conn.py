@@ -67,6 +67,7 @@ class Connection(asyncio.Protocol):
         "_continue_pending",
         "_head_bytes",
         "_headers",
+        "_in_message",
         "_input_closed",
         "_last_active",
         "_linger_until",
@@ -94,6 +95,7 @@ class Connection(asyncio.Protocol):
         self._reading_paused = False
         self._write_paused = False  # the client is not reading: answer nothing more for now
         self._continue_pending = False
+        self._in_message = False  # bytes of a request have arrived, its end has not
         self._last_active = server.now
         self._reset_message()
 
@@ -150,8 +152,13 @@ class Connection(asyncio.Protocol):
         self._serve_next()
 
     def eof_received(self) -> bool | None:
-        self._input_closed = True
         self._peer_eof = True
+        if self._in_message and not self._input_closed:
+            # The client stopped sending mid-request (garbage that looked like the start of a
+            # request, or a request cut short): say so before closing, as for malformed bytes.
+            self._refuse(400, "incomplete HTTP request: the client ended it before its end")
+            self._serve_next()
+        self._input_closed = True
         if self._busy or self._queue:
             return True  # keep the write side open to deliver the queued responses
         return None  # let the transport close
@@ -159,6 +166,7 @@ class Connection(asyncio.Protocol):
     # ------------------------------------------------------------------ httptools callbacks
 
     def on_message_begin(self) -> None:
+        self._in_message = True
         self._reset_message()
 
     def on_url(self, url: bytes) -> None:
@@ -195,6 +203,7 @@ class Connection(asyncio.Protocol):
         self._body.append(chunk)
 
     def on_message_complete(self) -> None:
+        self._in_message = False
         self._continue_pending = False
         method = self._parser.get_method().decode("ascii")
         url = b"".join(self._url).decode("latin-1")

@@ -2,10 +2,11 @@
 invocation request must satisfy before it reaches the backend, each refusal with Restate's HTTP
 status (the gRPC ingress maps it to a gRPC code). Pure: no I/O.
 
-In the order checked: the handler is public (400), a delay only on sends (400) and parseable
-(400), no idempotency key on a workflow's run handler (400) nor an empty one (400), the body's
-content type against the handler's `accept` (415), a required input present (400), and a JSON
-body well-formed when the handler takes JSON (400; Restate lets the handler fail with 500).
+In the order checked: the handler is public (400), a delay only on sends (400), parseable and
+within a century (400), no idempotency key on a workflow's run handler (400) nor an empty or
+overlong one (400), the body's content type against the handler's `accept` (415), a required
+input present (400), and a JSON body well-formed when the handler takes JSON (400; Restate lets
+the handler fail with 500).
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ class Refused:
 
 
 Headers = tuple[tuple[str, str], ...]
+
+# Longer keys are refused before anything is journaled: a key is stored in the index rows and
+# in every record of the invocation, and no client needs more to name a request uniquely.
+MAX_IDEMPOTENCY_KEY_CHARS = 1024
 
 
 def invoke_request(
@@ -67,6 +72,12 @@ def invoke_request(
             )
         if not idempotency_key:
             return Refused(400, "the idempotency-key header is empty")
+        if len(idempotency_key) > MAX_IDEMPOTENCY_KEY_CHARS:
+            return Refused(
+                400,
+                f"the idempotency-key header is {len(idempotency_key)} characters long; the "
+                f"maximum is {MAX_IDEMPOTENCY_KEY_CHARS}",
+            )
     if target.input_present:
         if body:
             refused = check_input(target.accept, content_type, body)

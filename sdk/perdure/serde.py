@@ -4,7 +4,9 @@ Rules (mirroring restate-sdk 1.2, plus dataclass support without dacite):
 empty bytes <-> ``None``; with a type hint, a msgspec ``Struct`` uses msgspec JSON, a pydantic model
 uses pydantic JSON, a dataclass (or a generic over one) is rebuilt from JSON with its type hints;
 otherwise the stdlib ``json`` module. Dataclasses, pydantic and msgspec objects are also accepted
-when serializing without a hint.
+when serializing without a hint. With a hint, decoded input is first checked against it
+(``perdure._input_check``): a mismatch raises TypeError naming it, which ends the invocation with
+a terminal 400 before the handler runs.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sys
 import typing
 from typing import Any, Generic, TypeVar
 
+from perdure._input_check import check_input
 from perdure._typed_json import contains_dataclass, from_jsonable, to_jsonable
 
 __all__ = [
@@ -144,11 +147,12 @@ class DefaultSerde(Serde[I]):
                 return MsgspecJsonSerde(hint).deserialize(buf)
             if is_pydantic(hint):
                 return PydanticJsonSerde(hint).deserialize(buf)
-            if contains_dataclass(hint):
-                return typing.cast(I, from_jsonable(hint, json.loads(buf)))
         value = json.loads(buf)
         if hint is not None:
-            _check_plain(hint, value)
+            # Input that does not fit the hint can never succeed: refuse it before the handler.
+            check_input(hint, value)
+            if contains_dataclass(hint):
+                return typing.cast(I, from_jsonable(hint, value))
         return typing.cast(I, value)
 
     def serialize(self, obj: I | None) -> bytes:
@@ -170,29 +174,3 @@ def serde_for_type(hint: Any) -> Serde[Any]:
     if is_msgspec(hint):
         return MsgspecJsonSerde(hint)
     return DefaultSerde(hint)
-
-
-# A plain type hint and the JSON values that satisfy it (an int is a valid float).
-_PLAIN: dict[Any, tuple[type, ...]] = {
-    int: (int,),
-    float: (int, float),
-    str: (str,),
-    bool: (bool,),
-    list: (list,),
-    dict: (dict,),
-}
-
-
-def _check_plain(hint: Any, value: Any) -> None:
-    """Raise TypeError when a JSON value cannot be a plain hint's (e.g. "five" for an int):
-    such input can never succeed, so it must not reach the handler to fail there."""
-    origin = typing.get_origin(hint) or hint
-    expected = _PLAIN.get(origin)
-    if expected is None or value is None:
-        return  # not a plain hint (Optional, Union, Any, ...): the handler decides
-    if isinstance(value, expected) and not (isinstance(value, bool) and bool not in expected):
-        return
-    shown = json.dumps(value)
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
-    raise TypeError(f"expected {getattr(origin, '__name__', origin)}, got {shown}")

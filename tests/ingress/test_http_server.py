@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncIterator, Awaitable
 
 import httpx
@@ -127,6 +128,40 @@ async def test_malformed_request_gets_400_and_the_server_keeps_serving(
     writer.close()
     async with httpx.AsyncClient() as client:
         assert (await client.get(url(server, "/still-here"))).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        bytes(random.Random(seed).randrange(256) for _ in range(size))
+        for seed, size in ((1, 50), (2, 300), (3, 5000))
+    ]
+    + [b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", b"\x00\x01\x02", b"hello"],
+)
+async def test_random_bytes_get_400_then_close(server: HttpServer, garbage: bytes) -> None:
+    # Issue 11: random bytes on the ingress port had the connection closed with no answer.
+    reader, writer = await connect(server.port)
+    writer.write(garbage)
+    response = await read_response(reader)
+    assert response.status == 400
+    assert b"Traceback" not in response.body
+    assert await closed_by_peer(reader)
+    writer.close()
+
+
+@pytest.mark.parametrize("start", [b"L", b"GET /x HTTP/1.1\r\nHost", b"POST / HTTP/1.1\r\n"])
+async def test_request_cut_short_by_the_client_gets_400_then_close(
+    server: HttpServer, start: bytes
+) -> None:
+    # Bytes that may begin a request, then end of input: the request will never be complete.
+    reader, writer = await connect(server.port)
+    writer.write(start)
+    writer.write_eof()
+    response = await read_response(reader)
+    assert response.status == 400
+    assert "incomplete" in orjson.loads(response.body)["message"]
+    assert await closed_by_peer(reader)
+    writer.close()
 
 
 async def test_oversized_headers_get_431(server: HttpServer) -> None:

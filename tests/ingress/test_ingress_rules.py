@@ -183,7 +183,21 @@ async def test_delay_on_a_call_is_400(client: httpx.AsyncClient) -> None:
     assert_ingress_error(response, 400, "delay")
 
 
-@pytest.mark.parametrize("delay", ["soon", "99999999999999d", "PT1000000000H", "9" * 30])
+@pytest.mark.parametrize(
+    "delay",
+    [
+        "soon",
+        "99999999999999d",
+        "PT1000000000H",
+        "9" * 30,
+        "9" * 400 + "s",  # float('9' * 400) is inf: round() would raise OverflowError
+        "P" + "9" * 400 + "D",
+        "-5s",
+        "-1",
+        "\u0661\u0662",  # digits, but not ASCII ones
+        "1e3s",
+    ],
+)
 async def test_bad_or_absurd_delay_is_400_naming_it(
     client: httpx.AsyncClient, backend: FakeIngress, delay: str
 ) -> None:
@@ -248,6 +262,17 @@ async def test_idempotency_key_is_passed_on_and_not_forwarded_as_header(
 async def test_idempotency_key_on_workflow_run_is_400(client: httpx.AsyncClient) -> None:
     response = await client.post("/Signup/u1/run", headers={"idempotency-key": "k"})
     assert_ingress_error(response, 400, "idempotency key")
+
+
+@pytest.mark.parametrize("key", ["", "k" * 1025])
+async def test_empty_or_overlong_idempotency_key_is_400_naming_it(
+    client: httpx.AsyncClient, backend: FakeIngress, key: str
+) -> None:
+    response = await client.post(
+        "/Greeter/greet", content=b"1", headers={**JSON, "idempotency-key": key}
+    )
+    assert_ingress_error(response, 400, "idempotency-key")
+    assert backend.invoked == []  # refused before anything is journaled
 
 
 async def test_idempotency_key_on_workflow_shared_handler_is_allowed(
