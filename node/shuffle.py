@@ -87,11 +87,17 @@ class Shuffle:
             m = envelope.deliver.messages.add()
             m.seq = seq
             m.message.CopyFrom(row.message)
-        async with asyncio.TaskGroup() as tg:
-            for target, envelope in by_target.items():
-                tg.create_task(
-                    self._deliverer.deliver(target, [envelope]), name=f"deliver-to-{target}"
-                )
+        # gather, not a TaskGroup: on Python 3.11 a TaskGroup whose child fails while the
+        # shuffle is being cancelled raises that failure (an ExceptionGroup) instead of the
+        # CancelledError, and `run` would take it for a failed round and go on forever (found by
+        # the simulation). gather cancels the other deliveries and lets cancellation through.
+        results = await asyncio.gather(
+            *(self._deliverer.deliver(t, [e]) for t, e in by_target.items()),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
         up_to = rows[-1][0]
         await self._proposer.propose(rec.Envelope(truncate_outbox=rec.TruncateOutbox(up_to=up_to)))
         self._truncated = up_to

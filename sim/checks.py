@@ -54,12 +54,7 @@ class Violation:
 # Violations of bugs that are known and not fixed yet: reported, but a run that has only these
 # passes (unless `--strict`). Each names the xfail test that shows the bug; when it passes,
 # remove the entry (tests/sim checks that every kind listed here still occurs).
-KNOWN: dict[str, str] = {
-    "stop-hangs": "node/shuffle.py retries on the ExceptionGroup that asyncio.TaskGroup raises "
-    "in place of CancelledError when a delivery fails as the shuffle is cancelled, so a leader "
-    "unit (and a step_down or an applied announcement awaiting it) may never stop "
-    "(tests/sim/test_known_bugs.py)",
-}
+KNOWN: dict[str, str] = {}
 
 
 LEFTOVERS = {

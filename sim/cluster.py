@@ -74,7 +74,7 @@ class Setup:
     retain_entries: int  # node.campaign: how far a lagging member may fall behind
     retention_ms: int  # of completed invocations (idempotency and workflow retention)
     failures: list[str]
-    stuck: list[str]  # processes that did not stop when cancelled (checks.KNOWN "stop-hangs")
+    stuck: list[str]  # processes that did not stop when cancelled (a "stop-hangs" violation)
 
     def options(self, group: int) -> context.Options:
         """The state machine's options: the same for every replica of `group`."""

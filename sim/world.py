@@ -210,7 +210,7 @@ async def _watch(
 
 
 async def _restart_hung(cluster: Cluster) -> None:
-    """A member whose stopped leader unit still runs (checks.KNOWN "stop-hangs") never leads
+    """A member whose stopped leader unit still runs (a "stop-hangs" violation) never leads
     again in a node: it is reported, and restarted, as an operator would, so that the run goes
     on to check everything else."""
     for member in cluster.members():

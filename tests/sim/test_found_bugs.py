@@ -1,14 +1,11 @@
-"""Bugs the simulation found in node code, each shown here in isolation (sim/checks.py `KNOWN`
-lists the violations they cause in a run). xfail(strict): when one is fixed, its test passes,
-pytest reports it, and the entry in `KNOWN` goes."""
+"""Bugs the simulation found in node code, fixed: each shown in isolation, and the seeds that
+showed it run clean (a violation of its kind now fails a run: it is no longer in sim.checks
+`KNOWN`)."""
 
 from __future__ import annotations
 
 import asyncio
-import re
 from pathlib import Path
-
-import pytest
 
 from log.memory import MemoryLog
 from node.proposer import Proposer
@@ -34,12 +31,6 @@ class _FailsWhenCancelled:
         await self.fail
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="node/shuffle.py: its retry loop catches the ExceptionGroup that asyncio.TaskGroup "
-    "raises instead of CancelledError when a delivery fails as the shuffle is cancelled, so "
-    "the shuffle (its leader unit, and whatever awaits the unit's stop) never stops",
-)
 def test_a_shuffle_stops_when_cancelled_as_a_delivery_fails(tmp_path: Path) -> None:
     async def main() -> bool:
         store = Store(tmp_path / "store")
@@ -64,18 +55,14 @@ def test_a_shuffle_stops_when_cancelled_as_a_delivery_fails(tmp_path: Path) -> N
     assert run(main()), "the shuffle was cancelled and still ran 10 s later"
 
 
-# Runs in which the bug shows: a leader unit stopped (a step down, a crash) while its shuffle's
-# delivery fails in the same turn. Which seeds show it depends on every interleaving; when none
-# of these does any more (and the bug is not fixed), find others with
-# `python -m sim --seeds 300 | grep stop-hangs` (or `--hostile`).
+# Runs that showed it before the fix: a leader unit stopped (a step down, a crash) while its
+# shuffle's delivery failed in the same turn ("stop-hangs": the unit never stopped, and its
+# partition had no leader until the process restarted).
 STOP_HANGS_RUNS = (("--hostile", "--seed", "3"), ("--seed", "79"), ("--seed", "339"))
 
 
-def test_the_simulation_still_shows_a_leader_unit_that_does_not_stop() -> None:
-    shown = []
+def test_the_runs_that_showed_a_leader_unit_that_did_not_stop_run_clean() -> None:
     for args in STOP_HANGS_RUNS:
         ran = simulate(*args)
-        assert ran.returncode == 0, ran.stdout[-6000:] + ran.stderr[-3000:]  # known bugs only
-        if re.search(r"\[stop-hangs, known.*(leader unit was stopped|shuffle)", ran.stdout):
-            shown.append(args)
-    assert shown, f"none of {STOP_HANGS_RUNS} showed stop-hangs"
+        assert ran.returncode == 0, ran.stdout[-6000:] + ran.stderr[-3000:]
+        assert "stop-hangs" not in ran.stdout, args

@@ -58,7 +58,7 @@ def test_a_seed_replays_exactly_in_a_new_process(
 
 
 # Known bugs that only hostile seeds show, each checked by its own test there.
-SHOWN_ELSEWHERE = {"stop-hangs": "tests/sim/test_known_bugs.py"}
+SHOWN_ELSEWHERE: dict[str, str] = {}
 
 
 def test_every_known_bug_still_shows(many_seeds: subprocess.CompletedProcess[str]) -> None:
