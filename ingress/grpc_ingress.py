@@ -16,7 +16,7 @@ and the failure in the trailing metadata (`failure_trailers`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -38,7 +38,7 @@ from ingress.api import (
     Rejected,
 )
 from ingress.paths import bad_invocation_id, valid_invocation_id
-from ingress.responses import NOT_READY_MESSAGE
+from ingress.responses import NOT_READY_MESSAGE, failure_status
 from ingress.rules import (
     Refused,
     default_content_type,
@@ -52,6 +52,10 @@ from perdure_proto import ingress_pb2_grpc as ipb_grpc
 from perdure_proto import protocol_pb2 as pb
 
 log = logging.getLogger(__name__)
+
+# Told of each answered invocation request of a registered handler: (service, handler, the
+# HTTP ingress's status for the answer), as the HTTP ingress does (the node's metrics).
+Count = Callable[[str, str, str], None]
 
 SERVICE_NAME = ipb.DESCRIPTOR.services_by_name["Ingress"].full_name  # perdure.v1.Ingress
 
@@ -140,13 +144,16 @@ async def _refuse(
 class IngressServicer(ipb_grpc.IngressServicer):
     """`perdure.v1.Ingress` over an `IngressBackend`."""
 
-    def __init__(self, backend: IngressBackend) -> None:
+    def __init__(self, backend: IngressBackend, count: Count | None = None) -> None:
         self._backend = backend
+        self._count = count
 
     async def Call(
         self, request: ipb.CallRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> ipb.InvocationOutput:
         target, outcome = await self._invoke(request, context, send=False, delay=None)
+        if self._count is not None:
+            self._count(target.service, target.handler, _http_status(outcome, send=False))
         if isinstance(outcome, Completed):
             return await _output(context, outcome, target)
         await _answer_error(context, outcome)
@@ -154,7 +161,11 @@ class IngressServicer(ipb_grpc.IngressServicer):
     async def Send(
         self, request: ipb.SendRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> ipb.SendResponse:
-        _, outcome = await self._invoke(request, context, send=True, delay=request.delay or None)
+        target, outcome = await self._invoke(
+            request, context, send=True, delay=request.delay or None
+        )
+        if self._count is not None:
+            self._count(target.service, target.handler, _http_status(outcome, send=True))
         if isinstance(outcome, Accepted):
             return ipb.SendResponse(
                 invocation_id=outcome.invocation_id,
@@ -228,7 +239,7 @@ class IngressServicer(ipb_grpc.IngressServicer):
             delay=delay,
         )
         if isinstance(invoke, Refused):
-            await _refuse(context, invoke.status, invoke.message)
+            return target, Rejected(invoke.status, invoke.message)
         return target, await self._backend.invoke(invoke)
 
     async def _lookup(
@@ -251,6 +262,22 @@ class IngressServicer(ipb_grpc.IngressServicer):
         if rejected is not None:
             await _answer_error(context, rejected)
         return ipb.AwakeableResponse()
+
+
+def _http_status(outcome: Outcome, *, send: bool) -> str:
+    """The HTTP ingress's status for an invocation request's outcome (the metrics' label)."""
+    if isinstance(outcome, Completed):
+        if outcome.result.WhichOneof("result") == "failure" and not send:
+            return _STATUS[failure_status(outcome.result.failure.code)]
+        return "202" if send else "200"
+    if isinstance(outcome, Accepted):
+        return "202"
+    if isinstance(outcome, NotReady):
+        return "470"
+    return _STATUS[outcome.code] if outcome.code in _STATUS else str(outcome.code)
+
+
+_STATUS = {code: str(code) for code in range(100, 1000)}  # label values, made once
 
 
 async def _output(
@@ -345,9 +372,12 @@ class GrpcIngress:
     """Serves `perdure.v1.Ingress`, grpc.health.v1.Health and reflection on one port, with
     grpc.aio on the running event loop."""
 
-    def __init__(self, backend: IngressBackend, options: GrpcIngressOptions) -> None:
+    def __init__(
+        self, backend: IngressBackend, options: GrpcIngressOptions, count: Count | None = None
+    ) -> None:
         self.options = options
         self._backend = backend
+        self._count = count
         self._server: grpc.aio.Server | None = None
         self._health = health.aio.HealthServicer()
         self._port = 0
@@ -370,7 +400,7 @@ class GrpcIngress:
             ]
         )
         ipb_grpc.add_IngressServicer_to_server(  # type: ignore[no-untyped-call]
-            IngressServicer(self._backend), server
+            IngressServicer(self._backend, self._count), server
         )
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(

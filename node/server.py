@@ -434,6 +434,7 @@ class Node:
                 reuse_port=opts.partition_processes > 1,
                 max_message_bytes=opts.max_body_bytes + 64 * 1024,
             ),
+            metrics.LabelCache(metrics.INGRESS_INVOCATIONS).inc,
         )
         stack.push_async_callback(self.grpc_ingress.close)
         await self.grpc_ingress.start()

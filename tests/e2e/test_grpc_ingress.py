@@ -346,3 +346,18 @@ def test_every_node_of_a_cluster_serves_the_grpc_ingress(tmp_path: Path) -> None
         finally:
             for channel, _ in stubs:
                 channel.close()
+
+
+def test_grpc_invocations_are_counted_in_the_ingress_metrics(cluster: Cluster, stub: Any) -> None:
+    for _ in range(2):
+        stub.Call(ipb.CallRequest(service="Steps", handler="run3", json="1"))
+    refused(stub.Call, ipb.CallRequest(service="Steps", handler="run3", json="{"))
+    _, _, body = http("GET", cluster.node.admin_url + "/metrics")
+    series = {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in body.decode().splitlines()
+        if line.startswith("perdure_ingress_invocations_total{")
+    }
+    labels = 'handler="run3",service="Steps"'
+    assert series[f'perdure_ingress_invocations_total{{{labels},status="200"}}'] == 2
+    assert series[f'perdure_ingress_invocations_total{{{labels},status="400"}}'] == 1

@@ -400,3 +400,45 @@ async def test_a_closed_server_reports_not_serving_then_stops(backend: FakeIngre
         ingress = ipb_grpc.IngressStub(channel)  # type: ignore[no-untyped-call]
         error = await refused(ingress.Output(ipb.InvocationTarget()))
         assert error.code() == grpc.StatusCode.UNAVAILABLE
+
+
+async def test_invocation_requests_are_counted_by_handler_and_http_status(
+    backend: FakeIngress,
+) -> None:
+    counted: list[tuple[str, str, str]] = []
+    outcomes: list[Outcome] = [
+        Completed(INV, value(b"1")),
+        Completed(INV, failure(418, "teapot")),
+        Accepted(INV, previously=False),
+        Rejected(503, "not durable"),
+    ]
+
+    def on_invoke(request: InvokeRequest) -> Outcome:
+        return outcomes.pop(0)
+
+    backend.on_invoke = on_invoke
+    server = GrpcIngress(
+        backend,
+        GrpcIngressOptions(host="127.0.0.1", port=0),
+        lambda *labels: counted.append(labels),
+    )
+    port = await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = ipb_grpc.IngressStub(channel)  # type: ignore[no-untyped-call]
+            greet: dict[str, Any] = {"service": "Greeter", "handler": "greet", "json": "1"}
+            await stub.Call(ipb.CallRequest(**greet))
+            await refused(stub.Call(ipb.CallRequest(**greet)))
+            await stub.Send(ipb.SendRequest(**greet))
+            await refused(stub.Send(ipb.SendRequest(**greet)))
+            await refused(stub.Call(ipb.CallRequest(service="Greeter", handler="greet")))
+            await refused(stub.Call(ipb.CallRequest(service="Nope", handler="x")))
+    finally:
+        await server.close()
+    assert counted == [
+        ("Greeter", "greet", "200"),
+        ("Greeter", "greet", "418"),
+        ("Greeter", "greet", "202"),
+        ("Greeter", "greet", "503"),
+        ("Greeter", "greet", "400"),  # refused by the rules: counted, never invoked
+    ]  # an unknown handler is not counted (no label for what is not registered)
