@@ -12,6 +12,9 @@ Guarantees: requests on one connection are answered in the order received (pipel
 a handler exception is logged and answered with 500 without details; a body over
 `max_body_bytes` is refused with 413 as soon as its declared or received size exceeds the
 limit, without buffering the rest; malformed HTTP gets 400 and the connection is closed.
+Hygiene (see `HttpServerOptions`): a request whose headers or body do not arrive in time gets
+408 and the connection is closed; connections beyond `max_connections`, and request bytes beyond
+`max_buffered_bytes` over all connections, get 503 with `retry-after` and are closed.
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ class HttpServer:
         self._housekeeping: asyncio.Task[None] | None = None
         self._drained = asyncio.Event()
         self._port = 0
+        self.buffered_bytes = 0  # request bytes held by all connections (max_buffered_bytes)
 
     @property
     def port(self) -> int:
@@ -144,10 +148,30 @@ class HttpServer:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def connection_opened(self, conn: Connection) -> None:
+    def connection_opened(self, conn: Connection) -> bool:
+        """Track `conn`; False when it is one too many (the caller answers 503 and closes)."""
+        if len(self._connections) >= self.options.max_connections:
+            return False
         self._connections.add(conn)
         if self._listener is None:
             conn.shutdown()  # accepted while closing
+        return True
+
+    def hold(self, n: int) -> bool:
+        """Count `n` more request bytes held in memory; False (nothing counted) beyond the cap."""
+        if self.buffered_bytes + n > self.options.max_buffered_bytes:
+            return False
+        self.buffered_bytes += n
+        return True
+
+    def release(self, n: int) -> None:
+        self.buffered_bytes -= n
+
+    def overloaded(self, message: str) -> Response:
+        """The 503 for load shed by the server itself, with `retry-after`."""
+        response = self.error_response(503, message)
+        retry = ("retry-after", str(self.options.retry_after_s))
+        return Response(response.status, response.body, (*response.headers, retry))
 
     def connection_closed(self, conn: Connection) -> None:
         self._connections.discard(conn)
@@ -157,8 +181,11 @@ class HttpServer:
     async def _keep_house(self) -> None:
         """Refresh the cached clock and date header; close idle and lingering connections."""
         loop = asyncio.get_running_loop()
+        opts = self.options
+        # Often enough that a timeout fires within a quarter of itself (tests use short ones).
+        tick = max(0.02, min(1.0, opts.header_timeout_s / 4, opts.body_timeout_s / 4))
         while True:
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(tick)
             self.now = loop.time()
             self.date = formatdate(usegmt=True).encode("ascii")
             for conn in list(self._connections):

@@ -14,6 +14,13 @@ drained for `linger_s` instead of reset, so the client gets to read the answer.
 
 A request asking for `Connection: close` (or an HTTP/1.0 request without keep-alive) also closes
 input: whatever follows it is ignored, and the connection closes after its response.
+
+Hygiene: one deadline at a time is armed: the first request's headers from the accept, a
+request's headers from its first byte, its body from its headers; the housekeeping tick calls
+`idle_check`, which refuses a late request with 408 (a connection that never sent a byte is just
+closed). Every request byte held (the request being read, and requests queued until their
+handler is done) is counted in the server's `buffered_bytes`; a byte beyond its cap refuses the
+request with 503. A connection beyond `max_connections` is answered 503 and closed at once.
 """
 
 from __future__ import annotations
@@ -57,6 +64,7 @@ class _Item:
     response: Response | None  # set: a ready-made error answer, `request` is None
     keep_alive: bool
     head: bool
+    size: int = 0  # request bytes it holds (released when it leaves the queue)
 
 
 class Connection(asyncio.Protocol):
@@ -65,6 +73,8 @@ class Connection(asyncio.Protocol):
         "_body_len",
         "_busy",
         "_continue_pending",
+        "_deadline",
+        "_deadline_what",
         "_head_bytes",
         "_headers",
         "_in_message",
@@ -72,6 +82,7 @@ class Connection(asyncio.Protocol):
         "_last_active",
         "_linger_until",
         "_lingering",
+        "_message_bytes",
         "_parser",
         "_peer_eof",
         "_queue",
@@ -97,6 +108,9 @@ class Connection(asyncio.Protocol):
         self._continue_pending = False
         self._in_message = False  # bytes of a request have arrived, its end has not
         self._last_active = server.now
+        self._message_bytes = 0  # held for the request being read (counted by the server)
+        self._deadline = server.now + server.options.header_timeout_s  # 0: none armed
+        self._deadline_what = "first request"
         self._reset_message()
 
     def _reset_message(self) -> None:
@@ -110,11 +124,21 @@ class Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)
-        self._server.connection_opened(self)
+        if not self._server.connection_opened(self):
+            self._input_closed = True
+            limit = self._server.options.max_connections
+            response = self._server.overloaded(
+                f"too many connections (the limit is {limit}); retry later"
+            )
+            self._transport.write(
+                encode_response(response, keep_alive=False, head=False, date=self._server.date)
+            )
+            self._transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._input_closed = True
-        self._queue.clear()
+        self._drop_message()
+        self._clear_queue()
         self._server.connection_closed(self)
 
     def data_received(self, data: bytes) -> None:
@@ -167,11 +191,12 @@ class Connection(asyncio.Protocol):
 
     def on_message_begin(self) -> None:
         self._in_message = True
+        self._arm(self._server.options.header_timeout_s, "headers")
         self._reset_message()
 
     def on_url(self, url: bytes) -> None:
-        self._url.append(url)
         self._count_head(len(url))
+        self._url.append(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._count_head(len(name) + len(value) + 4)
@@ -184,8 +209,20 @@ class Connection(asyncio.Protocol):
         self._head_bytes += n
         if self._head_bytes > self._server.options.max_header_bytes:
             raise _Refuse(431, "request headers too large")
+        self._hold(n)
+
+    def _hold(self, n: int) -> None:
+        if not self._server.hold(n):
+            raise _Refuse(503, "the server holds too many request bytes; retry later")
+        self._message_bytes += n
+
+    def _drop_message(self) -> None:
+        """The request being read is abandoned: release what it held."""
+        self._server.release(self._message_bytes)
+        self._message_bytes = 0
 
     def on_headers_complete(self) -> None:
+        self._arm(self._server.options.body_timeout_s, "body")
         limit = self._server.options.max_body_bytes
         length = self._headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > limit:
@@ -200,10 +237,12 @@ class Connection(asyncio.Protocol):
         self._body_len += len(chunk)
         if self._body_len > self._server.options.max_body_bytes:
             raise _Refuse(413, _too_large(self._server.options.max_body_bytes))
+        self._hold(len(chunk))
         self._body.append(chunk)
 
     def on_message_complete(self) -> None:
         self._in_message = False
+        self._deadline = 0.0
         self._continue_pending = False
         method = self._parser.get_method().decode("ascii")
         url = b"".join(self._url).decode("latin-1")
@@ -221,7 +260,8 @@ class Connection(asyncio.Protocol):
             dict(parse_qsl(query, keep_blank_values=True)) if query else _NO_QUERY,
         )
         keep_alive = self._parser.should_keep_alive()
-        self._queue.append(_Item(request, None, keep_alive, method == "HEAD"))
+        size, self._message_bytes = self._message_bytes, 0
+        self._queue.append(_Item(request, None, keep_alive, method == "HEAD", size))
         self._reset_message()
         if not keep_alive:
             raise _StopInput
@@ -232,14 +272,28 @@ class Connection(asyncio.Protocol):
         """Queue an error answer behind what was received, and stop reading requests."""
         self._input_closed = True
         self._lingering = True
-        response = self._server.error_response(status, message)
+        self._deadline = 0.0
+        self._drop_message()
+        if status == 503:
+            response = self._server.overloaded(message)
+        else:
+            response = self._server.error_response(status, message)
         self._queue.append(_Item(None, response, keep_alive=False, head=False))
+
+    def _clear_queue(self) -> None:
+        for item in self._queue:
+            self._server.release(item.size)
+        self._queue.clear()
+
+    def _arm(self, seconds: float, what: str) -> None:
+        self._deadline = self._server.now + seconds
+        self._deadline_what = what
 
     def _serve_next(self) -> None:
         transport = self._transport
         while self._queue and not self._busy and not self._write_paused:
             if transport is None or transport.is_closing():
-                self._queue.clear()
+                self._clear_queue()
                 return
             item = self._queue[0]
             if item.response is not None:
@@ -275,6 +329,7 @@ class Connection(asyncio.Protocol):
         self._busy = False
         if self._queue and self._queue[0] is item:
             self._queue.popleft()
+            self._server.release(item.size)
             self._respond(item, response)
         self._serve_next()
 
@@ -289,7 +344,7 @@ class Connection(asyncio.Protocol):
         )
         if keep_alive:
             return
-        self._queue.clear()
+        self._clear_queue()
         if self._lingering and not self._peer_eof and transport.can_write_eof():
             transport.write_eof()
             self._linger_until = self._server.now + self._server.options.linger_s
@@ -311,8 +366,23 @@ class Connection(asyncio.Protocol):
             return
         if self._lingering and self._linger_until and now >= self._linger_until:
             transport.abort()
+        elif self._deadline and now >= self._deadline and not self._input_closed:
+            self._late()
         elif not self._busy and now - self._last_active > self._server.options.idle_timeout_s:
             transport.close()
+
+    def _late(self) -> None:
+        """A deadline passed: 408 for a request that began; a silent close if none did."""
+        if not self._in_message:
+            self._input_closed = True
+            self._deadline = 0.0
+            if not self._busy and not self._queue and self._transport is not None:
+                self._transport.close()
+            return
+        opts = self._server.options
+        timeout = opts.body_timeout_s if self._deadline_what == "body" else opts.header_timeout_s
+        self._refuse(408, f"the request's {self._deadline_what} did not arrive within {timeout} s")
+        self._serve_next()
 
     def abort(self) -> None:
         if self._transport is not None:

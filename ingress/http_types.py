@@ -49,6 +49,17 @@ class HttpServerOptions:
     idle_timeout_s: float = 60.0  # close a connection with nothing in flight after this
     shutdown_timeout_s: float = 10.0  # `close()` waits this long for in-flight responses
     linger_s: float = 2.0  # after an early error reply, drain (and drop) input this long
+    # Slow or stalled clients (slowloris): a request's line and headers must arrive within
+    # `header_timeout_s` of its first byte (a new connection: of being accepted), its body within
+    # `body_timeout_s` of its headers; else 408 and close (a silent close if nothing came).
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 60.0
+    # Load shedding, answered with 503 and `retry-after: retry_after_s` then close: connections
+    # beyond `max_connections`, and request bytes beyond `max_buffered_bytes` held by all
+    # connections at once (requests being received or waiting for their handler).
+    max_connections: int = 8192
+    max_buffered_bytes: int = 256 * 1024 * 1024
+    retry_after_s: int = 1
     backlog: int = 1024
     reuse_port: bool = False  # several processes accept on one port (SO_REUSEPORT)
     name: str = "http"  # used in log lines and task names

@@ -52,6 +52,14 @@ class NodeOptions:
     # A node added to a running cluster (node/membership_changes.py): until an operator added
     # it (POST /cluster/nodes), it fetches snapshots and stays out of elections.
     cluster_join: bool = False
+    # HTTP hygiene of the ingress and admin servers (ingress/http_types.py HttpServerOptions),
+    # each per process: a request's headers must arrive within http_header_timeout_ms, its body
+    # within http_body_timeout_ms (else 408); connections beyond http_max_connections and request
+    # bytes held beyond http_max_buffered_bytes are answered 503 with retry-after.
+    http_header_timeout_ms: int = 10_000
+    http_body_timeout_ms: int = 60_000
+    http_max_connections: int = 8192
+    http_max_buffered_bytes: int = 256 * 1024 * 1024
     # Applied records between trims of the log (tests lower it to exercise trimming).
     trim_every_records: int = 4096
     # Raft entries the others keep for a cluster member that lags (is down, or slow); a member
@@ -145,6 +153,14 @@ def load(
     if opts.grpc_port < -1:
         raise Error(
             f"setting grpc_port: expected a port, 0 (any) or -1 (off), got {opts.grpc_port}"
+        )
+    for name in ("http_header_timeout_ms", "http_body_timeout_ms", "http_max_connections"):
+        if getattr(opts, name) < 1:
+            raise Error(f"setting {name}: expected a positive integer, got {getattr(opts, name)}")
+    if opts.http_max_buffered_bytes < opts.max_body_bytes:
+        raise Error(
+            f"setting http_max_buffered_bytes: expected at least max_body_bytes "
+            f"({opts.max_body_bytes}), got {opts.http_max_buffered_bytes}"
         )
     if not 0 <= opts.group < opts.partition_processes:
         raise Error(f"setting group: expected 0..{opts.partition_processes - 1}, got {opts.group}")

@@ -451,6 +451,7 @@ class Node:
                 max_body_bytes=opts.max_body_bytes,
                 name="ingress",
                 reuse_port=self.options.partition_processes > 1,
+                **_hygiene(opts),
             ),
         )
         stack.push_async_callback(self.ingress.close)
@@ -473,7 +474,9 @@ class Node:
                 ),
                 self.directory.local_peers(),
             ),
-            HttpServerOptions(host=opts.bind_host, port=opts.admin_port, name="admin"),
+            HttpServerOptions(
+                host=opts.bind_host, port=opts.admin_port, name="admin", **_hygiene(opts)
+            ),
             error_response=admin_error,
         )
         stack.push_async_callback(self.admin.close)
@@ -495,6 +498,16 @@ class Node:
     def _query_routes(self) -> dict[int, FabricClient | None]:
         """Where a query reads each group's rows: its leader's process (None: this one)."""
         return {g: self.directory.route(g) for g in range(self.directory.groups)}
+
+
+def _hygiene(opts: NodeOptions) -> dict[str, Any]:
+    """The HTTP servers' timeouts and caps (HttpServerOptions) from the node's options."""
+    return {
+        "header_timeout_s": opts.http_header_timeout_ms / 1000,
+        "body_timeout_s": opts.http_body_timeout_ms / 1000,
+        "max_connections": opts.http_max_connections,
+        "max_buffered_bytes": opts.http_max_buffered_bytes,
+    }
 
 
 def _observe_commit(seconds: float, records: int) -> None:
