@@ -1,9 +1,14 @@
-"""Identifiers: invocation ids encode their partition key, as Restate's do.
+"""Identifiers: invocation ids encode their partition key, as Restate's do, in Restate's text.
 
-`inv_1` + base62(partition key u64 || uuid u128). The partition key is a hash of the Virtual
-Object / workflow key (or of the idempotency key); an invocation with an idempotency key, and a
-workflow's `run`, get a uuid derived from what identifies them, so a repeated request maps to
-the same invocation id without any lookup table.
+`inv_1` + base62(partition key u64, 11 digits) + base62(uuid u128, 22 digits), and `dp_1` +
+base62(u128, 22 digits): Restate's `IdEncoder` (crates/types/src/id_util.rs), digits
+0-9a-zA-Z, each number zero-padded to its type's width and taken in the byte order Restate
+encodes (`to_be()` on a little-endian machine: the big-endian bytes read as little-endian).
+The restate CLI parses ids it is given or shown (`invocations describe`, the bulk commands'
+"is this an id or a target?"), so any other text breaks it. The partition key is a hash of the
+Virtual Object / workflow key (or of the idempotency key); an invocation with an idempotency
+key, and a workflow's `run`, get a uuid derived from what identifies them, so a repeated
+request maps to the same invocation id without any lookup table.
 """
 
 from __future__ import annotations
@@ -12,9 +17,11 @@ import base64
 import hashlib
 import os
 
-_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _INDEX = {c: i for i, c in enumerate(_ALPHABET)}
-_ID_BYTES = 24
+_U64_DIGITS = 11  # ceil(64 / 6): Restate's fixed widths
+_U128_DIGITS = 22
+INVOCATION_ID_LENGTH = len("inv_1") + _U64_DIGITS + _U128_DIGITS
 
 
 class Error(ValueError):
@@ -26,13 +33,15 @@ class Error(ValueError):
 _PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]
 
 
-def _b62(data: bytes) -> str:
-    n = int.from_bytes(data, "big")
+def _b62(data: bytes, width: int) -> str:
+    """`data` (big-endian, as stored) in Restate's digits: the number Restate encodes is the
+    bytes read little-endian, zero-padded to `width` digits."""
+    n = int.from_bytes(data, "little")
     out = []
     while n:
         n, r = divmod(n, 3844)
         out.append(_PAIRS[r])
-    return "".join(reversed(out)).lstrip("0") or "0"
+    return "".join(reversed(out)).lstrip("0").rjust(width, "0")
 
 
 class _RandomPool:
@@ -63,9 +72,9 @@ def _unb62(text: str, size: int) -> bytes:
             raise Error(f"invalid character {c!r} in id")
         n = n * 62 + i
     try:
-        return n.to_bytes(size, "big")
+        return n.to_bytes(size, "little")
     except OverflowError as exc:
-        raise Error("id is too long") from exc
+        raise Error(f"its digits '{text}' do not fit in {size * 8} bits") from exc
 
 
 def partition_key(text: str) -> int:
@@ -73,7 +82,7 @@ def partition_key(text: str) -> int:
 
 
 def invocation_id(pkey: int, inv_uuid: bytes) -> str:
-    return "inv_1" + _b62(pkey.to_bytes(8, "big") + inv_uuid)
+    return "inv_1" + _b62(pkey.to_bytes(8, "big"), _U64_DIGITS) + _b62(inv_uuid, _U128_DIGITS)
 
 
 def random_invocation_id(key_hint: str | None = None, pkey: int | None = None) -> str:
@@ -98,10 +107,19 @@ def deterministic_invocation_id(
 
 def parse_invocation_id(text: str) -> tuple[int, bytes]:
     """(partition key, uuid bytes); raises Error when `text` is not an invocation id."""
-    if not text.startswith("inv_1") or len(text) < 10:
+    if not text.startswith("inv_1"):
         raise Error(f"{text!r} is not an invocation id (expected 'inv_1...')")
-    raw = _unb62(text[5:], _ID_BYTES)
-    return int.from_bytes(raw[:8], "big"), raw[8:]
+    if len(text) != INVOCATION_ID_LENGTH:
+        raise Error(
+            f"{text!r} is not an invocation id: it has {len(text)} characters, an id has "
+            f"{INVOCATION_ID_LENGTH} (inv_1 and 33 base-62 digits)"
+        )
+    split = 5 + _U64_DIGITS
+    try:
+        pkey = _unb62(text[5:split], 8)
+        return int.from_bytes(pkey, "big"), _unb62(text[split:], 16)
+    except Error as exc:
+        raise Error(f"{text!r} is not an invocation id: {exc}") from None
 
 
 def random_seed(invocation_id: str) -> int:
@@ -111,7 +129,7 @@ def random_seed(invocation_id: str) -> int:
 def deployment_id(uri: str) -> str:
     """One deployment per endpoint: re-registering a URI (with `force`) keeps its id."""
     digest = hashlib.blake2b(uri.encode(), digest_size=16).digest()
-    return "dp_1" + _b62(digest)
+    return "dp_1" + _b62(digest, _U128_DIGITS)
 
 
 def child_invocation_id(parent_id: str, index: int, key: str | None) -> str:

@@ -88,29 +88,41 @@ def test_awakeable_ids_round_trip_and_refuse_garbage() -> None:
 
 def test_ids_keep_their_text_across_releases() -> None:
     # Ids are stored in the log and the store and handed to clients: the same inputs must give
-    # the same text in every release (and the base-62 text has no leading zeros).
-    assert ids.invocation_id(0, bytes(16)) == "inv_10"
-    assert ids.invocation_id(1, bytes(16)) == "inv_17n42DGM5Tflk9n8mt7Fhc8"
-    assert ids.invocation_id(263, bytes(16)) == "inv_1X387OGNhEsBWnXSHNnlc0jw"
-    assert ids.invocation_id(2**64 - 1, b"\xff" * 16) == "inv_12lFA6LboL2xx0ldQH2K1TdSrwuqMMiME3"
+    # the same text in every release (Restate's text: fixed-width base-62 numbers).
+    assert ids.invocation_id(0, bytes(16)) == "inv_1" + "0" * 33
+    assert ids.invocation_id(1, bytes(16)) == "inv_105k1wlNFHb20000000000000000000000"
+    assert ids.invocation_id(263, bytes(16)) == "inv_10BhszZ952Pm0000000000000000000000"
+    assert ids.invocation_id(2**64 - 1, b"\xff" * 16) == "inv_1lYGhA16ahyf7N42dgm5tFLK9N8MT7fHC7"
     assert (
         ids.deterministic_invocation_id("Counter", "z", "add", "once")
-        == "inv_11QT7Epc0RJ57jwkGgho4lTAx8xaikv2Qa"
+        == "inv_148Sfow52Nco4ousSI4atSRU7bLnbwucfn"
     )
     assert (
         ids.deterministic_invocation_id("Greeter", None, "greet", "k1")
-        == "inv_11evdzyFeZu5Rem4PELCDoh357LiO4qdgJ"
+        == "inv_12LHetpsKTlT7DIDcpsea2e9AV4JRhmDux"
     )
     assert (
         ids.deterministic_invocation_id("Signup", "alice", "run", None)
-        == "inv_1q7V859wAyRVWWP6K8e9GWoXOyNtfnEuq"
+        == "inv_1bPMPec3I4kl6Ww3s1ztnseZKVBvqeLGoi"
     )
-    assert ids.child_invocation_id("inv_1abc", 3, None) == "inv_1tmpg31VCGLh9QObgWrltcT2Kc5mamgqt"
-    assert ids.child_invocation_id("inv_1abc", 3, "z") == "inv_11QT7Epc0RJ53fiiWUDzYrNRHugmCB9nux"
-    assert ids.deployment_id("http://127.0.0.1:9080") == "dp_1I21AAreHtqIIDqWU4rC7S"
+    assert ids.child_invocation_id("inv_1abc", 3, None) == "inv_17ffbqmxye7F3EjRHe1DQ3mhv3m49KKOGf"
+    assert ids.child_invocation_id("inv_1abc", 3, "z") == "inv_148Sfow52Nco3EjRHe1DQ3mhv3m49KKOGf"
+    assert ids.deployment_id("http://127.0.0.1:9080") == "dp_16wdqV99j4Igy90AHI07Utr"
     assert ids.random_seed("inv_1abc") == 1337897355197655615
     assert ids.awakeable_id("inv_1a", 7) == "sign_1aW52XzFhAAAABw"
     assert ids.awakeable_id("inv_1aaa", 23) == "sign_1aW52XzFhYWEAAAAX"
+
+
+def test_ids_are_restates_text_so_the_restate_cli_parses_them() -> None:
+    # Ids printed by Restate itself (its OpenAPI example; a ULID, so it starts with the time)
+    # parse, and ours have Restate's shape: inv_1 + 11 + 22 digits, dp_1 + 22 digits.
+    pkey, uuid = ids.parse_invocation_id("inv_1gdJBtdVEcM942bjcDmb1c1khoaJe11Hbz")
+    assert uuid.hex().startswith("018e5257")  # a ULID of 2024
+    assert ids.invocation_id(pkey, uuid) == "inv_1gdJBtdVEcM942bjcDmb1c1khoaJe11Hbz"
+    assert ids._unb62("1nGQpCRmau6ypL82KH2TnP", 16).hex().startswith("0194")  # dp_1... too
+    made = [ids.random_invocation_id() for _ in range(200)]
+    assert all(re.fullmatch(r"inv_1[0-9a-zA-Z]{33}", i) for i in made)
+    assert re.fullmatch(r"dp_1[0-9a-zA-Z]{22}", ids.deployment_id("http://x"))
 
 
 @pytest.mark.parametrize("length", range(1, 13))
@@ -126,8 +138,10 @@ def test_awakeable_ids_of_every_length_round_trip(length: int) -> None:
 @pytest.mark.parametrize(
     ("text", "says"),
     [
-        ("inv_1!!!!!!!!", "invalid character '!' in id"),
-        ("inv_1" + "z" * 64, "id is too long"),
+        ("inv_1!!!!!!!!", "it has 13 characters, an id has 38"),
+        ("inv_1!" + "a" * 32, "invalid character '!' in id"),
+        ("inv_1" + "z" * 64, "it has 69 characters"),
+        ("inv_1" + "Z" * 33, "its digits 'ZZZZZZZZZZZ' do not fit in 64 bits"),
         ("dp_1abcdefghij", "'dp_1abcdefghij' is not an invocation id"),
     ],
 )
