@@ -211,6 +211,22 @@ class AdminBackend(Protocol):
         or a command that does not apply in the invocation's state (message says why)."""
         ...
 
+    async def remove_deployment(self, deployment_id: str, force: bool) -> None:
+        """Forget a deployment and the services whose current revision it serves, in every
+        partition group (durable when it returns). AdminError 404 if unknown; 409 unless
+        `force` while a service's current revision is served by it."""
+        ...
+
+    async def modify_state(
+        self, service: str, key: str, version: str | None, new_state: dict[str, bytes]
+    ) -> None:
+        """Replace the state of `service`/`key` by `new_state` once no exclusive invocation
+        holds the key, only if `version` (Restate's content hash; None: any) still matches
+        then (durable when it returns; applied asynchronously, a version mismatch drops it).
+        AdminError 404 for an unknown service (unless `new_state` is empty), 400 for a service
+        without keys."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class ProcessStatus:

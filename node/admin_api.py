@@ -7,6 +7,7 @@
 Routes (optionally prefixed by /v2../v4, unprefixed = latest; /v1 is refused with 400 as
 Restate does): POST /query (SQL over the system tables, node/query), POST/GET /deployments,
 GET /deployments/{id}, GET /services, GET /services/{name}, GET /services/{name}/handlers[/{h}],
+DELETE /deployments/{id}[?force=true], POST /services/{name}/state,
 PATCH /invocations/{id}/cancel|kill|pause|resume|purge|purge-journal|restart-as-new
 (`?deployment=latest|keep|dp_...` on resume), the deprecated DELETE /invocations/{id}
 ?mode=cancel|kill|purge (202 on success), GET /health, GET /version, GET /cluster.
@@ -65,16 +66,19 @@ from ingress.api import (
 )
 from ingress.durations import friendly_ms, rfc3339_ms
 from ingress.http_types import JSON_CONTENT_TYPE, Request, Response
+from node.invoker import Options as InvokerOptions
 from node.query.errors import QueryError
+from node.retry import RetryPolicy
 from perdure_proto import protocol_pb2 as pb
 
 Json = dict[str, Any]
 
-# Server-side defaults reported when a service does not set its own (Restate's defaults).
+# Server-side defaults reported when a service does not set its own: what the invoker applies.
 DEFAULT_IDEMPOTENCY_RETENTION_MS = 86_400_000
 DEFAULT_WORKFLOW_RETENTION_MS = 86_400_000
-DEFAULT_INACTIVITY_TIMEOUT_MS = 60_000
-DEFAULT_ABORT_TIMEOUT_MS = 60_000
+DEFAULT_INACTIVITY_TIMEOUT_MS = InvokerOptions().inactivity_timeout_ms
+DEFAULT_ABORT_TIMEOUT_MS = InvokerOptions().abort_timeout_ms
+DEFAULT_RETRY = RetryPolicy()
 MIN_ADMIN_API_VERSION = 2
 MAX_ADMIN_API_VERSION = 4
 # The Restate release whose admin API (v4) and /query this one answers like. `GET /version`
@@ -199,7 +203,9 @@ class AdminApi:
                     200, {"deployments": [self._deployment(d) for d in self._deployments()]}
                 )
             if n == 2:
-                if method in ("PATCH", "PUT", "DELETE"):
+                if method == "DELETE":
+                    return await self._remove_deployment(parts[1], request)
+                if method in ("PATCH", "PUT"):
                     return admin_error(501, f"{method} /deployments/{{id}} is not implemented yet")
                 return _only(method, "GET") or self._get_deployment(parts[1])
         if head == "invocations" and n in (2, 3):
@@ -211,6 +217,8 @@ class AdminApi:
                 )
             if n == 2 and method == "PATCH":
                 return admin_error(501, "PATCH /services/{name} is not implemented yet")
+            if n == 3 and parts[2] == "state":
+                return _only(method, "POST") or await self._modify_state(parts[1], request.body)
             refused = _only(method, "GET")
             if refused is not None:
                 return refused
@@ -255,6 +263,60 @@ class AdminApi:
             payload["sdk_version"] = manifest.sdk_version
         status = 201 if result.created else 200
         return _json(status, payload, (("location", f"deployments/{deployment.id}"),))
+
+    async def _remove_deployment(self, deployment_id: str, request: Request) -> Response:
+        """DELETE /deployments/{id}[?force=true]: 202 once every group has it (Restate's
+        status). Without force, refused with 409 while invocations not completed are pinned to
+        it (the backend refuses while a service's latest revision is served by it)."""
+        force = request.query.get("force", "false")
+        if force not in ("true", "false"):
+            return _invalid_query("force", f"'{force}' is neither true nor false")
+        if force == "false" and self._queries is not None:
+            pinned = await self._pinned_invocations(deployment_id)
+            if pinned:
+                return admin_error(
+                    409,
+                    f"deployment {deployment_id} still has {pinned} invocations pinned to it "
+                    "that have not completed: let them finish, kill them, or remove it with "
+                    "force=true (they then fail until resumed on another deployment)",
+                )
+        await self._backend.remove_deployment(deployment_id, force == "true")
+        return Response(202)
+
+    async def _pinned_invocations(self, deployment_id: str) -> int:
+        if self._queries is None or not _ascii_alnum(deployment_id.replace("_", "")):
+            return 0
+        try:
+            body = await self._queries.run(
+                "SELECT COUNT(1) AS n FROM sys_invocation_status WHERE pinned_deployment_id = "
+                f"'{deployment_id}' AND status != 'completed'",
+                json=True,
+            )
+        except QueryError as exc:
+            message = f"could not count the invocations pinned to it: {exc.message}"
+            raise AdminError(503, message) from None
+        rows = orjson.loads(body)["rows"]
+        return int(rows[0]["n"]) if rows else 0
+
+    async def _modify_state(self, service: str, body: bytes) -> Response:
+        """POST /services/{name}/state (Restate's ModifyServiceStateRequest): 202 once journaled."""
+        doc = _json_object(body)
+        if isinstance(doc, Response):
+            return doc
+        key, version, raw = doc.get("object_key"), doc.get("version"), doc.get("new_state")
+        if doc.get("scope") is not None:
+            return _invalid_field("scope", "scoped state is not supported by Perdure")
+        if not isinstance(key, str):
+            return _invalid_field("object_key", "the key of the object is required")
+        if version is not None and not isinstance(version, str):
+            return _invalid_field("version", "must be a string (or null to skip the check)")
+        new_state = _state_values(raw)
+        if new_state is None:
+            return _invalid_field(
+                "new_state", "must be an object of state keys to arrays of byte values"
+            )
+        await self._backend.modify_state(service, key, version, new_state)
+        return Response(202)
 
     def _deployments(self) -> list[DeploymentInfo]:
         return sorted(self._backend.deployments(), key=lambda d: d.created_at_ms)
@@ -519,6 +581,24 @@ def _invalid_query(name: str, reason: str) -> Response:
     return admin_error(400, f"The query parameter '{name}' is invalid. Reason: {reason}")
 
 
+def _invalid_field(name: str, reason: str) -> Response:
+    return admin_error(400, f"The request field '{name}' is invalid. Reason: {reason}")
+
+
+def _state_values(raw: object) -> dict[str, bytes] | None:
+    """new_state {key: [u8, ...]} (serde's Bytes) as bytes per key; None when malformed."""
+    if not isinstance(raw, dict):
+        return None
+    out: dict[str, bytes] = {}
+    for name, value in raw.items():
+        if not isinstance(value, list) or not all(
+            isinstance(b, int) and 0 <= b <= 255 for b in value
+        ):
+            return None
+        out[name] = bytes(value)
+    return out
+
+
 def _check_invocation_id(invocation_id: str) -> Response | None:
     """A cheap shape check (the backend decodes the id); None when it looks like one."""
     if invocation_id.startswith("inv_") and _ascii_alnum(invocation_id[4:]):
@@ -613,11 +693,16 @@ def _retry_policy(options: pb.Options, *, with_defaults: bool) -> Json:
     max_interval, max_attempts = get("max_interval_ms"), get("max_attempts")
     on_max = {pb.PAUSE: "Pause", pb.KILL: "Kill"}.get(policy.on_max_attempts)
     if with_defaults:
-        out["initial_interval"] = friendly_ms(initial if initial is not None else 100)
-        out["exponentiation_factor"] = factor if factor is not None else 2.0
-        out["max_attempts"] = max_attempts
-        out["max_interval"] = friendly_ms(max_interval) if max_interval is not None else None
-        out["on_max_attempts"] = on_max or "Pause"
+        default = DEFAULT_RETRY
+        out["initial_interval"] = friendly_ms(
+            initial if initial is not None else default.initial_interval_ms
+        )
+        out["exponentiation_factor"] = factor if factor is not None else default.factor
+        out["max_attempts"] = max_attempts if max_attempts is not None else default.max_attempts
+        out["max_interval"] = friendly_ms(
+            max_interval if max_interval is not None else default.max_interval_ms
+        )
+        out["on_max_attempts"] = on_max or default.on_max_attempts.capitalize()
         return out
     if initial is not None:
         out["initial_interval"] = friendly_ms(initial)

@@ -377,34 +377,80 @@ class Backend:
             body = {"new_invocation_id": reply.new_invocation_id}
         return api.CommandResult(reply.code, body)
 
-    async def _broadcast(self, envelope: rec.Envelope) -> None:
-        """Every group applies registrations (each runs handlers of every service), through
-        its leader; a group whose leader is changing is asked again for a few seconds (the
-        registration is idempotent)."""
+    async def remove_deployment(self, deployment_id: str, force: bool) -> None:
+        if deployment_id not in self._schema.deployments:
+            raise api.AdminError(404, f"The requested deployment '{deployment_id}' does not exist")
+        serving = sorted(
+            name
+            for name, row in self._schema.services.items()
+            if row.deployment_id == deployment_id
+        )
+        if serving and not force:
+            raise api.AdminError(
+                409,
+                f"deployment {deployment_id} serves the latest revision of "
+                f"{', '.join(serving)}: register a deployment that takes them over first, "
+                "or remove it with force=true (the services go with it)",
+            )
+        await self._broadcast(
+            rec.Envelope(remove_deployment=rec.RemoveDeployment(deployment_id=deployment_id)),
+            "remove the deployment",
+        )
+
+    async def modify_state(
+        self, service: str, key: str, version: str | None, new_state: dict[str, bytes]
+    ) -> None:
+        row = self._schema.services.get(service)
+        if row is None and new_state:
+            raise api.AdminError(404, f"The requested service '{service}' does not exist")
+        if row is not None and row.spec.ty == pb.SERVICE:
+            raise api.AdminError(
+                400,
+                f"Unsupported operation: service {service} has no keys, so it has no state "
+                "(only Virtual Objects and Workflows have)",
+            )
+        mutation = rec.ModifyState(
+            service=service, key=key, check_version=version is not None, version=version or ""
+        )
+        mutation.new_state.extend(pb.StateEntry(key=k, value=v) for k, v in new_state.items())
+        envelope = rec.Envelope(modify_state=mutation)
+        group = self._partitioning.group_of_key(ids.partition_key(key))
+        route = self._directory.route(group) if self._directory is not None else None
+        try:
+            if route is None:
+                await self.propose_applied(envelope)
+            else:
+                await route.propose(envelope)
+        except (LogError, Unavailable) as exc:
+            raise api.AdminError(503, UNAVAILABLE.format(exc)) from exc
+
+    async def _broadcast(self, envelope: rec.Envelope, what: str = "store the deployment") -> None:
+        """Every group applies registrations and removals (each runs handlers of every
+        service), through its leader; a group whose leader is changing is asked again for a
+        few seconds (both are idempotent)."""
         groups = range(self._directory.groups) if self._directory is not None else range(1)
         results = await asyncio.gather(
             *(self._register_in(group, envelope) for group in groups), return_exceptions=True
         )
         failed = [r for r in results if isinstance(r, BaseException)]
         if len(failed) == len(results):
-            raise api.AdminError(503, f"could not store the deployment: {failed[0]}")
+            raise api.AdminError(503, f"could not {what}: {failed[0]}")
         if failed:
             raise api.AdminError(
                 503,
-                f"the deployment was stored, but not by every partition group ({failed[0]}); "
-                "register it again to complete the registration",
+                f"could not {what} in every partition group ({failed[0]}); "
+                "the others did: ask again to complete it",
             )
 
-    async def _register_in(self, group: int, envelope: rec.Envelope) -> None:
+    async def _register_in(self, group: int, command: rec.Envelope) -> None:
         for attempt in range(REGISTER_ATTEMPTS):
             route = self._directory.route(group) if self._directory is not None else None
+            envelope = _unstamped(command)  # each proposer stamps its own copy
             try:
                 if route is None:
                     await self.propose_applied(envelope)
                 else:
-                    await route.propose(
-                        rec.Envelope(register_deployment=envelope.register_deployment)
-                    )
+                    await route.propose(envelope)
                 return
             except (LogError, Unavailable):
                 if attempt == REGISTER_ATTEMPTS - 1:
@@ -462,6 +508,14 @@ async def _forwarded(call: Awaitable[Forwarded]) -> Forwarded | api.Rejected:
         return await call
     except Unavailable as exc:
         return api.Rejected(503, UNAVAILABLE.format(exc))
+
+
+def _unstamped(envelope: rec.Envelope) -> rec.Envelope:
+    copy = rec.Envelope()
+    copy.CopyFrom(envelope)
+    copy.ClearField("timestamp_ms")
+    copy.ClearField("leadership")
+    return copy
 
 
 def _registration(row: st.DeploymentRow, force: bool) -> rec.Envelope:

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from partition import actions as act
-from partition import messages, tables
+from partition import messages, state_mutation, tables
 from partition.context import Apply
 from perdure_proto import protocol_pb2 as pb
+from perdure_proto import records_pb2 as rec
 from perdure_proto import storage_pb2 as st
 
 
@@ -125,6 +126,9 @@ def release_key(ctx: Apply, invocation_id: str, status: st.InvocationStatus) -> 
         return
     lock.invocation_id = ""
     while (next_id := tables.pop_inbox(ctx.txn, status.service, status.key, lock)) is not None:
+        if isinstance(next_id, rec.ModifyState):
+            state_mutation.mutate(ctx, next_id)
+            continue
         queued = tables.get_status(ctx.txn, next_id)
         if queued is None or queued.phase != st.INBOXED:
             continue

@@ -23,9 +23,11 @@ from partition import (
     on_prefer_leader,
     on_purge_expired,
     on_register_deployment,
+    on_remove_deployment,
     on_resolve_awakeable,
     on_safe_trim,
     on_timer_fired,
+    state_mutation,
     tables,
 )
 from partition.context import Apply, Options
@@ -49,6 +51,8 @@ _DISPATCH: dict[str, Callable[[Apply, Any], None]] = {
     "truncate_outbox": delivery.on_truncate_outbox,
     "safe_trim": on_safe_trim.apply,
     "prefer_leader": on_prefer_leader.apply,
+    "remove_deployment": on_remove_deployment.apply,
+    "modify_state": state_mutation.apply,
 }
 
 

@@ -116,12 +116,27 @@ def push_inbox(w: Writer, service: str, key: str, lock: st.KeyLock, invocation_i
     lock.inbox_tail += 1
 
 
-def pop_inbox(w: Writer, service: str, key: str, lock: st.KeyLock) -> str | None:
+# An inbox row holds an invocation id, or QUEUED_MUTATION + a ModifyState (an id never starts
+# with a NUL byte).
+QUEUED_MUTATION = b"\x00"
+
+
+def push_inbox_mutation(
+    w: Writer, service: str, key: str, lock: st.KeyLock, mutation: rec.ModifyState
+) -> None:
+    w.put(keys.inbox(service, key, lock.inbox_tail), QUEUED_MUTATION + mutation.SerializeToString())
+    lock.inbox_tail += 1
+
+
+def pop_inbox(w: Writer, service: str, key: str, lock: st.KeyLock) -> str | rec.ModifyState | None:
+    """The next queued invocation id or state mutation; None when the inbox is empty."""
     while lock.inbox_head < lock.inbox_tail:
         row = keys.inbox(service, key, lock.inbox_head)
         raw = w.get(row)
         w.delete(row)
         lock.inbox_head += 1
+        if raw is not None and raw.startswith(QUEUED_MUTATION):
+            return rec.ModifyState.FromString(raw[1:])
         if raw is not None:
             return raw.decode()
     return None
@@ -138,6 +153,14 @@ def get_deployment(r: Reader, deployment_id: str) -> st.DeploymentRow | None:
 
 def put_deployment(w: Writer, row: st.DeploymentRow) -> None:
     w.put(keys.deployment(row.id), row.SerializeToString())
+
+
+def delete_deployment(w: Writer, deployment_id: str) -> None:
+    w.delete(keys.deployment(deployment_id))
+
+
+def delete_service(w: Writer, name: str) -> None:
+    w.delete(keys.service(name))
 
 
 def all_deployments(r: ScanReader) -> list[st.DeploymentRow]:

@@ -304,6 +304,8 @@ def _inbox(
     out = []
     for rows in _keyed_scans(view, keys.INBOX, where):
         for row_key, value in rows:
+            if value.startswith(tables.QUEUED_MUTATION):
+                continue  # a state edit waiting for the key, not an invocation
             (service, key), seq = keys.split_parts(row_key[len(keys.INBOX) :], 2)
             invocation_id = value.decode()
             status = tables.get_status(view, invocation_id)

@@ -37,7 +37,7 @@ PURGE_JOURNAL: Command
 RESTART_AS_NEW: Command
 
 class Envelope(_message.Message):
-    __slots__ = ("timestamp_ms", "leadership", "invoke", "invoker_effect", "attach", "register_deployment", "pause_invocation", "announce_leader", "timer_fired", "resolve_awakeable", "invocation_command", "purge_expired", "deliver", "truncate_outbox", "safe_trim", "prefer_leader")
+    __slots__ = ("timestamp_ms", "leadership", "invoke", "invoker_effect", "attach", "register_deployment", "pause_invocation", "announce_leader", "timer_fired", "resolve_awakeable", "invocation_command", "purge_expired", "deliver", "truncate_outbox", "safe_trim", "prefer_leader", "remove_deployment", "modify_state")
     TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
     LEADERSHIP_FIELD_NUMBER: _ClassVar[int]
     INVOKE_FIELD_NUMBER: _ClassVar[int]
@@ -54,6 +54,8 @@ class Envelope(_message.Message):
     TRUNCATE_OUTBOX_FIELD_NUMBER: _ClassVar[int]
     SAFE_TRIM_FIELD_NUMBER: _ClassVar[int]
     PREFER_LEADER_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
+    MODIFY_STATE_FIELD_NUMBER: _ClassVar[int]
     timestamp_ms: int
     leadership: int
     invoke: Invoke
@@ -70,7 +72,29 @@ class Envelope(_message.Message):
     truncate_outbox: TruncateOutbox
     safe_trim: SafeTrim
     prefer_leader: PreferLeader
-    def __init__(self, timestamp_ms: _Optional[int] = ..., leadership: _Optional[int] = ..., invoke: _Optional[_Union[Invoke, _Mapping]] = ..., invoker_effect: _Optional[_Union[InvokerEffect, _Mapping]] = ..., attach: _Optional[_Union[Attach, _Mapping]] = ..., register_deployment: _Optional[_Union[RegisterDeployment, _Mapping]] = ..., pause_invocation: _Optional[_Union[PauseInvocation, _Mapping]] = ..., announce_leader: _Optional[_Union[AnnounceLeader, _Mapping]] = ..., timer_fired: _Optional[_Union[TimerFired, _Mapping]] = ..., resolve_awakeable: _Optional[_Union[ResolveAwakeable, _Mapping]] = ..., invocation_command: _Optional[_Union[InvocationCommand, _Mapping]] = ..., purge_expired: _Optional[_Union[PurgeExpired, _Mapping]] = ..., deliver: _Optional[_Union[Deliver, _Mapping]] = ..., truncate_outbox: _Optional[_Union[TruncateOutbox, _Mapping]] = ..., safe_trim: _Optional[_Union[SafeTrim, _Mapping]] = ..., prefer_leader: _Optional[_Union[PreferLeader, _Mapping]] = ...) -> None: ...
+    remove_deployment: RemoveDeployment
+    modify_state: ModifyState
+    def __init__(self, timestamp_ms: _Optional[int] = ..., leadership: _Optional[int] = ..., invoke: _Optional[_Union[Invoke, _Mapping]] = ..., invoker_effect: _Optional[_Union[InvokerEffect, _Mapping]] = ..., attach: _Optional[_Union[Attach, _Mapping]] = ..., register_deployment: _Optional[_Union[RegisterDeployment, _Mapping]] = ..., pause_invocation: _Optional[_Union[PauseInvocation, _Mapping]] = ..., announce_leader: _Optional[_Union[AnnounceLeader, _Mapping]] = ..., timer_fired: _Optional[_Union[TimerFired, _Mapping]] = ..., resolve_awakeable: _Optional[_Union[ResolveAwakeable, _Mapping]] = ..., invocation_command: _Optional[_Union[InvocationCommand, _Mapping]] = ..., purge_expired: _Optional[_Union[PurgeExpired, _Mapping]] = ..., deliver: _Optional[_Union[Deliver, _Mapping]] = ..., truncate_outbox: _Optional[_Union[TruncateOutbox, _Mapping]] = ..., safe_trim: _Optional[_Union[SafeTrim, _Mapping]] = ..., prefer_leader: _Optional[_Union[PreferLeader, _Mapping]] = ..., remove_deployment: _Optional[_Union[RemoveDeployment, _Mapping]] = ..., modify_state: _Optional[_Union[ModifyState, _Mapping]] = ...) -> None: ...
+
+class RemoveDeployment(_message.Message):
+    __slots__ = ("deployment_id",)
+    DEPLOYMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    deployment_id: str
+    def __init__(self, deployment_id: _Optional[str] = ...) -> None: ...
+
+class ModifyState(_message.Message):
+    __slots__ = ("service", "key", "check_version", "version", "new_state")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    CHECK_VERSION_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    NEW_STATE_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    key: str
+    check_version: bool
+    version: str
+    new_state: _containers.RepeatedCompositeFieldContainer[_protocol_pb2.StateEntry]
+    def __init__(self, service: _Optional[str] = ..., key: _Optional[str] = ..., check_version: _Optional[bool] = ..., version: _Optional[str] = ..., new_state: _Optional[_Iterable[_Union[_protocol_pb2.StateEntry, _Mapping]]] = ...) -> None: ...
 
 class PreferLeader(_message.Message):
     __slots__ = ("raft_address",)

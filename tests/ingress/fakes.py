@@ -112,6 +112,18 @@ class FakeAdmin:
     # invocation id -> what every command on it returns (or raises); unknown ids are a 404
     invocations: dict[str, CommandResult | AdminError] = field(default_factory=dict)
     commands: list[tuple[str, InvocationCommand, str | None]] = field(default_factory=list)
+    removed: list[tuple[str, bool]] = field(default_factory=list)
+    state_edits: list[tuple[str, str, str | None, dict[str, bytes]]] = field(default_factory=list)
+
+    async def remove_deployment(self, deployment_id: str, force: bool) -> None:
+        if deployment_id not in self.deployments_by_id:
+            raise AdminError(404, f"The requested deployment '{deployment_id}' does not exist")
+        self.removed.append((deployment_id, force))
+
+    async def modify_state(
+        self, service: str, key: str, version: str | None, new_state: dict[str, bytes]
+    ) -> None:
+        self.state_edits.append((service, key, version, new_state))
 
     async def register_deployment(
         self, uri: str, additional_headers: dict[str, str], force: bool, dry_run: bool

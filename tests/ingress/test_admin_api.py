@@ -181,10 +181,13 @@ async def test_service_shape(client: httpx.AsyncClient) -> None:
     assert greeter["public"] is True
     assert greeter["idempotency_retention"] == "1 hour"
     assert greeter["inactivity_timeout"] == "1 minute"
-    assert greeter["abort_timeout"] == "1 minute"
+    assert greeter["abort_timeout"] == "10 minutes"  # the invoker's default
     assert "workflow_completion_retention" not in greeter
     assert greeter["retry_policy"]["max_attempts"] == 5
     assert greeter["retry_policy"]["on_max_attempts"] == "Kill"
+    # Unset parts of the policy are the invoker's defaults (Restate's: 500 ms, x2, 60 s, 70).
+    assert greeter["retry_policy"]["initial_interval"] == "500 milliseconds"
+    assert greeter["retry_policy"]["max_interval"] == "1 minute"
     greet, internal = greeter["handlers"]
     assert "ty" not in greet  # plain Service handlers have no handler type
     assert greet["public"] is True
@@ -249,7 +252,20 @@ async def test_unknown_path_and_wrong_method(client: httpx.AsyncClient) -> None:
     assert_admin_error(response, 405)
     assert response.headers["allow"] == "GET"
     assert_admin_error(await client.delete("/deployments"), 405)
-    assert_admin_error(await client.delete("/deployments/dp_1"), 501)
+    assert_admin_error(await client.put("/deployments/dp_1"), 501)
+
+
+async def test_delete_deployment_and_post_state_reach_the_backend(
+    client: httpx.AsyncClient, backend: FakeAdmin
+) -> None:
+    assert_admin_error(await client.delete("/v4/deployments/dp_9?force=true"), 404)
+    assert_admin_error(await client.delete("/deployments/dp_1?force=maybe"), 400, "force")
+    edit = {"version": "abc", "object_key": "alice", "new_state": {"count": [51]}}
+    assert (await client.post("/v4/services/Counter/state", json=edit)).status_code == 202
+    assert backend.state_edits == [("Counter", "alice", "abc", {"count": b"3"})]
+    bad = {"object_key": "alice", "new_state": {"count": "3"}}
+    assert_admin_error(await client.post("/services/Counter/state", json=bad), 400, "new_state")
+    assert_admin_error(await client.get("/services/Counter/state"), 405)
 
 
 async def test_backend_crash_is_a_500_in_the_admin_error_shape(
