@@ -33,16 +33,25 @@ def free_port() -> int:
     return free_ports(1)
 
 
+_HANDED_OUT: set[int] = set()  # ports this process gave out: free now, but someone's soon
+
+
 def free_ports(n: int) -> int:
-    """The first of `n` consecutive free ports (a node's partition processes use port + g)."""
+    """The first of `n` consecutive free ports (a node's partition processes use port + g),
+    never one this process handed out before (a port picked for one server but not bound yet
+    is still free, and picking it again for another would make the second fail to bind)."""
     for _ in range(1000):
         first = random.randrange(PORTS.start, PORTS.stop - n)
+        ports = range(first, first + n)
+        if _HANDED_OUT.intersection(ports):
+            continue
         try:
-            for offset in range(n):
+            for port in ports:
                 with socket.socket() as s:
-                    s.bind(("127.0.0.1", first + offset))
+                    s.bind(("127.0.0.1", port))
         except OSError:
             continue
+        _HANDED_OUT.update(ports)
         return first
     raise RuntimeError(f"found no {n} consecutive free ports")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from node.local import ROOT, LocalCluster, http, wait_until
-from tests.e2e.test_three_nodes import post, running_three
+from tests.e2e.test_three_nodes import add_ones, post, running_three
 
 
 def perdure(cluster: LocalCluster, via: int, *args: str) -> Any:
@@ -54,9 +54,7 @@ def test_a_node_joins_the_leaders_node_leaves_and_leadership_moves_where_asked(
 ) -> None:
     with running_three(tmp_path, {"PERDURE_TRIM_EVERY_RECORDS": "20"}, 0) as cluster:
         wait_until(lambda: partition0(cluster, 0)["leader"] == "n1", 20, "n1 to lead")
-        for i in range(50):
-            status, body = post(cluster.nodes[i % 3].ingress_url + "/Counter/m/add", b"1")
-            assert status == 200 and int(body) == i + 1
+        add_ones(cluster, "m", range(50), 3)
         term = partition0(cluster, 0)["term"]
 
         n4 = cluster.new_node("n4", "127.0.0.4")

@@ -222,6 +222,14 @@ async def test_kill9_of_the_leader_under_load_loses_nothing_and_fails_over_withi
     cluster.check_replicas_agree()
 
 
+def add_ones(cluster: LocalCluster, key: str, numbers: range, nodes: int) -> None:
+    """`POST /Counter/{key}/add 1` for each n of `numbers`, round robin over the first `nodes`
+    nodes: each answer must be n + 1 (every earlier add counted once)."""
+    for n in numbers:
+        status, body = post(cluster.nodes[n % nodes].ingress_url + f"/Counter/{key}/add", b"1")
+        assert status == 200 and int(body) == n + 1, (n, status, body)
+
+
 def post_retrying(url: str, body: bytes, idem: str) -> tuple[int, Any, int]:
     """POST with an idempotency key, retrying 503s (a directory a poll behind a leadership
     change answers 503 before journaling): (status, body, 503s seen)."""
@@ -284,9 +292,7 @@ def test_a_node_down_while_the_others_trim_their_logs_catches_up_from_them(
     with running_three(tmp_path, {"PERDURE_TRIM_EVERY_RECORDS": "20"}, 0) as cluster:
         wait_until(lambda: leader_of(cluster)[0] == 0, 20, "n1 to lead (its preferred node)")
         cluster.nodes[2].stop()
-        for i in range(150):
-            status, body = post(cluster.nodes[i % 2].ingress_url + "/Counter/trim/add", b"1")
-            assert status == 200 and int(body) == i + 1
+        add_ones(cluster, "trim", range(150), 2)
         cluster.nodes[2].start()
 
         def caught_up() -> bool:
@@ -307,15 +313,11 @@ def test_a_wiped_node_catches_up_by_snapshot_and_holds_the_same_state(tmp_path: 
     checkpoint) and the log after it, serves again, and ends byte-identical to the others."""
     with running_three(tmp_path, {"PERDURE_TRIM_EVERY_RECORDS": "20"}, 0) as cluster:
         wait_until(lambda: leader_of(cluster)[0] == 0, 20, "n1 to lead (its preferred node)")
-        for i in range(60):
-            status, body = post(cluster.nodes[i % 3].ingress_url + "/Counter/snap/add", b"1")
-            assert status == 200 and int(body) == i + 1
+        add_ones(cluster, "snap", range(60), 3)
         cluster.wait_quiet()
         cluster.nodes[2].stop()
         shutil.rmtree(cluster.nodes[2].data_dir)
-        for i in range(60, 120):
-            status, body = post(cluster.nodes[i % 2].ingress_url + "/Counter/snap/add", b"1")
-            assert status == 200 and int(body) == i + 1
+        add_ones(cluster, "snap", range(60, 120), 2)
         cluster.nodes[2].start()
         status, body = post(cluster.nodes[2].ingress_url + "/Counter/snap/add", b"1")
         assert status == 200 and int(body) == 121
@@ -338,12 +340,9 @@ def test_a_node_down_while_the_others_trim_past_it_catches_up_by_snapshot(
     env = {"PERDURE_TRIM_EVERY_RECORDS": "20", "PERDURE_TRIM_RETAIN_ENTRIES": "30"}
     with running_three(tmp_path, env, 0) as cluster:
         wait_until(lambda: leader_of(cluster)[0] == 0, 20, "n1 to lead (its preferred node)")
-        for i in range(30):
-            assert post(cluster.nodes[i % 3].ingress_url + "/Counter/lag/add", b"1")[0] == 200
+        add_ones(cluster, "lag", range(30), 3)
         cluster.nodes[2].stop()
-        for i in range(30, 180):
-            status, body = post(cluster.nodes[i % 2].ingress_url + "/Counter/lag/add", b"1")
-            assert status == 200 and int(body) == i + 1
+        add_ones(cluster, "lag", range(30, 180), 2)
         cluster.nodes[2].start()
         status, body = post(cluster.nodes[2].ingress_url + "/Counter/lag/get", b"")
         assert status == 200 and int(body) == 180

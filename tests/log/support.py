@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -11,13 +10,12 @@ from typing import Any
 
 from log.api import Entry
 from log.raft import RaftOptions
+from node.local import free_ports
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    """A free port below the ephemeral range, never handed out twice (node.local.free_ports)."""
+    return free_ports(1)
 
 
 def raft_options(data_dir: Path, **overrides: Any) -> RaftOptions:
