@@ -36,5 +36,7 @@ def test_purging_a_running_invocation_is_refused(cluster: Cluster) -> None:
 
 
 def test_unknown_invocation_is_404(cluster: Cluster) -> None:
-    unknown = "inv_1" + "0" * 30
+    unknown = "inv_1" + "0" * 33  # well formed (Restate's length), never created
     assert admin(cluster, "PATCH", f"/invocations/{unknown}/kill")[0] == 404
+    status, body = admin(cluster, "PATCH", "/invocations/inv_1" + "0" * 30 + "/kill")
+    assert status == 400 and "it has 35 characters, an id has 38" in str(body), body
