@@ -66,6 +66,7 @@ from ingress.api import (
 )
 from ingress.durations import friendly_ms, rfc3339_ms
 from ingress.http_types import JSON_CONTENT_TYPE, Request, Response
+from node import ui
 from node.invoker import Options as InvokerOptions
 from node.query.errors import QueryError
 from node.retry import RetryPolicy
@@ -193,6 +194,9 @@ class AdminApi:
             return _only(method, "GET") or self._cluster_status()
         if head == "cluster" and n in (2, 3, 4):
             return await self._cluster_change(method, parts, request)
+        if head == "ui":
+            page = None if method != "GET" else ui.serve(parts[1:])
+            return page or _only(method, "GET") or admin_error(404, "no such page of the UI")
         if n == 1 and head == "query":
             return _only(method, "POST") or await self._query(request)
         if head == "deployments":
