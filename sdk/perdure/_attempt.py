@@ -192,6 +192,8 @@ class AttemptRunner:
             try:
                 raw = await self.decode(self.machine.start.input)
                 arg = handler.io.input_serde.deserialize(raw)
+                if arg is None and not handler.io.input_optional:
+                    raise TypeError("the handler requires an input, but the request has none")
             except Exception as e:
                 # Bad input never gets better by retrying: end the invocation at once, 400.
                 raise TerminalError(f"Unable to parse an input argument. {e}", 400) from e

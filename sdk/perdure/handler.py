@@ -73,6 +73,9 @@ class HandlerIO:
     has_output: bool
     input_schema: JsonSchema | None = None
     output_schema: JsonSchema | None = None
+    # False: the input's type hint does not admit None (``n: int``), so a request without input
+    # (or with JSON null) can never succeed and ends with a terminal 400 before the handler runs.
+    input_optional: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +114,17 @@ def _unwrap_optional(hint: Any) -> Any:
     return hint
 
 
+def _admits_none(hint: Any) -> bool:
+    if hint in (Any, object, None, type(None)) or isinstance(hint, typing.TypeVar | str):
+        return True
+    origin = typing.get_origin(hint)
+    if origin is typing.Annotated:
+        return _admits_none(typing.get_args(hint)[0])
+    if origin is typing.Union or origin is types.UnionType:
+        return any(_admits_none(a) for a in typing.get_args(hint))
+    return False
+
+
 def _signature(fn: Callable[..., Any]) -> inspect.Signature:
     try:
         return inspect.signature(fn, eval_str=True)
@@ -141,6 +155,8 @@ def _io(
     empty = inspect.Signature.empty
     has_input = len(params) >= 2
     in_hint = params[1].annotation if has_input and params[1].annotation is not empty else None
+    picked_serde = type(input_serde) is DefaultSerde and input_serde.type_hint is None
+    input_optional = in_hint is None or not picked_serde or _admits_none(in_hint)
     ret = sig.return_annotation
     has_output = ret is not empty and ret is not None and ret is not type(None)
     out_hint = ret if has_output else None
@@ -155,6 +171,7 @@ def _io(
         has_output=has_output,
         input_schema=json_schema_for(in_hint) if has_input else None,
         output_schema=json_schema_for(out_hint) if has_output else None,
+        input_optional=input_optional,
     )
     return len(params), io
 

@@ -150,7 +150,9 @@ class DefaultSerde(Serde[I]):
         value = json.loads(buf)
         if hint is not None:
             # Input that does not fit the hint can never succeed: refuse it before the handler.
-            check_input(hint, value)
+            # (A top-level null is None, like no input: the handler's Optional decides.)
+            if value is not None:
+                check_input(hint, value)
             if contains_dataclass(hint):
                 return typing.cast(I, from_jsonable(hint, value))
         return typing.cast(I, value)

@@ -116,6 +116,8 @@ async def driver() -> AsyncIterator[StreamDriver]:
         ("buy", b'{"item": "x", "quantity": "five"}', 'input.quantity: expected int, got "five"'),
         ("buy", b'"five"', 'input: expected Order (a JSON object), got "five"'),
         ("count", b'"five"', 'input: expected int, got "five"'),
+        ("buy", b"", "requires an input"),  # nothing can make None an Order
+        ("buy", b"null", "requires an input"),
     ],
 )
 async def test_mistyped_input_ends_the_invocation_at_once_with_a_terminal_400(
@@ -129,6 +131,17 @@ async def test_mistyped_input_ends_the_invocation_at_once_with_a_terminal_400(
     assert named in failure.message
     assert not [m for m in out if m.HasField("error")]  # not an attempt failure (retried)
     assert ran == []  # the handler never ran
+
+
+@pytest.mark.parametrize("body", [b"", b"null"])
+async def test_no_input_reaches_a_handler_whose_hint_is_optional(
+    driver: StreamDriver, body: bytes
+) -> None:
+    driver.send(msg_start("i1", start("Shop", "count", body)))
+    out = await driver.until(ended("i1"))
+    (output,) = [m for m in out if m.command.entry.HasField("output")]
+    assert output.command.entry.output.result.value == b"0"
+    assert ran == [None]
 
 
 async def test_fitting_input_reaches_the_handler(driver: StreamDriver) -> None:
