@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run cluster test verify lint fmt typecheck proto bench bench-peer bench-cluster clean mutate simulate
+.PHONY: install run cluster test verify lint fmt typecheck proto bench bench-peer bench-cluster clean mutate simulate fuzz
 
 $(STAMP): pyproject.toml sdk/pyproject.toml proto/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ proto: $(STAMP)
 # `make test` runs a bounded number of them (tests/sim).
 simulate: $(STAMP)
 	$(PY) -m sim $(if $(SEED),--seed $(SEED),--seeds $(or $(SEEDS),100))
+
+# The fuzzers (tests/fuzz) for SECONDS each (default 60); `make test` runs them for 3 s each.
+fuzz: $(STAMP)
+	PERDURE_FUZZ_SECONDS=$(or $(SECONDS),60) $(PY) -m pytest -q -p no:cacheprovider --timeout=0 tests/fuzz
 
 # Mutation testing of the durability core (not part of `make test`): mutmut over the modules in
 # pyproject's [tool.mutmut], then docs/mutation-report.md; fails on an unexplained survivor.
