@@ -32,7 +32,7 @@ def exchange(port: int, data: bytes, *, half_close: bool = True, head: bool = Fa
             sock.sendall(data)
             if half_close:
                 sock.shutdown(socket.SHUT_WR)
-        except (BrokenPipeError, ConnectionResetError):
+        except OSError:
             pass  # the server answered and closed before taking everything: read what it said
         received = bytearray()
         closed = False
