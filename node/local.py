@@ -6,6 +6,8 @@ stopped by PID (SIGTERM, then SIGKILL after a bound) by the one that started it.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
 import random
@@ -13,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -145,6 +148,71 @@ class _Managed:
     def kill9(self) -> None:
         if self.process is not None:
             self.process.kill9()
+
+
+def until_interrupted() -> threading.Event:
+    """An event set by Ctrl-C (SIGINT) or SIGTERM, instead of KeyboardInterrupt: a script that
+    runs processes until then (`make run`, `make cluster`) then stops them and exits 0.
+
+    In a terminal, the script first makes its own process group the terminal's foreground
+    group (as a shell does for a job), so Ctrl-C reaches it and the processes it starts, but not
+    `make` above it, which would otherwise exit with "Interrupt" (130) however cleanly the
+    script stops; the terminal goes back to the previous group when the script exits."""
+    interrupted = threading.Event()
+
+    def handle(signum: int, frame: object) -> None:
+        interrupted.set()
+
+    signal.signal(signal.SIGINT, handle)
+    signal.signal(signal.SIGTERM, handle)
+    _take_the_terminal()
+    return interrupted
+
+
+def _take_the_terminal() -> None:
+    try:
+        tty = os.open("/dev/tty", os.O_RDWR)
+    except OSError:
+        return  # no controlling terminal (tests, CI): nothing to do
+    try:
+        previous = os.tcgetpgrp(tty)
+        if previous != os.getpgrp():
+            return  # not in the foreground: leave the terminal alone
+        os.setpgid(0, 0)
+        signal.signal(signal.SIGTTOU, signal.SIG_IGN)  # may change it from our new group
+        os.tcsetpgrp(tty, os.getpgrp())
+    except OSError:
+        os.close(tty)
+        return
+
+    def give_back() -> None:
+        with contextlib.suppress(OSError):
+            os.tcsetpgrp(tty, previous)
+        os.close(tty)
+
+    atexit.register(give_back)
+
+
+def wait_for_exit(processes: list[Process], interrupted: threading.Event) -> bool:
+    """Until `interrupted` (False) or one of `processes` exits by itself (True). Ctrl-C in a
+    terminal reaches the children too, which may exit a moment before this process sees its own
+    SIGINT: an exit within GRACE_S of an interruption counts as the interruption."""
+    while not interrupted.wait(0.1):
+        if not all(p.alive() for p in processes):
+            return not interrupted.wait(GRACE_S)
+    return False
+
+
+GRACE_S = 0.5
+
+
+def stop_all(managed: list[_Managed]) -> None:
+    """Stop them all at once (SIGTERM to each, then wait), not one after the other."""
+    for m in managed:
+        if m.process is not None and m.process.alive() and m.process.proc is not None:
+            m.process.proc.send_signal(signal.SIGTERM)
+    for m in managed:
+        m.stop()
 
 
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:

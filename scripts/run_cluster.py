@@ -6,10 +6,16 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from pathlib import Path
 
-from node.local import ROOT, LocalCluster, LocalDeployment
+from node.local import (
+    ROOT,
+    LocalCluster,
+    LocalDeployment,
+    stop_all,
+    until_interrupted,
+    wait_for_exit,
+)
 
 CURLS = """
 A 3-node Perdure cluster is running with the example services. Any node serves any request:
@@ -46,6 +52,7 @@ def main() -> int:
     deployment = LocalDeployment(
         root / "examples.log", port=int(os.environ.get("EXAMPLES_PORT", "9080"))
     )
+    interrupted = until_interrupted()
     try:
         deployment.start()
         cluster.start()
@@ -54,15 +61,15 @@ def main() -> int:
         leader = status["partitions"][0]["leader"] or "?"
         pid = next((n["pid"] for n in status["nodes"] if n["name"] == leader), "<pid>")
         print(CURLS.format(pid=pid, leader=leader.lstrip("n")), flush=True)
-        while deployment.process and deployment.process.alive():
-            time.sleep(0.5)
-        print("the example services exited; see the logs", file=sys.stderr)
-        return 1
+        watched = [p for p in (deployment.process,) if p is not None]
+        if wait_for_exit(watched, interrupted):
+            print("the example services exited; see the logs", file=sys.stderr)
+            return 1
+        return 0
     except KeyboardInterrupt:
         return 0
     finally:
-        cluster.stop()
-        deployment.stop()
+        stop_all([*cluster.nodes, deployment])
 
 
 if __name__ == "__main__":

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from pathlib import Path
 
-from node.local import ROOT, LocalDeployment, LocalNode
+from node.local import ROOT, LocalDeployment, LocalNode, stop_all, until_interrupted, wait_for_exit
 
 CURLS = """
 Perdure is running with the example services. Try:
@@ -37,22 +36,21 @@ def main() -> int:
     deployment = LocalDeployment(
         ROOT / ".perdure-examples.log", port=int(os.environ.get("EXAMPLES_PORT", "9080"))
     )
+    interrupted = until_interrupted()
     try:
         deployment.start()
         node.start()
         node.register(deployment.uri, force=True)
         print(CURLS, flush=True)
-        while (node.process and node.process.alive()) and (
-            deployment.process and deployment.process.alive()
-        ):
-            time.sleep(0.5)
-        print("a process exited; see the logs", file=sys.stderr)
-        return 1
+        processes = [p for p in (node.process, deployment.process) if p is not None]
+        if wait_for_exit(processes, interrupted):
+            print("a process exited; see the logs", file=sys.stderr)
+            return 1
+        return 0
     except KeyboardInterrupt:
         return 0
     finally:
-        node.stop()
-        deployment.stop()
+        stop_all([node, deployment])
 
 
 if __name__ == "__main__":
