@@ -11,6 +11,7 @@ from typing import Any
 
 DEFAULT_URL = "http://127.0.0.1:9070"
 URL_ENV = "PERDURE_ADMIN_URL"
+TOKEN_ENV = "PERDURE_ADMIN_TOKEN"  # sent as `Authorization: Bearer ...` (node: admin_token_file)
 DEFAULT_TIMEOUT_S = 10.0
 
 
@@ -36,10 +37,20 @@ def admin_url(flag: str | None, env: dict[str, str] | None = None) -> str:
     return url.rstrip("/")
 
 
+def admin_token(env: dict[str, str] | None = None) -> str | None:
+    """The admin API's bearer token from $PERDURE_ADMIN_TOKEN (None: unset or empty)."""
+    environ = os.environ if env is None else env
+    return environ.get(TOKEN_ENV, "").strip() or None
+
+
 class AdminClient:
-    def __init__(self, base_url: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(
+        self, base_url: str, timeout_s: float = DEFAULT_TIMEOUT_S, token: str | None = None
+    ) -> None:
+        """`token`: the bearer token to send (default: $PERDURE_ADMIN_TOKEN, if set)."""
         self.base_url = base_url
         self._timeout_s = timeout_s
+        self._token = token if token is not None else admin_token()
 
     def get_json(self, path: str) -> Any:
         """GET `path` and parse its JSON body. Raises Unreachable or BadAnswer."""
@@ -50,6 +61,8 @@ class AdminClient:
         Raises Unreachable or BadAnswer."""
         url = self.base_url + path
         headers = {"accept": "application/json"}
+        if self._token:
+            headers["authorization"] = f"Bearer {self._token}"
         data = None
         if body is not None:
             data, headers["content-type"] = json.dumps(body).encode(), "application/json"
@@ -58,7 +71,12 @@ class AdminClient:
             with urllib.request.urlopen(request, timeout=self._timeout_s) as response:
                 body = response.read()
         except urllib.error.HTTPError as err:
-            raise BadAnswer(f"{method} {url} answered {err.code}: {_message(err.read())}") from err
+            hint = ""
+            if err.code == 401:
+                hint = f" (set {TOKEN_ENV} to the token in the node's admin_token_file)"
+            raise BadAnswer(
+                f"{method} {url} answered {err.code}: {_message(err.read())}{hint}"
+            ) from err
         except (urllib.error.URLError, OSError, ValueError) as err:
             raise Unreachable(
                 f"cannot reach the admin API at {self.base_url} ({_reason(err)}); is the node "

@@ -52,7 +52,9 @@ class ClusterView:
         self._remote: dict[tuple[str, int], tuple[fb.GroupStatus, float]] = {}
         host = "127.0.0.1" if options.bind_host in ("0.0.0.0", "") else options.bind_host
         self._ingress = f"http://{host}:{options.ingress_port}"
-        self._admin = f"http://{host}:{options.admin_port}"
+        admin_host = options.admin_bind_host or options.bind_host
+        admin_host = "127.0.0.1" if admin_host in ("0.0.0.0", "") else admin_host
+        self._admin = f"http://{admin_host}:{options.admin_port}"
 
     def group_status(self) -> fb.GroupStatus:
         raft = self._raft.status()

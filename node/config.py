@@ -20,6 +20,12 @@ class NodeOptions:
     node_name: str = "perdure-1"
     data_dir: str = ".perdure-data"
     bind_host: str = "127.0.0.1"
+    # The admin API's interface when it differs from the ingress's (empty: bind_host), e.g.
+    # 127.0.0.1 or a management network while the ingress listens on 0.0.0.0.
+    admin_bind_host: str = ""
+    # A file holding a bearer token the admin API requires of every route but /health (empty:
+    # no token, the admin API is open); see node/admin_auth.py.
+    admin_token_file: str = ""
     ingress_port: int = 8080
     admin_port: int = 9070
     grpc_port: int = 9090  # the gRPC ingress (perdure.v1.Ingress); -1: none, 0: any free port
@@ -94,6 +100,8 @@ _KINDS = {
     "cluster_secret_file": str,
     "data_dir": str,
     "bind_host": str,
+    "admin_bind_host": str,
+    "admin_token_file": str,
     "log_level": str,
     "log_format": str,
     "fsync": bool,
@@ -154,6 +162,10 @@ def load(
         raise Error(
             f"setting grpc_port: expected a port, 0 (any) or -1 (off), got {opts.grpc_port}"
         )
+    if opts.admin_token_file:
+        from node.admin_auth import read_token_file  # here: it imports the admin API
+
+        read_token_file(opts.admin_token_file)  # refuse to start with an unusable token file
     for name in ("http_header_timeout_ms", "http_body_timeout_ms", "http_max_connections"):
         if getattr(opts, name) < 1:
             raise Error(f"setting {name}: expected a positive integer, got {getattr(opts, name)}")

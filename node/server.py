@@ -29,6 +29,7 @@ from log.raft import RaftLog, RaftOptions
 from node import invoker as invoker_mod
 from node import leader, logs, metrics, metrics_merge, snapshot
 from node.admin_api import AdminApi, admin_error
+from node.admin_auth import read_token_file, with_admin_token
 from node.backend import Backend
 from node.campaign import Campaign
 from node.clock import SYSTEM, Clock
@@ -463,25 +464,30 @@ class Node:
             if self._ready is not None and not self._ready.done():
                 self._ready.set_result(self.endpoints)
             return
+        admin_host = opts.admin_bind_host or opts.bind_host
         self.admin = HttpServer(
-            with_metrics(
-                AdminApi(
-                    self.backend,
-                    ingress_endpoint=f"http://{opts.bind_host}:{opts.ingress_port}",
-                    cluster=self.cluster_view,
-                    queries=self.queries,
-                    changes=self._cluster_changes(),
+            with_admin_token(
+                with_metrics(
+                    AdminApi(
+                        self.backend,
+                        ingress_endpoint=f"http://{opts.bind_host}:{opts.ingress_port}",
+                        cluster=self.cluster_view,
+                        queries=self.queries,
+                        changes=self._cluster_changes(),
+                    ),
+                    self.directory.local_peers(),
                 ),
-                self.directory.local_peers(),
+                read_token_file(opts.admin_token_file),
             ),
             HttpServerOptions(
-                host=opts.bind_host, port=opts.admin_port, name="admin", **_hygiene(opts)
+                host=admin_host, port=opts.admin_port, name="admin", **_hygiene(opts)
             ),
             error_response=admin_error,
         )
         stack.push_async_callback(self.admin.close)
         admin_port = await self.admin.start()
-        self.endpoints = Endpoints(f"http://{host}:{ingress_port}", f"http://{host}:{admin_port}")
+        admin_url = f"http://{_reachable(admin_host)}:{admin_port}"
+        self.endpoints = Endpoints(f"http://{host}:{ingress_port}", admin_url)
         log.info(
             "perdure node %s ready in %.2f s: ingress %s, admin %s",
             opts.node_name,
@@ -498,6 +504,11 @@ class Node:
     def _query_routes(self) -> dict[int, FabricClient | None]:
         """Where a query reads each group's rows: its leader's process (None: this one)."""
         return {g: self.directory.route(g) for g in range(self.directory.groups)}
+
+
+def _reachable(host: str) -> str:
+    """An address to reach a server bound to `host` (the wildcard: loopback)."""
+    return "127.0.0.1" if host in ("0.0.0.0", "") else host
 
 
 def _hygiene(opts: NodeOptions) -> dict[str, Any]:

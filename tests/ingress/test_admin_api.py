@@ -10,7 +10,8 @@ import pytest
 
 from ingress.api import AdminError, CommandResult
 from ingress.http import HttpServer, HttpServerOptions
-from node.admin_api import AdminApi
+from node.admin_api import AdminApi, admin_error
+from node.admin_auth import with_admin_token
 from perdure_proto import protocol_pb2 as pb
 from tests.ingress.fakes import FakeAdmin
 
@@ -72,14 +73,23 @@ def backend() -> FakeAdmin:
     return FakeAdmin(discovered={URI: manifest()})
 
 
-@pytest.fixture
-async def client(backend: FakeAdmin) -> AsyncIterator[httpx.AsyncClient]:
+@pytest.fixture(params=["open", "with-token"])
+async def client(
+    backend: FakeAdmin, request: pytest.FixtureRequest
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Every test runs on the open admin API and behind a bearer token (node/admin_auth.py),
+    the client sending the token as Restate's CLI does."""
+    token = "s3cret-token" if request.param == "with-token" else None
     server = HttpServer(
-        AdminApi(backend, ingress_endpoint="http://127.0.0.1:8080", version="1.2.3"),
+        with_admin_token(
+            AdminApi(backend, ingress_endpoint="http://127.0.0.1:8080", version="1.2.3"), token
+        ),
         HttpServerOptions(host="127.0.0.1", name="admin"),
+        error_response=admin_error,
     )
     port = await server.start()
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as c:
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers) as c:
         yield c
     await server.close()
 
