@@ -12,6 +12,7 @@ from ingress import api
 from log.api import Error as LogError
 from node import discovery
 from node.directory import Directory
+from node.disk import DiskGuard
 from node.fabric import FabricClient, Unavailable
 from node.processor import PartitionProcessor
 from node.proposer import Proposer, now_ms
@@ -127,6 +128,8 @@ class Backend:
         self._processor = processor
         self._handlers: dict[tuple[str, str], api.HandlerInfo] = {}
         self.queries: PeerQueries | None = None  # set by the node once it answers queries
+        # Set by the node: while its disk is full, new work is refused before it is journaled.
+        self.disk: DiskGuard | None = None
         self.refresh()
 
     async def query_local(self, body: bytes) -> bytes:
@@ -170,7 +173,15 @@ class Backend:
         # Keyless: anywhere will do, so here (no hop).
         return ids.random_invocation_id(pkey=self._partitioning.random_key_in_group(self._group))
 
+    def _disk_full(self) -> api.Rejected | None:
+        if self.disk is not None and self.disk.full:
+            return api.Rejected(503, self.disk.message())
+        return None
+
     async def invoke(self, request: api.InvokeRequest) -> api.Outcome:
+        full = self._disk_full()
+        if full is not None:
+            return full
         info = self.handler(request.service, request.handler)
         if info is None:
             return api.Rejected(404, f"handler {request.service}/{request.handler} not found")
@@ -248,6 +259,9 @@ class Backend:
         )
 
     async def complete_awakeable(self, awakeable_id: str, result: pb.Result) -> api.Rejected | None:
+        full = self._disk_full()
+        if full is not None:
+            return full
         try:
             target, _ = ids.parse_awakeable_id(awakeable_id)
             peer = self._peer(target)

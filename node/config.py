@@ -66,6 +66,9 @@ class NodeOptions:
     http_body_timeout_ms: int = 60_000
     http_max_connections: int = 8192
     http_max_buffered_bytes: int = 256 * 1024 * 1024
+    # Free space kept on the data directory's disk (node/disk.py): below it the node refuses
+    # new invocations with 503 (reads go on) until space is back; 0: no reserve.
+    min_free_disk_bytes: int = 128 * 1024 * 1024
     # Applied records between trims of the log (tests lower it to exercise trimming).
     trim_every_records: int = 4096
     # Raft entries the others keep for a cluster member that lags (is down, or slow); a member

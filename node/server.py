@@ -36,6 +36,7 @@ from node.clock import SYSTEM, Clock
 from node.cluster_view import ClusterView
 from node.config import NodeOptions
 from node.directory import Directory
+from node.disk import DiskGuard
 from node.fabric import FabricClient, FabricHandler, Unavailable
 from node.fabric_wire import MuxServer
 from node.membership import Membership, secret_for
@@ -195,6 +196,7 @@ class Node:
         async with asyncio.TaskGroup() as tg:
             tg.create_task(self.processor.run(), name="partition-processor")
             tg.create_task(self.campaign.run(), name="campaign")
+            tg.create_task(self.disk.run(), name="disk-guard")
             if self.membership is None:
                 # A single node leads at once: serve once its leader unit runs.
                 await self.processor.wait_active(30.0)
@@ -377,6 +379,8 @@ class Node:
             group=group,
             directory=self.directory if self.has_peers else None,
         )
+        self.disk = DiskGuard(Path(opts.data_dir), opts.min_free_disk_bytes, clock=self._clock)
+        self.backend.disk = self.disk
         self.queries = QueryService(LocalSource(self.store, self.processor), self._query_routes)
         stack.push_async_callback(self.queries.close)  # before the store closes
         self.backend.queries = self.queries
