@@ -33,6 +33,9 @@ from partition.store import Store
 log = logging.getLogger(__name__)
 
 TRIM_EVERY = 4096  # applied records between trims of the log's in-memory copy
+# ... or applied bytes: a few big records (a 31 MiB request is two: its input and its output)
+# would otherwise stay in the log's memory until 4096 more records came.
+TRIM_EVERY_BYTES = 32 * 1024 * 1024
 MAX_APPLY_BATCH = 512  # records applied in one store write
 
 
@@ -99,7 +102,7 @@ class PartitionProcessor:
         if self.applied_lsn is not None:
             self._store.sync()
             await self._trim(self.applied_lsn)  # the store holds everything up to here
-        since_trim = 0
+        since_trim = bytes_since_trim = 0
         async for batch in self._log.read_batches(start, MAX_APPLY_BATCH):
             t0 = time.perf_counter()
             # Every record available now is applied in one store write; actions are carried
@@ -122,12 +125,13 @@ class PartitionProcessor:
             self._applied_changed.set()
             self._applied_changed = asyncio.Event()
             since_trim += len(batch)
-            if since_trim >= self._trim_every:
+            bytes_since_trim += sum(len(entry.record) for entry in batch)
+            if since_trim >= self._trim_every or bytes_since_trim >= TRIM_EVERY_BYTES:
                 # Applied records live on in the store; once it is synced, the log can forget
                 # them (its memory and its journal stay bounded).
                 self._store.sync()
                 await self._trim(last)
-                since_trim = 0
+                since_trim = bytes_since_trim = 0
 
     async def _trim(self, synced: int) -> None:
         """Trim the log through `synced` (the store holds it), or less in a replicated group:
