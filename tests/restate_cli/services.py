@@ -27,7 +27,21 @@ async def nap(ctx: Context, name: str) -> str:
     return f"{name} rested"
 
 
-app = restate.app(services=[greeter, counter, payment, flaky, sleeper])
+inventory = restate.VirtualObject("Inventory")
+
+
+@inventory.handler()
+async def take(ctx: restate.ObjectContext, n: int) -> int:
+    """Takes n items; a negative n is a bug in this handler that no retry fixes (it raises a
+    retryable error): the poison message that blocks its key."""
+    if n < 0:
+        raise RuntimeError(f"cannot take {n} items")
+    left = (await ctx.get("left", type_hint=int) or 100) - n
+    ctx.set("left", left)
+    return left
+
+
+app = restate.app(services=[greeter, counter, payment, flaky, sleeper, inventory])
 
 extra = restate.Service("Extra")
 
