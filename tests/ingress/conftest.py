@@ -20,5 +20,5 @@ _DEFAULT_LOOP: Mapping[str, Callable[[], asyncio.AbstractEventLoop]] = {
 def pytest_asyncio_loop_factories(
     config: pytest.Config, item: pytest.Item
 ) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
-    both = item.path.name in ("test_http_server.py", "test_grpc_ingress.py")
+    both = item.path.name in ("test_http_server.py", "test_http_hygiene.py", "test_grpc_ingress.py")
     return _BOTH_LOOPS if both else _DEFAULT_LOOP

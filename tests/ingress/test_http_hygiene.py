@@ -15,12 +15,12 @@ import orjson
 from ingress.http import HttpServer, HttpServerOptions, Request, Response
 from tests.ingress.rawhttp import closed_by_peer, connect, read_response
 
-release = asyncio.Event()
+_release: list[asyncio.Event] = []  # the current test's (an event belongs to one loop)
 
 
 async def echo(request: Request) -> Response:
     if request.path == "/hold":
-        await release.wait()
+        await _release[-1].wait()
     return Response(200, request.body or b"ok")
 
 
@@ -115,7 +115,8 @@ async def test_a_connection_beyond_the_cap_gets_503_with_retry_after() -> None:
 
 
 async def test_request_bytes_beyond_the_buffer_cap_get_503_and_are_released() -> None:
-    release.clear()
+    release = asyncio.Event()
+    _release.append(release)
     async with serving(max_buffered_bytes=64 * 1024) as server:
         # One request waits in its handler, holding its 40 kB; a second one would pass the cap.
         r1, w1 = await connect(server.port)
