@@ -46,11 +46,13 @@ def _pending_calls(ctx: Apply, invocation_id: str) -> list[str]:
 
 
 def cancel(ctx: Apply, invocation_id: str) -> int:
+    """202 once asked; 404 (unknown) and 409 (already completed) are Restate's refusals, which
+    the admin command answers and a propagated cancellation ignores."""
     status = tables.get_status(ctx.txn, invocation_id)
     if status is None:
         return 404
     if status.phase == st.COMPLETED:
-        return 200
+        return 409
     for child in _pending_calls(ctx, invocation_id):
         messages.cancel(ctx, child)
     if status.phase in (st.INBOXED, st.SCHEDULED):
@@ -68,7 +70,7 @@ def cancel(ctx: Apply, invocation_id: str) -> int:
 def kill(ctx: Apply, invocation_id: str) -> int:
     status = _status(ctx, invocation_id)
     if status.phase == st.COMPLETED:
-        return 200
+        raise Refused(409, f"invocation {invocation_id} has already completed")
     for child in _pending_calls(ctx, invocation_id):
         messages.kill(ctx, child)
     lifecycle.complete(ctx, invocation_id, status, completions.failure(409, KILLED), abort=True)
@@ -143,6 +145,7 @@ def restart_as_new(ctx: Apply, invocation_id: str, new_id: str) -> int:
         input=status.input,
         created_at_ms=ctx.now_ms,
         modified_at_ms=ctx.now_ms,
+        restarted_from=invocation_id,
     )
     fresh.headers.extend(status.headers)
     lifecycle.admit(ctx, new_id, fresh)

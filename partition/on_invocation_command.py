@@ -17,6 +17,8 @@ def apply(ctx: Apply, cmd: rec.InvocationCommand) -> None:
                 code = ctl.cancel(ctx, target)
                 if code == 404:
                     raise ctl.Refused(404, f"invocation {target} not found")
+                if code == 409:
+                    raise ctl.Refused(409, f"invocation {target} has already completed")
             case rec.KILL:
                 code = ctl.kill(ctx, target)
             case rec.PAUSE:

@@ -132,6 +132,7 @@ def _invocation_status(
             "idempotency_key": s.idempotency_key or None,
             "invoked_by": "service" if s.caller_invocation_id else "ingress",
             "pinned_deployment_id": s.deployment_id or None,
+            "restarted_from": s.restarted_from or None,
             "journal_size": s.journal_length,
             "journal_commands_size": s.journal_length,
             "created_at": s.created_at_ms or None,

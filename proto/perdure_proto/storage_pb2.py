@@ -26,31 +26,31 @@ from perdure_proto import protocol_pb2 as perdure__proto_dot_protocol__pb2
 from perdure_proto import records_pb2 as perdure__proto_dot_records__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bperdure_proto/storage.proto\x12\x14perdure.partition.v1\x1a\x1cperdure_proto/protocol.proto\x1a\x1bperdure_proto/records.proto\"\xc7\x06\n\x10InvocationStatus\x12*\n\x05phase\x18\x01 \x01(\x0e\x32\x1b.perdure.partition.v1.Phase\x12\x0f\n\x07service\x18\x02 \x01(\t\x12\x0f\n\x07handler\x18\x03 \x01(\t\x12\x0b\n\x03key\x18\x04 \x01(\t\x12\x36\n\x0cservice_type\x18\x05 \x01(\x0e\x32 .perdure.protocol.v1.ServiceType\x12\x36\n\x0chandler_type\x18\x06 \x01(\x0e\x32 .perdure.protocol.v1.HandlerType\x12\r\n\x05input\x18\x07 \x01(\x0c\x12,\n\x07headers\x18\x08 \x03(\x0b\x32\x1b.perdure.protocol.v1.Header\x12\x17\n\x0fidempotency_key\x18\t \x01(\t\x12\x16\n\x0ejournal_length\x18\n \x01(\r\x12\x15\n\rdeployment_id\x18\x0b \x01(\t\x12\x18\n\x10waiting_requests\x18\x0c \x03(\x04\x12+\n\x06result\x18\r \x01(\x0b\x32\x1b.perdure.protocol.v1.Result\x12\x1b\n\x13output_content_type\x18\x0e \x01(\t\x12\x15\n\rcreated_at_ms\x18\x0f \x01(\x04\x12\x16\n\x0emodified_at_ms\x18\x10 \x01(\x04\x12\x17\n\x0f\x63ompleted_at_ms\x18\x11 \x01(\x04\x12\x15\n\rexpires_at_ms\x18\x12 \x01(\x04\x12\x32\n\x0clast_failure\x18\x13 \x01(\x0b\x32\x1c.perdure.protocol.v1.Failure\x12\x19\n\x11\x65xecution_time_ms\x18\x14 \x01(\x04\x12\x1c\n\x14\x63\x61ller_invocation_id\x18\x15 \x01(\t\x12\x1a\n\x12\x63\x61ller_entry_index\x18\x16 \x01(\r\x12\x18\n\x10\x63\x61ncel_requested\x18\x17 \x01(\x08\x12\x12\n\nwaiting_on\x18\x18 \x03(\r\x12\x38\n\x10\x61ttached_entries\x18\x19 \x03(\x0b\x32\x1e.perdure.partition.v1.EntryRef\x12\x18\n\x10\x66\x65nce_leadership\x18\x1a \x01(\x04\x12\x15\n\rfence_attempt\x18\x1b \x01(\r\"0\n\x08\x45ntryRef\x12\x15\n\rinvocation_id\x18\x01 \x01(\t\x12\r\n\x05index\x18\x02 \x01(\r\"9\n\x08TimerRow\x12-\n\x04kind\x18\x01 \x01(\x0e\x32\x1f.perdure.partition.v1.TimerKind\"}\n\nPromiseRow\x12\x11\n\tcompleted\x18\x01 \x01(\x08\x12+\n\x06result\x18\x02 \x01(\x0b\x32\x1b.perdure.protocol.v1.Result\x12/\n\x07waiters\x18\x03 \x03(\x0b\x32\x1e.perdure.partition.v1.EntryRef\"H\n\x07KeyLock\x12\x15\n\rinvocation_id\x18\x01 \x01(\t\x12\x12\n\ninbox_head\x18\x02 \x01(\x04\x12\x12\n\ninbox_tail\x18\x03 \x01(\x04\"\xa9\x01\n\rDeploymentRow\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03uri\x18\x02 \x01(\t\x12/\n\x08manifest\x18\x03 \x01(\x0b\x32\x1d.perdure.protocol.v1.Manifest\x12\x37\n\x12\x61\x64\x64itional_headers\x18\x04 \x03(\x0b\x32\x1b.perdure.protocol.v1.Header\x12\x15\n\rcreated_at_ms\x18\x05 \x01(\x04\"e\n\nServiceRow\x12.\n\x04spec\x18\x01 \x01(\x0b\x32 .perdure.protocol.v1.ServiceSpec\x12\x10\n\x08revision\x18\x02 \x01(\r\x12\x15\n\rdeployment_id\x18\x03 \x01(\t\"T\n\tOutboxRow\x12\x0e\n\x06target\x18\x01 \x01(\r\x12\x37\n\x07message\x18\x02 \x01(\x0b\x32&.perdure.partition.v1.PartitionMessage*q\n\x05Phase\x12\x15\n\x11PHASE_UNSPECIFIED\x10\x00\x12\x0b\n\x07INBOXED\x10\x01\x12\r\n\tSCHEDULED\x10\x02\x12\x0b\n\x07INVOKED\x10\x03\x12\r\n\tSUSPENDED\x10\x04\x12\n\n\x06PAUSED\x10\x05\x12\r\n\tCOMPLETED\x10\x06*P\n\tTimerKind\x12\x1a\n\x16TIMER_KIND_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x43OMPLETE_ENTRY\x10\x01\x12\x13\n\x0fSTART_SCHEDULED\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bperdure_proto/storage.proto\x12\x14perdure.partition.v1\x1a\x1cperdure_proto/protocol.proto\x1a\x1bperdure_proto/records.proto\"\xdf\x06\n\x10InvocationStatus\x12*\n\x05phase\x18\x01 \x01(\x0e\x32\x1b.perdure.partition.v1.Phase\x12\x0f\n\x07service\x18\x02 \x01(\t\x12\x0f\n\x07handler\x18\x03 \x01(\t\x12\x0b\n\x03key\x18\x04 \x01(\t\x12\x36\n\x0cservice_type\x18\x05 \x01(\x0e\x32 .perdure.protocol.v1.ServiceType\x12\x36\n\x0chandler_type\x18\x06 \x01(\x0e\x32 .perdure.protocol.v1.HandlerType\x12\r\n\x05input\x18\x07 \x01(\x0c\x12,\n\x07headers\x18\x08 \x03(\x0b\x32\x1b.perdure.protocol.v1.Header\x12\x17\n\x0fidempotency_key\x18\t \x01(\t\x12\x16\n\x0ejournal_length\x18\n \x01(\r\x12\x15\n\rdeployment_id\x18\x0b \x01(\t\x12\x18\n\x10waiting_requests\x18\x0c \x03(\x04\x12+\n\x06result\x18\r \x01(\x0b\x32\x1b.perdure.protocol.v1.Result\x12\x1b\n\x13output_content_type\x18\x0e \x01(\t\x12\x15\n\rcreated_at_ms\x18\x0f \x01(\x04\x12\x16\n\x0emodified_at_ms\x18\x10 \x01(\x04\x12\x17\n\x0f\x63ompleted_at_ms\x18\x11 \x01(\x04\x12\x15\n\rexpires_at_ms\x18\x12 \x01(\x04\x12\x32\n\x0clast_failure\x18\x13 \x01(\x0b\x32\x1c.perdure.protocol.v1.Failure\x12\x19\n\x11\x65xecution_time_ms\x18\x14 \x01(\x04\x12\x1c\n\x14\x63\x61ller_invocation_id\x18\x15 \x01(\t\x12\x1a\n\x12\x63\x61ller_entry_index\x18\x16 \x01(\r\x12\x18\n\x10\x63\x61ncel_requested\x18\x17 \x01(\x08\x12\x12\n\nwaiting_on\x18\x18 \x03(\r\x12\x38\n\x10\x61ttached_entries\x18\x19 \x03(\x0b\x32\x1e.perdure.partition.v1.EntryRef\x12\x18\n\x10\x66\x65nce_leadership\x18\x1a \x01(\x04\x12\x15\n\rfence_attempt\x18\x1b \x01(\r\x12\x16\n\x0erestarted_from\x18\x1c \x01(\t\"0\n\x08\x45ntryRef\x12\x15\n\rinvocation_id\x18\x01 \x01(\t\x12\r\n\x05index\x18\x02 \x01(\r\"9\n\x08TimerRow\x12-\n\x04kind\x18\x01 \x01(\x0e\x32\x1f.perdure.partition.v1.TimerKind\"}\n\nPromiseRow\x12\x11\n\tcompleted\x18\x01 \x01(\x08\x12+\n\x06result\x18\x02 \x01(\x0b\x32\x1b.perdure.protocol.v1.Result\x12/\n\x07waiters\x18\x03 \x03(\x0b\x32\x1e.perdure.partition.v1.EntryRef\"H\n\x07KeyLock\x12\x15\n\rinvocation_id\x18\x01 \x01(\t\x12\x12\n\ninbox_head\x18\x02 \x01(\x04\x12\x12\n\ninbox_tail\x18\x03 \x01(\x04\"\xa9\x01\n\rDeploymentRow\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03uri\x18\x02 \x01(\t\x12/\n\x08manifest\x18\x03 \x01(\x0b\x32\x1d.perdure.protocol.v1.Manifest\x12\x37\n\x12\x61\x64\x64itional_headers\x18\x04 \x03(\x0b\x32\x1b.perdure.protocol.v1.Header\x12\x15\n\rcreated_at_ms\x18\x05 \x01(\x04\"e\n\nServiceRow\x12.\n\x04spec\x18\x01 \x01(\x0b\x32 .perdure.protocol.v1.ServiceSpec\x12\x10\n\x08revision\x18\x02 \x01(\r\x12\x15\n\rdeployment_id\x18\x03 \x01(\t\"T\n\tOutboxRow\x12\x0e\n\x06target\x18\x01 \x01(\r\x12\x37\n\x07message\x18\x02 \x01(\x0b\x32&.perdure.partition.v1.PartitionMessage*q\n\x05Phase\x12\x15\n\x11PHASE_UNSPECIFIED\x10\x00\x12\x0b\n\x07INBOXED\x10\x01\x12\r\n\tSCHEDULED\x10\x02\x12\x0b\n\x07INVOKED\x10\x03\x12\r\n\tSUSPENDED\x10\x04\x12\n\n\x06PAUSED\x10\x05\x12\r\n\tCOMPLETED\x10\x06*P\n\tTimerKind\x12\x1a\n\x16TIMER_KIND_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x43OMPLETE_ENTRY\x10\x01\x12\x13\n\x0fSTART_SCHEDULED\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'perdure_proto.storage_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PHASE']._serialized_start=1625
-  _globals['_PHASE']._serialized_end=1738
-  _globals['_TIMERKIND']._serialized_start=1740
-  _globals['_TIMERKIND']._serialized_end=1820
+  _globals['_PHASE']._serialized_start=1649
+  _globals['_PHASE']._serialized_end=1762
+  _globals['_TIMERKIND']._serialized_start=1764
+  _globals['_TIMERKIND']._serialized_end=1844
   _globals['_INVOCATIONSTATUS']._serialized_start=113
-  _globals['_INVOCATIONSTATUS']._serialized_end=952
-  _globals['_ENTRYREF']._serialized_start=954
-  _globals['_ENTRYREF']._serialized_end=1002
-  _globals['_TIMERROW']._serialized_start=1004
-  _globals['_TIMERROW']._serialized_end=1061
-  _globals['_PROMISEROW']._serialized_start=1063
-  _globals['_PROMISEROW']._serialized_end=1188
-  _globals['_KEYLOCK']._serialized_start=1190
-  _globals['_KEYLOCK']._serialized_end=1262
-  _globals['_DEPLOYMENTROW']._serialized_start=1265
-  _globals['_DEPLOYMENTROW']._serialized_end=1434
-  _globals['_SERVICEROW']._serialized_start=1436
-  _globals['_SERVICEROW']._serialized_end=1537
-  _globals['_OUTBOXROW']._serialized_start=1539
-  _globals['_OUTBOXROW']._serialized_end=1623
+  _globals['_INVOCATIONSTATUS']._serialized_end=976
+  _globals['_ENTRYREF']._serialized_start=978
+  _globals['_ENTRYREF']._serialized_end=1026
+  _globals['_TIMERROW']._serialized_start=1028
+  _globals['_TIMERROW']._serialized_end=1085
+  _globals['_PROMISEROW']._serialized_start=1087
+  _globals['_PROMISEROW']._serialized_end=1212
+  _globals['_KEYLOCK']._serialized_start=1214
+  _globals['_KEYLOCK']._serialized_end=1286
+  _globals['_DEPLOYMENTROW']._serialized_start=1289
+  _globals['_DEPLOYMENTROW']._serialized_end=1458
+  _globals['_SERVICEROW']._serialized_start=1460
+  _globals['_SERVICEROW']._serialized_end=1561
+  _globals['_OUTBOXROW']._serialized_start=1563
+  _globals['_OUTBOXROW']._serialized_end=1647
 # @@protoc_insertion_point(module_scope)

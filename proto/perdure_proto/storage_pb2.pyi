@@ -36,7 +36,7 @@ COMPLETE_ENTRY: TimerKind
 START_SCHEDULED: TimerKind
 
 class InvocationStatus(_message.Message):
-    __slots__ = ("phase", "service", "handler", "key", "service_type", "handler_type", "input", "headers", "idempotency_key", "journal_length", "deployment_id", "waiting_requests", "result", "output_content_type", "created_at_ms", "modified_at_ms", "completed_at_ms", "expires_at_ms", "last_failure", "execution_time_ms", "caller_invocation_id", "caller_entry_index", "cancel_requested", "waiting_on", "attached_entries", "fence_leadership", "fence_attempt")
+    __slots__ = ("phase", "service", "handler", "key", "service_type", "handler_type", "input", "headers", "idempotency_key", "journal_length", "deployment_id", "waiting_requests", "result", "output_content_type", "created_at_ms", "modified_at_ms", "completed_at_ms", "expires_at_ms", "last_failure", "execution_time_ms", "caller_invocation_id", "caller_entry_index", "cancel_requested", "waiting_on", "attached_entries", "fence_leadership", "fence_attempt", "restarted_from")
     PHASE_FIELD_NUMBER: _ClassVar[int]
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     HANDLER_FIELD_NUMBER: _ClassVar[int]
@@ -64,6 +64,7 @@ class InvocationStatus(_message.Message):
     ATTACHED_ENTRIES_FIELD_NUMBER: _ClassVar[int]
     FENCE_LEADERSHIP_FIELD_NUMBER: _ClassVar[int]
     FENCE_ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    RESTARTED_FROM_FIELD_NUMBER: _ClassVar[int]
     phase: Phase
     service: str
     handler: str
@@ -91,7 +92,8 @@ class InvocationStatus(_message.Message):
     attached_entries: _containers.RepeatedCompositeFieldContainer[EntryRef]
     fence_leadership: int
     fence_attempt: int
-    def __init__(self, phase: _Optional[_Union[Phase, str]] = ..., service: _Optional[str] = ..., handler: _Optional[str] = ..., key: _Optional[str] = ..., service_type: _Optional[_Union[_protocol_pb2.ServiceType, str]] = ..., handler_type: _Optional[_Union[_protocol_pb2.HandlerType, str]] = ..., input: _Optional[bytes] = ..., headers: _Optional[_Iterable[_Union[_protocol_pb2.Header, _Mapping]]] = ..., idempotency_key: _Optional[str] = ..., journal_length: _Optional[int] = ..., deployment_id: _Optional[str] = ..., waiting_requests: _Optional[_Iterable[int]] = ..., result: _Optional[_Union[_protocol_pb2.Result, _Mapping]] = ..., output_content_type: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., modified_at_ms: _Optional[int] = ..., completed_at_ms: _Optional[int] = ..., expires_at_ms: _Optional[int] = ..., last_failure: _Optional[_Union[_protocol_pb2.Failure, _Mapping]] = ..., execution_time_ms: _Optional[int] = ..., caller_invocation_id: _Optional[str] = ..., caller_entry_index: _Optional[int] = ..., cancel_requested: _Optional[bool] = ..., waiting_on: _Optional[_Iterable[int]] = ..., attached_entries: _Optional[_Iterable[_Union[EntryRef, _Mapping]]] = ..., fence_leadership: _Optional[int] = ..., fence_attempt: _Optional[int] = ...) -> None: ...
+    restarted_from: str
+    def __init__(self, phase: _Optional[_Union[Phase, str]] = ..., service: _Optional[str] = ..., handler: _Optional[str] = ..., key: _Optional[str] = ..., service_type: _Optional[_Union[_protocol_pb2.ServiceType, str]] = ..., handler_type: _Optional[_Union[_protocol_pb2.HandlerType, str]] = ..., input: _Optional[bytes] = ..., headers: _Optional[_Iterable[_Union[_protocol_pb2.Header, _Mapping]]] = ..., idempotency_key: _Optional[str] = ..., journal_length: _Optional[int] = ..., deployment_id: _Optional[str] = ..., waiting_requests: _Optional[_Iterable[int]] = ..., result: _Optional[_Union[_protocol_pb2.Result, _Mapping]] = ..., output_content_type: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., modified_at_ms: _Optional[int] = ..., completed_at_ms: _Optional[int] = ..., expires_at_ms: _Optional[int] = ..., last_failure: _Optional[_Union[_protocol_pb2.Failure, _Mapping]] = ..., execution_time_ms: _Optional[int] = ..., caller_invocation_id: _Optional[str] = ..., caller_entry_index: _Optional[int] = ..., cancel_requested: _Optional[bool] = ..., waiting_on: _Optional[_Iterable[int]] = ..., attached_entries: _Optional[_Iterable[_Union[EntryRef, _Mapping]]] = ..., fence_leadership: _Optional[int] = ..., fence_attempt: _Optional[int] = ..., restarted_from: _Optional[str] = ...) -> None: ...
 
 class EntryRef(_message.Message):
     __slots__ = ("invocation_id", "index")
