@@ -32,14 +32,14 @@ FUZZ_SETTINGS = settings(
 )
 
 
-def run_rounds(test: Callable[[], None]) -> int:
+def run_rounds(test: Callable[[], None], share: float = 1.0) -> int:
     """Run the hypothesis test `test` (decorated with @given and FUZZ_SETTINGS) round after
-    round until the budget is spent; returns the rounds run (at least one)."""
+    round until `share` of the budget is spent; returns the rounds run (at least one)."""
     only = os.environ.get("PERDURE_FUZZ_SEED")
     if only is not None:
         seed(int(only))(test)()
         return 1
-    deadline = time.monotonic() + seconds()
+    deadline = time.monotonic() + seconds() * share
     rounds = 0
     while rounds == 0 or time.monotonic() < deadline:
         try:
