@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run cluster test verify lint fmt typecheck proto bench bench-peer bench-cluster clean mutate simulate fuzz
+.PHONY: install run cluster test verify lint fmt typecheck proto bench bench-peer bench-cluster bench-query clean mutate simulate fuzz
 
 $(STAMP): pyproject.toml sdk/pyproject.toml proto/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -71,6 +71,12 @@ bench-peer: $(STAMP)
 bench-cluster: $(STAMP)
 	@command -v wrk >/dev/null || ($(WRK_INSTALL)) >/dev/null 2>&1 || sudo sh -c '$(WRK_INSTALL)'
 	BENCH_CLUSTER=1 BENCH_PROCESSES=1 $(PY) -m bench
+
+# SQL introspection over 100,000 completed invocations, and what a heavy query costs the ingress
+# (BENCH_QUERY_INVOCATIONS to change the count).
+bench-query: $(STAMP)
+	@command -v wrk >/dev/null || ($(WRK_INSTALL)) >/dev/null 2>&1 || sudo sh -c '$(WRK_INSTALL)'
+	$(PY) -m bench.query
 
 # Benchmark results that are not committed go; the committed ones (the README's) stay.
 clean:

@@ -35,6 +35,14 @@ class ReadView:
     def __init__(self, store: Store) -> None:
         self._it: Any = store.pinned_iterator()
 
+    @classmethod
+    def over(cls, iterator: Any) -> ReadView:
+        """A view through a raw RocksDB iterator (of another handle on the same store, e.g. the
+        query worker's secondary instance)."""
+        view = cls.__new__(cls)
+        view._it = iterator
+        return view
+
     def get(self, key: bytes) -> bytes | None:
         it = self._reading()
         it.seek(key)

@@ -73,6 +73,11 @@ class Store:
         self._write_opts = WriteOptions()
         self._write_opts.sync = False
 
+    @property
+    def path(self) -> Path:
+        """The store's directory."""
+        return Path(self._db.path())
+
     def get(self, key: bytes) -> bytes | None:
         value = self._db.get(key)
         return None if value is None else bytes(value)

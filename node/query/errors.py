@@ -11,6 +11,9 @@ class QueryError(Exception):
         self.status = status
         self.message = message
 
+    def __reduce__(self) -> tuple[type[QueryError], tuple[int, str]]:
+        return QueryError, (self.status, self.message)  # crosses to and from the query worker
+
 
 class Cancelled(Exception):
     """The query was given up (it timed out) while a thread worked on it."""

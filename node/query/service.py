@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import orjson
@@ -37,9 +38,10 @@ import pyarrow as pa
 
 from node import metrics
 from node.attempts import AttemptInfo
-from node.query import encode, engine, rows, schema
+from node.query import rows, schema
 from node.query.engine import Where
 from node.query.errors import Cancelled, QueryError
+from node.query.worker import QueryWorker
 from partition.read_view import ReadView
 from partition.store import Store
 
@@ -71,9 +73,16 @@ class LocalSource:
 
     def take(self) -> tuple[ReadView, list[AttemptInfo]]:
         """On the event loop: the store as it is now and the attempts at this same instant."""
+        return ReadView(self._store), self.attempts()
+
+    def attempts(self) -> list[AttemptInfo]:
+        """On the event loop: the leader unit's invoker's attempts now (none on a follower)."""
         unit = self._processor.leader_unit
-        attempts: list[AttemptInfo] = [] if unit is None else unit.attempts()
-        return ReadView(self._store), attempts
+        return [] if unit is None else list(unit.attempts())
+
+    @property
+    def store_path(self) -> Path:
+        return self._store.path
 
 
 class Peer(Protocol):
@@ -111,6 +120,8 @@ class QueryService:
         self._idle = asyncio.Event()
         self._idle.set()
         self._closed = False
+        path = local.store_path
+        self._worker = QueryWorker(path, path.parent / "query-secondary")
 
     async def run(self, sql: str, *, json: bool) -> bytes:
         """The result of `sql`, JSON rows or an Arrow IPC stream; QueryError when refused."""
@@ -125,9 +136,29 @@ class QueryService:
         started = time.perf_counter()
         try:
             async with asyncio.timeout(options.timeout_s):
-                plan = await self._thread(job, engine.plan, sql)
-                tables = await self._gather(job, plan.tables)
-                answer = await self._thread(job, self._execute, job, sql, tables, json)
+                wanted = await self._worker.plan(sql)
+                partitioned = {n: w for n, w in wanted.items() if n in schema.PARTITIONED}
+                global_ = {n: w for n, w in wanted.items() if n in schema.GLOBAL}
+                routes = self._routes()
+                remote = {g: peer for g, peer in routes.items() if peer is not None}
+                ours = partitioned if any(p is None for p in routes.values()) else {}
+                body = orjson.dumps(
+                    {
+                        "tables": {
+                            n: {c: sorted(v) for c, v in w.items()} for n, w in partitioned.items()
+                        }
+                    }
+                )
+                bodies = await asyncio.gather(*(_ask_raw(g, p, body) for g, p in remote.items()))
+                answer = await self._worker.run(
+                    sql,
+                    {**ours, **global_},
+                    self._local.attempts(),
+                    list(bodies),
+                    json=json,
+                    max_rows=options.max_rows,
+                    deadline=job.deadline,
+                )
                 metrics.QUERY_SECONDS.observe(time.perf_counter() - started)
                 return answer
         except TimeoutError:
@@ -171,6 +202,7 @@ class QueryService:
         self._closed = True
         await self._idle.wait()
         self._pool.shutdown(wait=True)
+        await asyncio.to_thread(self._worker.close)
 
     # --------------------------------------------------------------------------- internals
 
@@ -204,28 +236,6 @@ class QueryService:
     def _take(self) -> tuple[ReadView, list[AttemptInfo]]:
         return self._local.take()
 
-    async def _gather(self, job: _Job, wanted: dict[str, Where]) -> dict[str, pa.Table]:
-        partitioned = {n: w for n, w in wanted.items() if n in schema.PARTITIONED}
-        local_only = {n: w for n, w in wanted.items() if n in schema.GLOBAL}
-        routes = self._routes()
-        remote = {g: peer for g, peer in routes.items() if peer is not None}
-        ours = partitioned if any(p is None for p in routes.values()) else {}
-        view, attempts = self._take()
-        local_task = self._thread(
-            job, self._build_local, job, {**ours, **local_only}, view, attempts
-        )
-        body = orjson.dumps(
-            {"tables": {n: {c: sorted(v) for c, v in w.items()} for n, w in partitioned.items()}}
-        )
-        results = await asyncio.gather(
-            local_task, *(_ask(g, peer, body) for g, peer in remote.items())
-        )
-        merged: dict[str, list[pa.Table]] = {}
-        for part in results:
-            for name, table in part.items():
-                merged.setdefault(name, []).append(table)
-        return {name: pa.concat_tables(parts) for name, parts in merged.items()}
-
     @staticmethod
     def _build_local(
         job: _Job, wanted: dict[str, Where], view: ReadView, attempts: list[AttemptInfo]
@@ -237,11 +247,6 @@ class QueryService:
             }
         finally:
             view.release()
-
-    def _execute(self, job: _Job, sql: str, tables: dict[str, pa.Table], json: bool) -> bytes:
-        result = engine.execute(sql, tables, self._options.max_rows, job.check)
-        job.check()
-        return encode.json_rows(result) if json else encode.arrow_stream(result)
 
 
 # ------------------------------------------------------------------------------- QUERY wire
@@ -283,7 +288,8 @@ def unframe_tables(body: bytes) -> dict[str, pa.Table]:
     return tables
 
 
-async def _ask(group: int, peer: Peer, body: bytes) -> dict[str, pa.Table]:
+async def _ask_raw(group: int, peer: Peer, body: bytes) -> bytes:
+    """A peer's framed answer to QUERY (its refusal raised as QueryError)."""
     try:
         answer = await peer.query(body)
     except QueryError:
@@ -292,4 +298,6 @@ async def _ask(group: int, peer: Peer, body: bytes) -> dict[str, pa.Table]:
         raise QueryError(
             503, f"partition group {group} did not answer the query ({exc}); retry shortly"
         ) from None
-    return unframe_tables(answer)
+    if answer[:1] == b"\x01":
+        unframe_tables(answer)  # raises the peer's refusal
+    return answer
