@@ -7,7 +7,8 @@
 Routes (optionally prefixed by /v2../v4, unprefixed = latest; /v1 is refused with 400 as
 Restate does): POST /query (SQL over the system tables, node/query), POST/GET /deployments,
 GET /deployments/{id}, GET /services, GET /services/{name}, GET /services/{name}/handlers[/{h}],
-DELETE /deployments/{id}[?force=true], POST /services/{name}/state,
+DELETE /deployments/{id}[?force=true], POST /services/{name}/state, PATCH /services/{name},
+POST /invocations/bulk/{cancel|kill|purge|pause|resume} (node/admin_operations.py),
 PATCH /invocations/{id}/cancel|kill|pause|resume|purge|purge-journal|restart-as-new
 (`?deployment=latest|keep|dp_...` on resume), the deprecated DELETE /invocations/{id}
 ?mode=cancel|kill|purge (202 on success), GET /health, GET /version, GET /cluster.
@@ -66,7 +67,7 @@ from ingress.api import (
 )
 from ingress.durations import friendly_ms, rfc3339_ms
 from ingress.http_types import JSON_CONTENT_TYPE, Request, Response
-from node import ui
+from node import admin_operations, ui
 from node.invoker import Options as InvokerOptions
 from node.query.errors import QueryError
 from node.retry import RetryPolicy
@@ -156,8 +157,10 @@ class AdminApi:
         cluster: ClusterView | None = None,
         queries: Queries | None = None,
         changes: ClusterControl | None = None,
+        operations: admin_operations.Operations | None = None,
     ) -> None:
         self._backend = backend
+        self._operations = operations
         self._cluster = cluster
         self._queries = queries
         self._changes = changes
@@ -212,6 +215,8 @@ class AdminApi:
                 if method in ("PATCH", "PUT"):
                     return admin_error(501, f"{method} /deployments/{{id}} is not implemented yet")
                 return _only(method, "GET") or self._get_deployment(parts[1])
+        if head == "invocations" and n == 3 and parts[1] == "bulk":
+            return _only(method, "POST") or await self._bulk(parts[2], request.body)
         if head == "invocations" and n in (2, 3):
             return await self._invocation(method, parts, request)
         if head == "services" and n <= 4:
@@ -220,7 +225,7 @@ class AdminApi:
                     200, {"services": [self._service(s) for s in self._backend.services()]}
                 )
             if n == 2 and method == "PATCH":
-                return admin_error(501, "PATCH /services/{name} is not implemented yet")
+                return await self._patch_service(parts[1], request.body)
             if n == 3 and parts[2] == "state":
                 return _only(method, "POST") or await self._modify_state(parts[1], request.body)
             refused = _only(method, "GET")
@@ -405,7 +410,26 @@ class AdminApi:
             return Response(result.status)
         return _json(result.status, result.body)
 
+    async def _bulk(self, command: str, body: bytes) -> Response:
+        """POST /invocations/bulk/{command} (node/admin_operations.py)."""
+        if self._operations is None:
+            return admin_error(501, "this admin API was started without bulk commands")
+        return await admin_operations.bulk(self._operations, command, body)
+
     # ------------------------------------------------------------------ services
+
+    async def _patch_service(self, name: str, body: bytes) -> Response:
+        """PATCH /services/{name} (Restate's ModifyServiceRequest; node/admin_operations.py)."""
+        if self._operations is None:
+            return admin_error(501, "this admin API was started without service changes")
+
+        def describe() -> Response:
+            service = self._backend.service(name)
+            if service is None:
+                return admin_error(404, f"The requested service '{name}' does not exist")
+            return _json(200, self._service(service))
+
+        return await admin_operations.patch_service(self._operations, name, body, describe)
 
     def _service(self, info: ServiceInfo) -> Json:
         spec = info.spec

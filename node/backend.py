@@ -391,6 +391,58 @@ class Backend:
             body = {"new_invocation_id": reply.new_invocation_id}
         return api.CommandResult(reply.code, body)
 
+    async def bulk_command(self, command: rec.BulkInvocationCommand) -> list[int | api.AdminError]:
+        """Run `command` in every group, each through its leader as one log record (in
+        parallel); per group, how many invocations it changed, or why it could not run there
+        (it may or may not have been applied: a bulk command is safe to repeat)."""
+        groups = range(self._directory.groups) if self._directory is not None else range(1)
+        return list(await asyncio.gather(*(self._bulk_in(g, command) for g in groups)))
+
+    async def _bulk_in(
+        self, group: int, command: rec.BulkInvocationCommand
+    ) -> int | api.AdminError:
+        route = self._directory.route(group) if self._directory is not None else None
+        try:
+            if route is None:
+                return await self.bulk_local(command)
+            return await route.bulk(command)
+        except Unavailable as exc:
+            return api.AdminError(503, UNAVAILABLE.format(exc))
+        except api.AdminError as exc:
+            return exc
+
+    async def bulk_local(self, command: rec.BulkInvocationCommand) -> int:
+        """Append `command` to this group's log; how many invocations it changed once applied."""
+        request_id, fut = self._proposer.new_request()
+        cmd = rec.BulkInvocationCommand()
+        cmd.CopyFrom(command)
+        cmd.reply.request_id = request_id
+        try:
+            reply = await self._proposer.propose_and_wait(
+                rec.Envelope(bulk_invocation_command=cmd), request_id, fut
+            )
+        except LogError as exc:
+            raise api.AdminError(503, UNAVAILABLE.format(exc)) from exc
+        if isinstance(reply, act.ReplyRejected):
+            raise api.AdminError(reply.code, reply.message)
+        if not isinstance(reply, act.ReplyDone):
+            raise api.AdminError(500, "unexpected reply to a bulk invocation command")
+        return reply.affected
+
+    async def modify_service(self, name: str, options: pb.Options) -> None:
+        """PATCH /services/{name}: every group applies the change (like a registration)."""
+        row = self._schema.services.get(name)
+        if row is None:
+            raise api.AdminError(404, f"The requested service '{name}' does not exist")
+        if options.HasField("workflow_retention_ms") and row.spec.ty != pb.WORKFLOW:
+            raise api.AdminError(
+                400,
+                "The request field 'workflow_completion_retention' is invalid. Reason: "
+                f"{name} is not a workflow; only workflows have a completion retention",
+            )
+        envelope = rec.Envelope(modify_service=rec.ModifyService(service=name, options=options))
+        await self._broadcast(envelope, "change the service")
+
     async def remove_deployment(self, deployment_id: str, force: bool) -> None:
         if deployment_id not in self._schema.deployments:
             raise api.AdminError(404, f"The requested deployment '{deployment_id}' does not exist")

@@ -124,6 +124,7 @@ class Method(enum.IntEnum):
     SNAPSHOT_BEGIN = 11
     SNAPSHOT_PAGE = 12
     MEMBERSHIP = 13
+    BULK = 14  # a bulk invocation command for the peer's group (node.backend.bulk_local)
     QUERY = 20  # SQL introspection: a group's system-table rows (node/query)
 
 
@@ -172,6 +173,13 @@ class FabricClient:
         result = out.command
         parsed = orjson.loads(result.body_json) if result.body_json else None
         return api.CommandResult(result.code, parsed)
+
+    async def bulk(self, command: rec.BulkInvocationCommand) -> int:
+        """How many invocations of the peer's group `command` changed; `AdminError` if refused."""
+        out = await self._outcome(Method.BULK, command.SerializeToString())
+        if out.WhichOneof("kind") == "rejected":
+            raise api.AdminError(out.rejected.code, out.rejected.message)
+        return int(orjson.loads(out.command.body_json)["affected"])
 
     async def deliver(self, records: list[rec.Envelope]) -> None:
         body = fb.DeliverRequest(records=records).SerializeToString()
@@ -245,6 +253,8 @@ class Local(Protocol):
     async def command_local(
         self, invocation_id: str, command: api.InvocationCommand, deployment: str | None
     ) -> api.CommandResult: ...
+
+    async def bulk_local(self, command: rec.BulkInvocationCommand) -> int: ...
 
     async def append_all(self, records: list[rec.Envelope]) -> None: ...
 
@@ -323,6 +333,10 @@ class FabricHandler:
             )
             payload = orjson.dumps(result.body).decode() if result.body is not None else ""
             return fb.Outcome(command=fb.CommandResult(code=result.status, body_json=payload))
+        if method == Method.BULK:
+            affected = await local.bulk_local(rec.BulkInvocationCommand.FromString(body))
+            body_json = orjson.dumps({"affected": affected}).decode()
+            return fb.Outcome(command=fb.CommandResult(code=200, body_json=body_json))
         if method == Method.DELIVER:
             d = fb.DeliverRequest()
             d.ParseFromString(body)

@@ -478,6 +478,7 @@ class Node:
                         cluster=self.cluster_view,
                         queries=self.queries,
                         changes=self._cluster_changes(),
+                        operations=self.backend,
                     ),
                     self.directory.local_peers(),
                 ),

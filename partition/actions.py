@@ -63,12 +63,14 @@ class RegisterTimer:
 
 @dataclass(frozen=True, slots=True)
 class ReplyDone:
-    """An invocation command succeeded: answer `code` (and the new id of a restart)."""
+    """An invocation command succeeded: answer `code` (and the new id of a restart, or how
+    many invocations a bulk command changed)."""
 
     request_id: int
     invocation_id: str
     code: int
     new_invocation_id: str = ""
+    affected: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,14 +15,15 @@ def apply(ctx: Apply, cmd: rec.RegisterDeployment) -> None:
     row.manifest.CopyFrom(cmd.manifest)
     row.additional_headers.extend(cmd.additional_headers)
     previous = ctx.schema.deployments.get(cmd.deployment_id)
+    unchanged = previous is not None and previous.manifest == cmd.manifest
     if previous is not None:
         row.created_at_ms = previous.created_at_ms
     tables.put_deployment(ctx.txn, row)
     ctx.schema.deployments[row.id] = row
     for spec in cmd.manifest.services:
         old = ctx.schema.services.get(spec.name)
-        if old is not None and old.deployment_id == row.id and old.spec == spec:
-            continue
+        if old is not None and old.deployment_id == row.id and (old.spec == spec or unchanged):
+            continue  # unchanged keeps what PATCH /services/{name} changed since
         service = st.ServiceRow(revision=(old.revision + 1) if old is not None else 1)
         service.spec.CopyFrom(spec)
         service.deployment_id = row.id

@@ -16,9 +16,11 @@ from partition import (
     delivery,
     on_announce_leader,
     on_attach,
+    on_bulk_command,
     on_invocation_command,
     on_invoke,
     on_invoker_effect,
+    on_modify_service,
     on_pause,
     on_prefer_leader,
     on_purge_expired,
@@ -53,6 +55,8 @@ _DISPATCH: dict[str, Callable[[Apply, Any], None]] = {
     "prefer_leader": on_prefer_leader.apply,
     "remove_deployment": on_remove_deployment.apply,
     "modify_state": state_mutation.apply,
+    "bulk_invocation_command": on_bulk_command.apply,
+    "modify_service": on_modify_service.apply,
 }
 
 

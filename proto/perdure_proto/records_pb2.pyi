@@ -37,7 +37,7 @@ PURGE_JOURNAL: Command
 RESTART_AS_NEW: Command
 
 class Envelope(_message.Message):
-    __slots__ = ("timestamp_ms", "leadership", "invoke", "invoker_effect", "attach", "register_deployment", "pause_invocation", "announce_leader", "timer_fired", "resolve_awakeable", "invocation_command", "purge_expired", "deliver", "truncate_outbox", "safe_trim", "prefer_leader", "remove_deployment", "modify_state")
+    __slots__ = ("timestamp_ms", "leadership", "invoke", "invoker_effect", "attach", "register_deployment", "pause_invocation", "announce_leader", "timer_fired", "resolve_awakeable", "invocation_command", "purge_expired", "deliver", "truncate_outbox", "safe_trim", "prefer_leader", "remove_deployment", "modify_state", "bulk_invocation_command", "modify_service")
     TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
     LEADERSHIP_FIELD_NUMBER: _ClassVar[int]
     INVOKE_FIELD_NUMBER: _ClassVar[int]
@@ -56,6 +56,8 @@ class Envelope(_message.Message):
     PREFER_LEADER_FIELD_NUMBER: _ClassVar[int]
     REMOVE_DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
     MODIFY_STATE_FIELD_NUMBER: _ClassVar[int]
+    BULK_INVOCATION_COMMAND_FIELD_NUMBER: _ClassVar[int]
+    MODIFY_SERVICE_FIELD_NUMBER: _ClassVar[int]
     timestamp_ms: int
     leadership: int
     invoke: Invoke
@@ -74,7 +76,9 @@ class Envelope(_message.Message):
     prefer_leader: PreferLeader
     remove_deployment: RemoveDeployment
     modify_state: ModifyState
-    def __init__(self, timestamp_ms: _Optional[int] = ..., leadership: _Optional[int] = ..., invoke: _Optional[_Union[Invoke, _Mapping]] = ..., invoker_effect: _Optional[_Union[InvokerEffect, _Mapping]] = ..., attach: _Optional[_Union[Attach, _Mapping]] = ..., register_deployment: _Optional[_Union[RegisterDeployment, _Mapping]] = ..., pause_invocation: _Optional[_Union[PauseInvocation, _Mapping]] = ..., announce_leader: _Optional[_Union[AnnounceLeader, _Mapping]] = ..., timer_fired: _Optional[_Union[TimerFired, _Mapping]] = ..., resolve_awakeable: _Optional[_Union[ResolveAwakeable, _Mapping]] = ..., invocation_command: _Optional[_Union[InvocationCommand, _Mapping]] = ..., purge_expired: _Optional[_Union[PurgeExpired, _Mapping]] = ..., deliver: _Optional[_Union[Deliver, _Mapping]] = ..., truncate_outbox: _Optional[_Union[TruncateOutbox, _Mapping]] = ..., safe_trim: _Optional[_Union[SafeTrim, _Mapping]] = ..., prefer_leader: _Optional[_Union[PreferLeader, _Mapping]] = ..., remove_deployment: _Optional[_Union[RemoveDeployment, _Mapping]] = ..., modify_state: _Optional[_Union[ModifyState, _Mapping]] = ...) -> None: ...
+    bulk_invocation_command: BulkInvocationCommand
+    modify_service: ModifyService
+    def __init__(self, timestamp_ms: _Optional[int] = ..., leadership: _Optional[int] = ..., invoke: _Optional[_Union[Invoke, _Mapping]] = ..., invoker_effect: _Optional[_Union[InvokerEffect, _Mapping]] = ..., attach: _Optional[_Union[Attach, _Mapping]] = ..., register_deployment: _Optional[_Union[RegisterDeployment, _Mapping]] = ..., pause_invocation: _Optional[_Union[PauseInvocation, _Mapping]] = ..., announce_leader: _Optional[_Union[AnnounceLeader, _Mapping]] = ..., timer_fired: _Optional[_Union[TimerFired, _Mapping]] = ..., resolve_awakeable: _Optional[_Union[ResolveAwakeable, _Mapping]] = ..., invocation_command: _Optional[_Union[InvocationCommand, _Mapping]] = ..., purge_expired: _Optional[_Union[PurgeExpired, _Mapping]] = ..., deliver: _Optional[_Union[Deliver, _Mapping]] = ..., truncate_outbox: _Optional[_Union[TruncateOutbox, _Mapping]] = ..., safe_trim: _Optional[_Union[SafeTrim, _Mapping]] = ..., prefer_leader: _Optional[_Union[PreferLeader, _Mapping]] = ..., remove_deployment: _Optional[_Union[RemoveDeployment, _Mapping]] = ..., modify_state: _Optional[_Union[ModifyState, _Mapping]] = ..., bulk_invocation_command: _Optional[_Union[BulkInvocationCommand, _Mapping]] = ..., modify_service: _Optional[_Union[ModifyService, _Mapping]] = ...) -> None: ...
 
 class RemoveDeployment(_message.Message):
     __slots__ = ("deployment_id",)
@@ -95,6 +99,14 @@ class ModifyState(_message.Message):
     version: str
     new_state: _containers.RepeatedCompositeFieldContainer[_protocol_pb2.StateEntry]
     def __init__(self, service: _Optional[str] = ..., key: _Optional[str] = ..., check_version: _Optional[bool] = ..., version: _Optional[str] = ..., new_state: _Optional[_Iterable[_Union[_protocol_pb2.StateEntry, _Mapping]]] = ...) -> None: ...
+
+class ModifyService(_message.Message):
+    __slots__ = ("service", "options")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    options: _protocol_pb2.Options
+    def __init__(self, service: _Optional[str] = ..., options: _Optional[_Union[_protocol_pb2.Options, _Mapping]] = ...) -> None: ...
 
 class PreferLeader(_message.Message):
     __slots__ = ("raft_address",)
@@ -233,6 +245,38 @@ class InvocationCommand(_message.Message):
     deployment: str
     new_invocation_id: str
     def __init__(self, invocation_id: _Optional[str] = ..., command: _Optional[_Union[Command, str]] = ..., reply: _Optional[_Union[Reply, _Mapping]] = ..., deployment: _Optional[str] = ..., new_invocation_id: _Optional[str] = ...) -> None: ...
+
+class BulkInvocationCommand(_message.Message):
+    __slots__ = ("command", "filter", "reply", "limit")
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    REPLY_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    command: Command
+    filter: InvocationFilter
+    reply: Reply
+    limit: int
+    def __init__(self, command: _Optional[_Union[Command, str]] = ..., filter: _Optional[_Union[InvocationFilter, _Mapping]] = ..., reply: _Optional[_Union[Reply, _Mapping]] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class InvocationFilter(_message.Message):
+    __slots__ = ("service", "handler", "has_key", "key", "statuses", "created_after_ms", "created_before_ms", "deployment_id")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    HANDLER_FIELD_NUMBER: _ClassVar[int]
+    HAS_KEY_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    STATUSES_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AFTER_MS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BEFORE_MS_FIELD_NUMBER: _ClassVar[int]
+    DEPLOYMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    handler: str
+    has_key: bool
+    key: str
+    statuses: _containers.RepeatedScalarFieldContainer[str]
+    created_after_ms: int
+    created_before_ms: int
+    deployment_id: str
+    def __init__(self, service: _Optional[str] = ..., handler: _Optional[str] = ..., has_key: _Optional[bool] = ..., key: _Optional[str] = ..., statuses: _Optional[_Iterable[str]] = ..., created_after_ms: _Optional[int] = ..., created_before_ms: _Optional[int] = ..., deployment_id: _Optional[str] = ...) -> None: ...
 
 class PurgeExpired(_message.Message):
     __slots__ = ("invocation_ids", "now_ms")
