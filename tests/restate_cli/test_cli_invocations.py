@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from node.local import wait_until
 from tests.restate_cli.conftest import Perdure
 
 
@@ -54,3 +55,28 @@ def test_restart_as_new_and_purge_a_completed_invocation(perdure: Perdure) -> No
     out = perdure.restate("invocations", "purge", greet)
     assert greet in out and "Purged 1 invocations" in out
     assert perdure.status_of(greet) is None
+
+
+def test_bulk_cancel_by_service_over_a_thousand_running_invocations(perdure: Perdure) -> None:
+    """The issue's scale: the CLI selects 1,000 ids with one /query and cancels each."""
+    naps = {perdure.send("/Sleeper/nap", f"bulk{i}") for i in range(1000)}
+
+    def all_suspended() -> bool:
+        rows = perdure.query(
+            "SELECT count(*) AS n FROM sys_invocation "
+            "WHERE target = 'Sleeper/nap' AND status = 'suspended'"
+        )
+        return int(rows[0]["n"]) == len(naps)
+
+    wait_until(all_suspended, 120, "1,000 naps to be suspended")
+    out = perdure.restate("invocations", "cancel", "Sleeper", "--limit", "2000")
+    assert "Cancelled 1000 invocations" in out, out[-2000:]
+
+    def all_cancelled() -> bool:
+        rows = perdure.query(
+            "SELECT id, completion_failure FROM sys_invocation WHERE target = 'Sleeper/nap'"
+        )
+        done = {r["id"] for r in rows if "cancelled" in str(r.get("completion_failure", ""))}
+        return naps <= done
+
+    wait_until(all_cancelled, 120, "the 1,000 naps to end cancelled")
