@@ -4,7 +4,8 @@
 
 Without a token configured the admin API is open, as Restate's is by default. With one, every
 request but the health check (`GET /health`, also under a `/vN` prefix: probes and load
-balancers carry no secrets) must carry `Authorization: Bearer <token>`, which is what Restate's
+balancers carry no secrets) and the web UI's static files (`/ui`, which then asks for the token)
+must carry `Authorization: Bearer <token>`, which is what Restate's
 CLI sends for `RESTATE_AUTH_TOKEN` and Perdure's CLI for `PERDURE_ADMIN_TOKEN`; anything else is
 answered 401 in Restate's admin error shape with `www-authenticate: Bearer`, before the request
 reaches a route. The comparison is constant-time (`hmac.compare_digest` over the UTF-8 bytes),
@@ -21,7 +22,9 @@ from ingress.http_types import Handler, Request, Response
 from node import config
 from node.admin_api import admin_error
 
-_OPEN = re.compile(r"^(/v\d+)?/health/?$")
+# Open: the health check, and the web UI's static files (they hold no data; the UI asks for the
+# token when its first API call is refused).
+_OPEN = re.compile(r"^(/v\d+)?/health/?$|^/ui(/(index\.html|app\.js|style\.css)?)?$")
 _BEARER = re.compile(r"^\s*bearer\s+(\S+)\s*$", re.IGNORECASE)
 
 

@@ -10,13 +10,24 @@ function showError(message) {
   box.hidden = !message;
 }
 
-async function api(method, path, body) {
+// With an admin token configured (admin_token_file), every API call needs it: asked once on a
+// 401, kept for this tab only (sessionStorage), sent as a bearer token like Restate's CLI does.
+async function api(method, path, body, retried = false) {
   const init = { method, headers: { accept: "application/json" } };
+  const token = sessionStorage.getItem("perdure-admin-token");
+  if (token) init.headers.authorization = `Bearer ${token}`;
   if (body !== undefined) {
     init.headers["content-type"] = "application/json";
     init.body = JSON.stringify(body);
   }
   const response = await fetch(path, init);
+  if (response.status === 401 && !retried) {
+    const given = window.prompt("This node's admin API needs its token (admin_token_file):");
+    if (given) {
+      sessionStorage.setItem("perdure-admin-token", given.trim());
+      return api(method, path, body, true);
+    }
+  }
   const text = await response.text();
   const doc = text ? JSON.parse(text) : null;
   if (!response.ok) {

@@ -10,11 +10,13 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from node.local import ROOT, LocalDeployment, LocalNode, http, wait_until
 from tests.e2e.conftest import Cluster
+from tests.e2e.test_web_ui import CHROMIUM_FLAGS, chromium
 from tests.restate_cli.cli import RestateCli
 
 TOKEN = "d3adb33f-admin-token"
@@ -133,3 +135,27 @@ def test_the_ingress_never_serves_admin_routes(cluster: Cluster) -> None:
         assert status in (400, 404, 405), (method, path, status, body)
         assert headers.get("x-restate-error-source") == "ingress", (method, path)
         assert b"restate_code" not in body
+
+
+def test_the_web_ui_asks_for_the_token_and_then_works(guarded: tuple[LocalNode, str]) -> None:
+    _, admin_url = guarded
+    executable = chromium()
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        try:
+            page: Any = browser.new_page()
+            asked: list[str] = []
+
+            def answer(dialog: Any) -> None:
+                asked.append(dialog.message)
+                dialog.accept(TOKEN)
+
+            page.on("dialog", answer)
+            page.goto(admin_url + "/ui")
+            page.click("nav button[data-tab=services]")
+            page.wait_for_selector("#service-list tbody tr")
+            assert "Counter" in page.inner_text("#service-list")
+            assert asked and "token" in asked[0]
+        finally:
+            browser.close()

@@ -46,6 +46,9 @@ ROUTES = [
     ("GET", "/nope"),
     ("GET", "/health/../services"),
     ("GET", "/healthz"),
+    ("GET", "/ui/../services"),
+    ("GET", "/ui/x"),
+    ("GET", "/uix"),
 ]
 
 
@@ -98,8 +101,12 @@ async def test_the_token_as_a_bearer_opens_every_route(
         assert response.status_code != 401, (method, path, response.text)
 
 
-@pytest.mark.parametrize("path", ["/health", "/health/", "/v2/health", "/v4/health"])
-async def test_health_needs_no_token(admin: httpx.AsyncClient, path: str) -> None:
+@pytest.mark.parametrize(
+    "path", ["/health", "/health/", "/v2/health", "/v4/health", "/ui", "/ui/", "/ui/app.js"]
+)
+async def test_health_and_the_web_uis_files_need_no_token(
+    admin: httpx.AsyncClient, path: str
+) -> None:
     assert (await call(admin, "GET", path, None)).status_code == 200
 
 
