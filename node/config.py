@@ -69,6 +69,9 @@ class NodeOptions:
     # Free space kept on the data directory's disk (node/disk.py): below it the node refuses
     # new invocations with 503 (reads go on) until space is back; 0: no reserve.
     min_free_disk_bytes: int = 128 * 1024 * 1024
+    # Where the leader POSTs each invocation that pauses after its retries (node/pause_webhook.py);
+    # empty: nowhere.
+    pause_webhook_url: str = ""
     # Applied records between trims of the log (tests lower it to exercise trimming).
     trim_every_records: int = 4096
     # Raft entries the others keep for a cluster member that lags (is down, or slow); a member
@@ -110,6 +113,7 @@ _KINDS = {
     "fsync": bool,
     "cluster_join": bool,
     "default_retry_on_max_attempts": str,
+    "pause_webhook_url": str,
 }
 
 
@@ -153,6 +157,10 @@ def load(
         raise Error(
             "setting default_retry_on_max_attempts: expected pause or kill, "
             f"got {opts.default_retry_on_max_attempts!r}"
+        )
+    if opts.pause_webhook_url and not opts.pause_webhook_url.startswith(("http://", "https://")):
+        raise Error(
+            f"setting pause_webhook_url: expected an http(s) URL, got {opts.pause_webhook_url!r}"
         )
     if opts.log_format not in ("text", "json"):
         raise Error(f"setting log_format: expected text or json, got {opts.log_format!r}")

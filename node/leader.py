@@ -25,6 +25,7 @@ from node.attempts import AttemptInfo
 from node.cleaner import Cleaner
 from node.clock import SYSTEM, Clock
 from node.invoker import Invoker
+from node.pause_webhook import PauseNotifier
 from node.proposer import Proposer
 from node.shuffle import Deliverer, Shuffle
 from node.timers import TimerService
@@ -38,7 +39,14 @@ from perdure_proto import storage_pb2 as st
 log = logging.getLogger(__name__)
 
 LeaderAction = (
-    act.Invoke | act.Ack | act.Ended | act.Completion | act.Cancel | act.RegisterTimer | act.Shuffle
+    act.Invoke
+    | act.Ack
+    | act.Ended
+    | act.Completion
+    | act.Cancel
+    | act.RegisterTimer
+    | act.Shuffle
+    | act.Paused
 )
 
 
@@ -93,6 +101,7 @@ class Options:
     cleanup_period_s: float = 60.0
     timer_horizon_s: float = 60.0
     group: int = 0
+    pause_webhook_url: str = ""  # "": none (node/pause_webhook.py)
 
 
 class LeaderUnit:
@@ -119,6 +128,7 @@ class LeaderUnit:
         self._invoker: InvokerHandle | None = None
         self._timers: TimerService | None = None
         self._shuffle: Shuffle | None = None
+        self._pauses: PauseNotifier | None = None
 
     async def run(self) -> None:
         """Lead until cancelled: resume running invocations, fire timers, purge expired ones."""
@@ -152,6 +162,10 @@ class LeaderUnit:
                     )
                     tg.create_task(shuffle.run(), name="shuffle")
                     self._shuffle = shuffle
+                if self._options.pause_webhook_url:
+                    pauses = PauseNotifier(self._options.pause_webhook_url, self._clock)
+                    tg.create_task(pauses.run(), name="pause-webhook")
+                    self._pauses = pauses
                 self._invoker, self._timers = invoker, timers
                 running = tables.active_invocations(self._store)
                 log.info("leading the partition; resuming %d running invocations", len(running))
@@ -159,7 +173,7 @@ class LeaderUnit:
                     invoker.invoke(invocation_id)
                 self._ready.set()
         finally:
-            self._invoker = self._timers = self._shuffle = None
+            self._invoker = self._timers = self._shuffle = self._pauses = None
             if invoker is not None:
                 await invoker.close()
 
@@ -191,6 +205,9 @@ class LeaderUnit:
                     log.error("a message for another partition, but no way to reach one")
                 else:
                     self._shuffle.notify(seq)
+            case act.Paused():
+                if self._pauses is not None:
+                    self._pauses.notify(action)
             case _:
                 assert_never(action)
 

@@ -205,6 +205,7 @@ class PartitionProcessor:
                 | act.Cancel()
                 | act.RegisterTimer()
                 | act.Shuffle()
+                | act.Paused()
             ):
                 if self._unit is not None:
                     self._unit.carry_out(action)

@@ -569,6 +569,7 @@ def _leader_options(opts: NodeOptions) -> leader.Options:
         ),
         cleanup_period_s=opts.cleanup_interval_ms / 1000,
         group=opts.group,
+        pause_webhook_url=opts.pause_webhook_url,
     )
 
 

@@ -98,6 +98,21 @@ class ReplyRejected:
 
 
 @dataclass(frozen=True, slots=True)
+class Paused:
+    """An invocation's retries are exhausted and it paused: tell the operator (the leader's
+    pause webhook, node/pause_webhook.py)."""
+
+    invocation_id: str
+    service: str
+    handler: str
+    key: str
+    keyed: bool
+    failure_code: int
+    failure_message: str
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class SchemaChanged:
     """Deployments or services changed: refresh what the ingress and invoker see."""
 
@@ -134,5 +149,6 @@ Action = (
     | ReplyRejected
     | SchemaChanged
     | LeaderAnnounced
+    | Paused
     | Shuffle
 )
