@@ -82,7 +82,13 @@ def partition_key(text: str) -> int:
 
 
 def invocation_id(pkey: int, inv_uuid: bytes) -> str:
-    return "inv_1" + _b62(pkey.to_bytes(8, "big"), _U64_DIGITS) + _b62(inv_uuid, _U128_DIGITS)
+    return invocation_id_prefix(pkey) + _b62(inv_uuid, _U128_DIGITS)
+
+
+def invocation_id_prefix(pkey: int) -> str:
+    """What every invocation id at partition key `pkey` starts with: the invocations of one
+    Virtual Object or workflow key (`partition_key(key)`) are one prefix scan of the statuses."""
+    return "inv_1" + _b62(pkey.to_bytes(8, "big"), _U64_DIGITS)
 
 
 def random_invocation_id(key_hint: str | None = None, pkey: int | None = None) -> str:

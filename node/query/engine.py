@@ -33,7 +33,14 @@ _OPTIONS = SQLOptions().with_allow_ddl(False).with_allow_dml(False).with_allow_s
 _VIEW_TABLES = {"sys_invocation": ("sys_invocation_status", "sys_invocation_state")}
 # Columns whose pushed-down values narrow what is read (node/query/rows.py uses these).
 PUSHDOWN_COLUMNS = frozenset(
-    {"id", "target_service_name", "service_name", "service_key", "invocation_id"}
+    {
+        "id",
+        "target_service_name",
+        "target_service_key",
+        "service_name",
+        "service_key",
+        "invocation_id",
+    }
 )
 
 

@@ -90,7 +90,17 @@ def _statuses(
                 yield invocation_id, _parse_status(raw)
         return
     services = where.get("target_service_name")
-    for n, (row_key, raw) in enumerate(view.scan(keys.STATUS)):
+    object_keys = where.get("target_service_key")
+    if object_keys is not None and "" not in object_keys:
+        # A Virtual Object's or workflow's invocations carry its key's partition key at the
+        # start of their ids: one prefix scan per key instead of every status.
+        prefixes = sorted({ids.invocation_id_prefix(ids.partition_key(k)) for k in object_keys})
+        rows: Iterable[tuple[bytes, bytes]] = (
+            row for prefix in prefixes for row in view.scan(keys.status(prefix))
+        )
+    else:
+        rows = view.scan(keys.STATUS)
+    for n, (row_key, raw) in enumerate(rows):
         if n % 1024 == 0:
             check()
         status = _parse_status(raw)

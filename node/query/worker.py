@@ -8,8 +8,9 @@ lets another process open the same files read-only and catch up with the primary
 its write-ahead log included), so it sees the store as it is when a query starts, consistent
 (write batches are atomic), without a copy and without the node's process.
 
-The worker starts with the first query (importing DataFusion costs ~1 s and ~100 MB, which an
-idle node need not pay) and stops with the node. One at a time: a second query waits for the
+The worker runs at a lower CPU priority (nice 10): on a machine whose cores the node already
+keeps busy, a query takes what the node leaves. It starts with the first query (importing
+DataFusion costs ~1 s and ~100 MB, which an idle node need not pay) and stops with the node. One at a time: a second query waits for the
 first (the admin API refuses beyond `max_concurrent` waiting). Each call carries its deadline;
 the worker checks it between batches of rows.
 """
@@ -88,7 +89,12 @@ class QueryWorker:
 
 def _open(store_path: str, scratch: str) -> None:
     global _db
+    import os
+
     from rocksdict import AccessType, Options, Rdict
+
+    # Introspection is background work: the node's own processes come first for the CPU.
+    os.nice(10)
 
     _db = Rdict(store_path, Options(raw_mode=True), access_type=AccessType.secondary(scratch))
 

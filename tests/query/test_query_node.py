@@ -388,6 +388,18 @@ def test_filters_pushed_down_give_the_same_rows_as_a_full_scan(seeded: Seeded) -
         "'Flaky' ORDER BY id",
     )
     assert sorted(r["id"] for r in either) == sorted([seeded.greet, seeded.flaky])
+    # A key becomes a prefix scan (its partition key starts its invocations' ids).
+    keyed = query(
+        node,
+        "SELECT id, target_service_key AS k FROM sys_invocation "
+        "WHERE target_service_key IS NOT NULL ORDER BY id",
+    )
+    assert keyed
+    for key in {r["k"] for r in keyed}:
+        by_key = query(
+            node, f"SELECT id FROM sys_invocation WHERE target_service_key = '{key}' ORDER BY id"
+        )
+        assert [r["id"] for r in by_key] == [r["id"] for r in keyed if r["k"] == key], key
 
 
 def test_bad_queries_are_refused_with_400(seeded: Seeded) -> None:
