@@ -122,7 +122,7 @@ def main() -> int:
             print(
                 f"by key: {len(key_rows)} rows in {took_key:.3f} s ({verdict}, {BY_KEY_BUDGET_S} s)"
             )
-            wrong = count < done or len(key_rows) != done // KEYS + (7 < done % KEYS)
+            wrong = count < done or len(key_rows) != done // KEYS + (done % KEYS > 7)
 
             alone = greet_rps(node.ingress_url, seconds)
             stop = threading.Event()

@@ -135,6 +135,8 @@ class QueryService:
         job = self._hold(options.timeout_s)
         started = time.perf_counter()
         try:
+            await self._worker.started()
+            job.deadline = time.monotonic() + options.timeout_s
             async with asyncio.timeout(options.timeout_s):
                 wanted = await self._worker.plan(sql)
                 partitioned = {n: w for n, w in wanted.items() if n in schema.PARTITIONED}

@@ -10,8 +10,9 @@ its write-ahead log included), so it sees the store as it is when a query starts
 
 The worker runs at a lower CPU priority (nice 10): on a machine whose cores the node already
 keeps busy, a query takes what the node leaves. It starts with the first query (importing
-DataFusion costs ~1 s and ~100 MB, which an idle node need not pay) and stops with the node. One at a time: a second query waits for the
-first (the admin API refuses beyond `max_concurrent` waiting). Each call carries its deadline;
+DataFusion costs ~1 s and ~100 MB, which an idle node need not pay) and stops with the node.
+One at a time: a second query waits for the first (the admin API refuses beyond
+`max_concurrent` waiting). Each call carries its deadline;
 the worker checks it between batches of rows.
 """
 
@@ -21,15 +22,18 @@ import asyncio
 import multiprocessing
 import shutil
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from node.attempts import AttemptInfo
 from node.query.errors import Cancelled, QueryError
 from node.query.rows import Where
 
 _db: Any = None  # the worker's secondary instance of the store
+T = TypeVar("T")
 
 
 class QueryWorker:
@@ -39,6 +43,7 @@ class QueryWorker:
         self._store_path = store_path
         self._scratch = scratch
         self._pool: ProcessPoolExecutor | None = None
+        self._warm = False
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -52,11 +57,27 @@ class QueryWorker:
             )
         return self._pool
 
+    async def started(self) -> None:
+        """Once the worker process runs (its first start takes a second or two: not a query's
+        own time)."""
+        if self._pool is None or not self._warm:
+            await self._call(_ready)
+            self._warm = True
+
     async def plan(self, sql: str) -> dict[str, Where]:
         """The tables `sql` reads and what its filters allow of each (node.query.engine.plan)."""
-        loop = asyncio.get_running_loop()
-        tables: dict[str, Where] = await loop.run_in_executor(self._executor(), _plan, sql)
+        tables: dict[str, Where] = await self._call(_plan, sql)
         return tables
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor(), fn, *args)
+        except BrokenProcessPool:  # it died (killed, out of memory): a new one next time
+            pool, self._pool, self._warm = self._pool, None, False
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
+            raise QueryError(503, "the query worker process stopped; retry the query") from None
 
     async def run(
         self,
@@ -71,9 +92,8 @@ class QueryWorker:
     ) -> bytes:
         """Answer `sql` over this group's rows of the `local` tables (read in the worker, with
         the invoker's `attempts`) and the other groups' framed rows `remote`."""
-        loop = asyncio.get_running_loop()
-        answer: bytes = await loop.run_in_executor(
-            self._executor(), _run, sql, local, attempts, remote, json, max_rows, deadline
+        answer: bytes = await self._call(
+            _run, sql, local, attempts, remote, json, max_rows, deadline
         )
         return answer
 
@@ -81,6 +101,7 @@ class QueryWorker:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+            self._warm = False
         shutil.rmtree(self._scratch, ignore_errors=True)
 
 
@@ -97,6 +118,10 @@ def _open(store_path: str, scratch: str) -> None:
     os.nice(10)
 
     _db = Rdict(store_path, Options(raw_mode=True), access_type=AccessType.secondary(scratch))
+
+
+def _ready() -> None:
+    from node.query import engine  # noqa: F401 - imported now, not in the first query's time
 
 
 def _plan(sql: str) -> dict[str, Where]:

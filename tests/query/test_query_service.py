@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import os
+import signal
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -194,3 +196,20 @@ def test_ddl_dml_and_bad_sql_are_query_errors() -> None:
         with pytest.raises(QueryError) as bad:
             engine.plan(sql)
         assert bad.value.status == 400 and bad.value.message.startswith("Datafusion error:")
+
+
+async def test_a_query_worker_that_died_is_replaced(store: Store) -> None:
+    """kill -9 of the worker process: the next query is refused with 503, the one after runs
+    in a new worker."""
+    queries = service(store)
+    assert json.loads(await queries.run("SELECT 1 AS one", json=True)) == {"rows": [{"one": 1}]}
+    pool = queries._worker._pool
+    assert pool is not None
+    for pid in list(pool._processes):
+        os.kill(pid, signal.SIGKILL)
+    await asyncio.sleep(0.5)
+    with pytest.raises(QueryError) as died:
+        await queries.run("SELECT 1 AS one", json=True)
+    assert died.value.status == 503
+    assert json.loads(await queries.run("SELECT 3 AS x", json=True)) == {"rows": [{"x": 3}]}
+    await queries.close()
