@@ -2,9 +2,9 @@
 
 Every command group is a module with `register(commands, common)` that adds its subcommands,
 each with `set_defaults(run=...)`: a function of an `AdminClient` and the parsed arguments that
-returns the text to print. `cluster` is the first group; `deployments`, `invocations` slot in
-the same way. Exit status: 0 done, 1 the command failed (one line on stderr, no traceback),
-2 bad usage.
+returns the text to print. `cluster` and `invocations` (bulk commands by filter) are the groups
+so far; `deployments` slots in the same way. Exit status: 0 done, 1 the command failed (one
+line on stderr, no traceback), 2 bad usage.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from cli import admin, cluster
+from cli import admin, cluster, invocations
 
 PROG = "perdure"
 GROUPS: tuple[
     Callable[[argparse._SubParsersAction[argparse.ArgumentParser], argparse.ArgumentParser], None],
     ...,
-] = (cluster.register,)
+] = (cluster.register, invocations.register)
 
 
 def _common() -> argparse.ArgumentParser:
