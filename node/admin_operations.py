@@ -99,8 +99,9 @@ async def bulk(ops: Operations, name: str, body: bytes) -> Response:
     if command is None:
         return _error(404, f"no bulk command '{name}'; use {', '.join(BULK_COMMANDS)}")
     try:
-        cmd = rec.BulkInvocationCommand(command=command, filter=parse_filter(_object(body)))
-        limit = _object(body).get("limit")
+        doc = _object(body)
+        cmd = rec.BulkInvocationCommand(command=command, filter=parse_filter(doc))
+        limit = doc.get("limit")
         if limit is not None:
             if not isinstance(limit, int) or isinstance(limit, bool) or not 0 < limit < 2**32:
                 raise Invalid("limit", "must be a positive whole number")

@@ -162,10 +162,7 @@ class LeaderUnit:
                     )
                     tg.create_task(shuffle.run(), name="shuffle")
                     self._shuffle = shuffle
-                if self._options.pause_webhook_url:
-                    pauses = PauseNotifier(self._options.pause_webhook_url, self._clock)
-                    tg.create_task(pauses.run(), name="pause-webhook")
-                    self._pauses = pauses
+                self._pauses = self._pause_notifier(tg)
                 self._invoker, self._timers = invoker, timers
                 running = tables.active_invocations(self._store)
                 log.info("leading the partition; resuming %d running invocations", len(running))
@@ -176,6 +173,18 @@ class LeaderUnit:
             self._invoker = self._timers = self._shuffle = self._pauses = None
             if invoker is not None:
                 await invoker.close()
+
+    def _pause_notifier(self, tg: asyncio.TaskGroup) -> PauseNotifier | None:
+        url = self._options.pause_webhook_url
+        if not url:
+            return None
+        try:
+            pauses = PauseNotifier(url, self._clock)
+        except ValueError as exc:  # a bad URL must not stop the leader: pauses still happen
+            log.error("no pause notifications: %s", exc)
+            return None
+        tg.create_task(pauses.run(), name="pause-webhook")
+        return pauses
 
     async def ready(self) -> None:
         """Return once the unit carries out actions (its components exist)."""
