@@ -15,18 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from partition.store import Store
-
-
-def next_prefix(prefix: bytes) -> bytes:
-    """Smallest key greater than every key that starts with `prefix`."""
-    buf = bytearray(prefix)
-    while buf and buf[-1] == 0xFF:
-        buf.pop()
-    if not buf:
-        return b"\xff" * (len(prefix) + 1)
-    buf[-1] += 1
-    return bytes(buf)
+from partition.store import Store, next_prefix
 
 
 class ReadView:

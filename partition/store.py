@@ -35,7 +35,7 @@ BLOCK_CACHE_BYTES = 32 * 1024 * 1024
 WRITE_BUFFER_BYTES = 16 * 1024 * 1024
 
 
-def _next_prefix(prefix: bytes) -> bytes:
+def next_prefix(prefix: bytes) -> bytes:
     """Smallest key greater than every key that starts with `prefix`."""
     buf = bytearray(prefix)
     while buf and buf[-1] == 0xFF:
@@ -85,7 +85,7 @@ class Store:
     def scan(self, prefix: bytes) -> list[tuple[bytes, bytes]]:
         """Rows whose key starts with `prefix`, in key order."""
         ro = ReadOptions()
-        ro.set_iterate_upper_bound(_next_prefix(prefix))
+        ro.set_iterate_upper_bound(next_prefix(prefix))
         return [(bytes(k), bytes(v)) for k, v in self._db.items(from_key=prefix, read_opt=ro)]  # type: ignore[arg-type]
 
     def scan_range(self, start: bytes, end: bytes) -> list[tuple[bytes, bytes]]:
