@@ -99,6 +99,7 @@ def _outcome(reply: act.Reply) -> api.Outcome:
 
 REGISTER_ATTEMPTS = 50  # x REGISTER_RETRY_S: how long a group's leader change is waited out
 REGISTER_RETRY_S = 0.1
+SEE_CHANGE_ATTEMPTS = 250  # x REGISTER_RETRY_S / 5: how long a replica here is waited for
 
 
 class Backend:
@@ -442,6 +443,12 @@ class Backend:
             )
         envelope = rec.Envelope(modify_service=rec.ModifyService(service=name, options=options))
         await self._broadcast(envelope, "change the service")
+        # Every group's leader applied it; this process's replica (a follower, on a node that
+        # leads no group) may apply it a heartbeat later: wait, so the answer shows the change.
+        for _ in range(SEE_CHANGE_ATTEMPTS):
+            if _shows(self._schema.services.get(name), options):
+                return
+            await asyncio.sleep(REGISTER_RETRY_S / 5)
 
     async def remove_deployment(self, deployment_id: str, force: bool) -> None:
         if deployment_id not in self._schema.deployments:
@@ -574,6 +581,16 @@ async def _forwarded(call: Awaitable[Forwarded]) -> Forwarded | api.Rejected:
         return await call
     except Unavailable as exc:
         return api.Rejected(503, UNAVAILABLE.format(exc))
+
+
+def _shows(row: st.ServiceRow | None, options: pb.Options) -> bool:
+    """Whether `row` already has `options` (applying them again would change nothing)."""
+    if row is None:
+        return True  # removed meanwhile: nothing more to wait for
+    merged = pb.Options()
+    merged.CopyFrom(row.spec.options)
+    merged.MergeFrom(options)
+    return merged == row.spec.options
 
 
 def _unstamped(envelope: rec.Envelope) -> rec.Envelope:
