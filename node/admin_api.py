@@ -67,7 +67,7 @@ from ingress.api import (
 )
 from ingress.durations import friendly_ms, rfc3339_ms
 from ingress.http_types import JSON_CONTENT_TYPE, Request, Response
-from node import admin_operations, ui
+from node import admin_operations, openapi, ui
 from node.invoker import Options as InvokerOptions
 from node.query.errors import QueryError
 from node.retry import RetryPolicy
@@ -214,7 +214,7 @@ class AdminApi:
                     return await self._remove_deployment(parts[1], request)
                 if method in ("PATCH", "PUT"):
                     return admin_error(501, f"{method} /deployments/{{id}} is not implemented yet")
-                return _only(method, "GET") or self._get_deployment(parts[1])
+                return _only(method, "GET") or await self._get_deployment(parts[1])
         if head == "invocations" and n == 3 and parts[1] == "bulk":
             return _only(method, "POST") or await self._bulk(parts[2], request.body)
         if head == "invocations" and n in (2, 3):
@@ -236,6 +236,8 @@ class AdminApi:
                 return admin_error(404, f"The requested service '{parts[1]}' does not exist")
             if n == 2:
                 return _json(200, self._service(service))
+            if n == 3 and parts[2] == "openapi":
+                return _json(200, openapi.document(service.spec, service.public))
             if parts[2] == "handlers":
                 handlers = _handlers_json(service)
                 if n == 3:
@@ -330,11 +332,22 @@ class AdminApi:
     def _deployments(self) -> list[DeploymentInfo]:
         return sorted(self._backend.deployments(), key=lambda d: d.created_at_ms)
 
-    def _get_deployment(self, deployment_id: str) -> Response:
+    async def _get_deployment(self, deployment_id: str) -> Response:
         deployment = self._backend.deployment(deployment_id)
         if deployment is None:
             return admin_error(404, f"The requested deployment '{deployment_id}' does not exist")
-        return _json(200, self._deployment(deployment, detailed=True))
+        payload = self._deployment(deployment, detailed=True)
+        if self._queries is not None:
+            # Drain status: may it go? Not while invocations are pinned to it (or a service's
+            # latest revision is served by it).
+            try:
+                pinned = await self._pinned_invocations(deployment_id)
+            except AdminError:
+                pinned = None
+            latest = any(s["deployment_id"] == deployment_id for s in payload["services"])
+            payload["pinned_invocations"] = pinned
+            payload["drained"] = pinned == 0 and not latest
+        return _json(200, payload)
 
     def _deployment(self, deployment: DeploymentInfo, *, detailed: bool = False) -> Json:
         manifest = deployment.manifest
