@@ -164,3 +164,32 @@ def test_the_image_installs_what_the_chart_runs() -> None:
     chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
     assert chart["appVersion"] == project["project"]["version"]
     assert "USER 1000" in dockerfile  # the chart's runAsUser
+
+
+def test_an_admin_token_from_a_secret_reaches_the_node_and_the_service_monitor(
+    render: Render, tmp_path: Path
+) -> None:
+    objects = render(
+        "values-replicated.yaml",
+        adminToken__existingSecret="perdure-admin",
+        serviceMonitor__enabled="true",
+    )
+    pod = one(objects, "StatefulSet")["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    token_file = env_of(container)["PERDURE_ADMIN_TOKEN_FILE"]["value"]
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "admin-token")
+    volume = next(v for v in pod["volumes"] if v["name"] == "admin-token")
+    assert mount["readOnly"] is True and token_file.startswith(mount["mountPath"] + "/")
+    assert volume["secret"]["secretName"] == "perdure-admin"
+    assert token_file.endswith("/" + volume["secret"]["items"][0]["path"])
+    [endpoint] = one(objects, "ServiceMonitor")["spec"]["endpoints"]
+    assert endpoint["authorization"]["credentials"] == {
+        "name": "perdure-admin",
+        "key": "admin-token",
+    }
+    rendered = tmp_path / "rendered.yaml"
+    rendered.write_text(yaml.safe_dump_all([o for o in objects if o["kind"] != "ServiceMonitor"]))
+    done = subprocess.run(
+        [kubernetes_validate(), "-k", "1.32", "--strict", str(rendered)], capture_output=True
+    )
+    assert done.returncode == 0, done.stdout
