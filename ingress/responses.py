@@ -24,6 +24,9 @@ def id_headers(invocation_id: str | None) -> Headers:
     return (("x-restate-id", invocation_id), ("x-perdure-id", invocation_id))
 
 
+RETRY_SOON = ("retry-after", "1")
+
+
 def ingress_error(status: int, message: str, headers: Headers = ()) -> Response:
     """An error found by the ingress itself (not by the invoked handler)."""
     body = orjson.dumps({"code": status, "message": message, "source": "ingress"})
@@ -53,7 +56,10 @@ def render_outcome(
     if isinstance(outcome, NotReady):
         return ingress_error(470, NOT_READY_MESSAGE, id_headers(outcome.invocation_id))
     if isinstance(outcome, Rejected):
-        return ingress_error(outcome.code, outcome.message, id_headers(outcome.invocation_id))
+        headers = id_headers(outcome.invocation_id)
+        if outcome.code == 503:  # transient (no leader yet, the log, a full disk): say when
+            headers += (RETRY_SOON,)
+        return ingress_error(outcome.code, outcome.message, headers)
     assert_never(outcome)
 
 

@@ -87,8 +87,8 @@ def test_full_disk_refuses_new_work_keeps_reads_loses_nothing_and_recovers(
                 return status == 503
 
             wait_until(refused, 10, "the node to refuse new work")
-            status, _, body = add(node, 100)
-            assert status == 503
+            status, headers, body = add(node, 100)
+            assert status == 503 and headers.get("retry-after") == "1"
             message = json.loads(body)["message"]
             assert "disk is full" in message and "min_free_disk_bytes" in message
             # Reads go on: a finished invocation's output, the admin API and its queries.
