@@ -47,6 +47,9 @@ PUSHDOWN_COLUMNS = frozenset(
 @dataclass(frozen=True, slots=True)
 class Plan:
     tables: dict[str, Where]  # every table the query may read -> what its scans allow
+    # Tables of which every scan reads no column but `id` (e.g. count(*) over sys_invocation):
+    # their rows need not be decoded (node/query/rows.py).
+    ids_only: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +66,8 @@ def plan(sql: str) -> Plan:
     except Exception as exc:  # DataFusion raises plain exceptions: any is the query's fault
         raise _bad_query(exc) from None
     scans: dict[str, list[Where]] = {}
-    _collect_scans(logical, scans)
+    projections: dict[str, list[frozenset[str] | None]] = {}
+    _collect_scans(logical, scans, projections)
     named = _named_tables(sql)
     tables: dict[str, Where] = {}
     for name in schema.TABLES:
@@ -71,7 +75,12 @@ def plan(sql: str) -> Plan:
             tables[name] = _union(scans[name])
         elif name in scans or name in named:
             tables[name] = {}  # maybe also read where the plan's inputs do not show
-    return Plan(tables)
+    ids_only = frozenset(
+        name
+        for name, columns in projections.items()
+        if _all_scanned(sql) and all(c is not None and c <= {"id"} for c in columns)
+    )
+    return Plan(tables, ids_only & tables.keys())
 
 
 def execute(
@@ -155,10 +164,21 @@ def _all_scanned(sql: str) -> bool:
     return sql.lower().count("select") <= 1
 
 
-def _collect_scans(plan: Any, scans: dict[str, list[Where]]) -> None:
+def _collect_scans(
+    plan: Any,
+    scans: dict[str, list[Where]],
+    projections: dict[str, list[frozenset[str] | None]],
+) -> None:
     variant = plan.to_variant()
     if type(variant).__name__ == "TableScan":
         name = str(variant.table_name()).rsplit(".", 1)[-1]
+        projected = variant.projection()
+        unfiltered = not list(variant.filters())  # a filter's columns may be read after it
+        projections.setdefault(name, []).append(
+            frozenset(str(column) for _, column in projected)
+            if projected is not None and unfiltered
+            else None
+        )
         where: Where = {}
         for expr in variant.filters():
             allowed = _allowed(expr)
@@ -167,7 +187,7 @@ def _collect_scans(plan: Any, scans: dict[str, list[Where]]) -> None:
                 where[column] = where[column] & values if column in where else values
         scans.setdefault(name, []).append(where)
     for child in plan.inputs():
-        _collect_scans(child, scans)
+        _collect_scans(child, scans, projections)
 
 
 def _union(wheres: list[Where]) -> Where:

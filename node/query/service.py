@@ -138,7 +138,7 @@ class QueryService:
             await self._worker.started()
             job.deadline = time.monotonic() + options.timeout_s
             async with asyncio.timeout(options.timeout_s):
-                wanted = await self._worker.plan(sql)
+                wanted, ids_only = await self._worker.plan(sql)
                 partitioned = {n: w for n, w in wanted.items() if n in schema.PARTITIONED}
                 global_ = {n: w for n, w in wanted.items() if n in schema.GLOBAL}
                 routes = self._routes()
@@ -160,6 +160,7 @@ class QueryService:
                     json=json,
                     max_rows=options.max_rows,
                     deadline=job.deadline,
+                    ids_only=ids_only,
                 )
                 metrics.QUERY_SECONDS.observe(time.perf_counter() - started)
                 return answer

@@ -64,10 +64,11 @@ class QueryWorker:
             await self._call(_ready)
             self._warm = True
 
-    async def plan(self, sql: str) -> dict[str, Where]:
-        """The tables `sql` reads and what its filters allow of each (node.query.engine.plan)."""
-        tables: dict[str, Where] = await self._call(_plan, sql)
-        return tables
+    async def plan(self, sql: str) -> tuple[dict[str, Where], frozenset[str]]:
+        """The tables `sql` reads, what its filters allow of each, and those it reads only the
+        ids of (node.query.engine.plan)."""
+        planned: tuple[dict[str, Where], frozenset[str]] = await self._call(_plan, sql)
+        return planned
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -89,11 +90,12 @@ class QueryWorker:
         json: bool,
         max_rows: int,
         deadline: float,
+        ids_only: frozenset[str] = frozenset(),
     ) -> bytes:
         """Answer `sql` over this group's rows of the `local` tables (read in the worker, with
         the invoker's `attempts`) and the other groups' framed rows `remote`."""
         answer: bytes = await self._call(
-            _run, sql, local, attempts, remote, json, max_rows, deadline
+            _run, sql, local, attempts, remote, json, max_rows, deadline, ids_only
         )
         return answer
 
@@ -124,10 +126,11 @@ def _ready() -> None:
     from node.query import engine  # noqa: F401 - imported now, not in the first query's time
 
 
-def _plan(sql: str) -> dict[str, Where]:
+def _plan(sql: str) -> tuple[dict[str, Where], frozenset[str]]:
     from node.query import engine
 
-    return dict(engine.plan(sql).tables.items())
+    planned = engine.plan(sql)
+    return dict(planned.tables.items()), planned.ids_only
 
 
 def _run(
@@ -138,6 +141,7 @@ def _run(
     json: bool,
     max_rows: int,
     deadline: float,
+    ids_only: frozenset[str],
 ) -> bytes:
     import pyarrow as pa
     from rocksdict import ReadOptions
@@ -156,7 +160,8 @@ def _run(
         parts: dict[str, list[pa.Table]] = {}
         try:
             for name, where in local.items():
-                parts.setdefault(name, []).append(rows.build(name, view, attempts, where, check))
+                table = rows.build(name, view, attempts, where, check, name in ids_only)
+                parts.setdefault(name, []).append(table)
         finally:
             view.release()
         for body in remote:
