@@ -31,19 +31,22 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import orjson
-import pyarrow as pa
 
 from node import metrics
 from node.attempts import AttemptInfo
-from node.query import rows, schema
-from node.query.engine import Where
 from node.query.errors import Cancelled, QueryError
-from node.query.worker import QueryWorker
+from node.query.worker import PARTITIONED, QueryWorker, Where
 from partition.read_view import ReadView
 from partition.store import Store
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+# pyarrow and DataFusion are imported only where rows are built or framed (the query worker,
+# and another group's QUERY): a node that is not asked queries does not map them (~45 MB).
 
 log = logging.getLogger(__name__)
 
@@ -139,8 +142,8 @@ class QueryService:
             job.deadline = time.monotonic() + options.timeout_s
             async with asyncio.timeout(options.timeout_s):
                 wanted, ids_only = await self._worker.plan(sql)
-                partitioned = {n: w for n, w in wanted.items() if n in schema.PARTITIONED}
-                global_ = {n: w for n, w in wanted.items() if n in schema.GLOBAL}
+                partitioned = {n: w for n, w in wanted.items() if n in PARTITIONED}
+                global_ = {n: w for n, w in wanted.items() if n not in PARTITIONED}
                 routes = self._routes()
                 remote = {g: peer for g, peer in routes.items() if peer is not None}
                 ours = partitioned if any(p is None for p in routes.values()) else {}
@@ -179,7 +182,7 @@ class QueryService:
             wanted = {
                 name: {c: frozenset(v) for c, v in where.items()}
                 for name, where in request["tables"].items()
-                if name in schema.PARTITIONED
+                if name in PARTITIONED
             }
             job = self._hold(self._options.timeout_s)
             try:
@@ -243,6 +246,8 @@ class QueryService:
     def _build_local(
         job: _Job, wanted: dict[str, Where], view: ReadView, attempts: list[AttemptInfo]
     ) -> dict[str, pa.Table]:
+        from node.query import rows
+
         try:
             return {
                 name: rows.build(name, view, attempts, where, job.check)
@@ -260,6 +265,8 @@ class QueryService:
 
 
 def _frame_tables(tables: dict[str, pa.Table]) -> bytes:
+    import pyarrow as pa
+
     out = bytearray()
     for name, table in tables.items():
         sink = pa.BufferOutputStream()
@@ -273,6 +280,8 @@ def _frame_tables(tables: dict[str, pa.Table]) -> bytes:
 
 def unframe_tables(body: bytes) -> dict[str, pa.Table]:
     """A peer's answer to QUERY; raises QueryError with the peer's refusal."""
+    import pyarrow as pa
+
     if body[:1] == b"\x01":
         refusal = orjson.loads(body[1:])
         raise QueryError(int(refusal["status"]), str(refusal["message"]))

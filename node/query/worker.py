@@ -30,7 +30,21 @@ from typing import Any, TypeVar
 
 from node.attempts import AttemptInfo
 from node.query.errors import Cancelled, QueryError
-from node.query.rows import Where
+
+Where = dict[str, frozenset[str]]  # column -> values the query's filters allow (node.query.rows)
+# The tables kept per partition group (node.query.schema.PARTITIONED: a test checks they agree),
+# named here so the node's process need not import pyarrow to route a query.
+PARTITIONED = frozenset(
+    {
+        "sys_invocation_status",
+        "sys_invocation_state",
+        "sys_journal",
+        "state",
+        "sys_inbox",
+        "sys_promise",
+        "sys_keyed_service_status",
+    }
+)
 
 _db: Any = None  # the worker's secondary instance of the store
 T = TypeVar("T")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -93,10 +94,26 @@ class RestateContainer:
 # ---------------------------------------------------------------------------- the node process
 
 
+_PORTS = range(20000, 32000)  # below Linux's ephemeral range (32768+): see _free_port
+_handed_out: set[int] = set()
+
+
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port free now, below the ephemeral range and never handed out before by this process:
+    a port from bind(0) can become some outgoing connection's source port before the node
+    binds it, and two picks before any bind can be the same."""
+    for _ in range(1000):
+        port = random.randrange(_PORTS.start, _PORTS.stop)
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError("found no free port")
 
 
 def _server_command() -> list[str]:

