@@ -83,18 +83,13 @@ def build(
 
 def _status_ids(view: ReadView, where: Where, check: Callable[[], None]) -> list[Row]:
     """The ids of the invocations `_statuses` would yield, from the keys alone."""
-    if "id" in where:
-        wanted = sorted(where["id"])
-        return [{"id": i} for i in wanted if view.get(keys.status(i)) is not None]
-    object_keys = where.get("target_service_key")
-    if object_keys is not None and "" not in object_keys:
-        prefixes = sorted({ids.invocation_id_prefix(ids.partition_key(k)) for k in object_keys})
-        found = [row for prefix in prefixes for row in view.scan(keys.status(prefix))]
-    else:
-        found = view.scan(keys.STATUS)
-    check()
     start = len(keys.STATUS)
-    return [{"id": key[start:].decode()} for key, _ in found]
+    out = []
+    for n, (row_key, _) in enumerate(_status_rows(view, where)):
+        if n % 1024 == 0:
+            check()
+        out.append({"id": row_key[start:].decode()})
+    return out
 
 
 # ------------------------------------------------------------------------------- invocations
@@ -103,30 +98,34 @@ def _status_ids(view: ReadView, where: Where, check: Callable[[], None]) -> list
 def _statuses(
     view: ReadView, where: Where, check: Callable[[], None]
 ) -> Iterable[tuple[str, st.InvocationStatus]]:
-    wanted = where.get("id")
-    if wanted is not None:
-        for invocation_id in sorted(wanted):
-            raw = view.get(keys.status(invocation_id))
-            if raw is not None:
-                yield invocation_id, _parse_status(raw)
-        return
     services = where.get("target_service_name")
-    object_keys = where.get("target_service_key")
-    if object_keys is not None and "" not in object_keys:
-        # A Virtual Object's or workflow's invocations carry its key's partition key at the
-        # start of their ids: one prefix scan per key instead of every status.
-        prefixes = sorted({ids.invocation_id_prefix(ids.partition_key(k)) for k in object_keys})
-        rows: Iterable[tuple[bytes, bytes]] = (
-            row for prefix in prefixes for row in view.scan(keys.status(prefix))
-        )
-    else:
-        rows = view.scan(keys.STATUS)
-    for n, (row_key, raw) in enumerate(rows):
+    start = len(keys.STATUS)
+    for n, (row_key, raw) in enumerate(_status_rows(view, where)):
         if n % 1024 == 0:
             check()
         status = _parse_status(raw)
         if services is None or status.service in services:
-            yield row_key[len(keys.STATUS) :].decode(), status
+            yield row_key[start:].decode(), status
+
+
+def _status_rows(view: ReadView, where: Where) -> Iterable[tuple[bytes, bytes]]:
+    """The status rows `where` narrows the read to: ids are point reads; a Virtual Object's or
+    workflow's key is one prefix scan (its partition key starts its invocations' ids); else
+    every status."""
+    wanted = where.get("id")
+    if wanted is not None:
+        for invocation_id in sorted(wanted):
+            row_key = keys.status(invocation_id)
+            raw = view.get(row_key)
+            if raw is not None:
+                yield row_key, raw
+        return
+    object_keys = where.get("target_service_key")
+    if object_keys is not None and "" not in object_keys:
+        for prefix in sorted({ids.invocation_id_prefix(ids.partition_key(k)) for k in object_keys}):
+            yield from view.scan(keys.status(prefix))
+        return
+    yield from view.scan(keys.STATUS)
 
 
 def _parse_status(raw: bytes) -> st.InvocationStatus:
