@@ -12,13 +12,12 @@ from node import config, logs
 from node.server import Node
 
 
-async def _serve(options: config.NodeOptions) -> None:
+async def _serve(options: config.NodeOptions, libc: ctypes.CDLL | None) -> None:
     node = Node(options)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    libc = _glibc()
     async with asyncio.TaskGroup() as tg:
         trimming = tg.create_task(_trim_the_heap(libc), name="malloc-trim") if libc else None
         try:
@@ -54,14 +53,12 @@ def _glibc() -> ctypes.CDLL | None:
     return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
 
 
-def _return_big_buffers_to_the_system() -> None:
+def _return_big_buffers_to_the_system(libc: ctypes.CDLL) -> None:
     """glibc raises its mmap threshold to the size of the largest block freed (up to 32 MiB),
     after which big request bodies come from the heap, which it keeps: one 31 MiB request left
     a node at 750 MB. A fixed threshold (1 MiB) keeps big buffers in their own mappings, given
-    back when freed. No-op where libc is not glibc."""
-    libc = _glibc()
-    if libc is not None:
-        libc.mallopt(_M_MMAP_THRESHOLD, 1 << 20)
+    back when freed."""
+    libc.mallopt(_M_MMAP_THRESHOLD, 1 << 20)
 
 
 _M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
@@ -77,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(config.dump(options))
         return 0
     logs.setup(options.log_level, options.log_format, options.node_name, options.group)
-    _return_big_buffers_to_the_system()
+    libc = _glibc()  # None where libc is not glibc: nothing to tune
+    if libc is not None:
+        _return_big_buffers_to_the_system(libc)
     try:
         import uvloop
 
@@ -88,9 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     if profile:
         import cProfile
 
-        cProfile.runctx("asyncio.run(_serve(options))", globals(), locals(), profile)
+        cProfile.runctx("asyncio.run(_serve(options, libc))", globals(), locals(), profile)
     else:
-        asyncio.run(_serve(options))
+        asyncio.run(_serve(options, libc))
     return 0
 
 
