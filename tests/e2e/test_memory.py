@@ -10,19 +10,16 @@ from pathlib import Path
 
 import psutil
 
-from node.local import LocalDeployment, LocalNode, http, wait_until
+from node.local import http, wait_until
+from tests.e2e.conftest import running_cluster
 
 JSON = {"content-type": "application/json"}
 LIMIT_MB = 200
 
 
 def test_rss_returns_under_200_mb_after_a_31_mib_request(tmp_path: Path) -> None:
-    deployment = LocalDeployment(tmp_path / "deployment.log")
-    node = LocalNode(tmp_path / "node")
-    try:
-        deployment.start()
-        node.start()
-        node.register(deployment.uri)
+    with running_cluster(tmp_path, "examples.services:app") as cluster:
+        node = cluster.node
         assert node.process is not None
         process = psutil.Process(node.process.pid)
 
@@ -42,6 +39,3 @@ def test_rss_returns_under_200_mb_after_a_31_mib_request(tmp_path: Path) -> None
             f"RSS idle {idle:.0f} MB, after the 31 MiB request {peak:.0f} MB, "
             f"{rss_mb():.0f} MB {time.monotonic() - started:.1f} s later"
         )
-    finally:
-        node.stop()
-        deployment.stop()

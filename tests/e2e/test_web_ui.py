@@ -7,13 +7,13 @@ from __future__ import annotations
 import shutil
 import struct
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from node.local import LocalDeployment, LocalNode, http
+from node.local import http
+from tests.e2e.conftest import Cluster
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -32,24 +32,6 @@ def chromium() -> str:
     if found is None:
         pytest.skip("chromium is not installed (apt-get install chromium; .ci/run does)")
     return found
-
-
-@pytest.fixture
-def node(tmp_path: Path) -> Iterator[LocalNode]:
-    deployment = LocalDeployment(
-        tmp_path / "deployment.log",
-        app="tests.e2e.services:app",
-        extra_env={"E2E_DIR": str(tmp_path)},
-    )
-    node = LocalNode(tmp_path / "node")
-    try:
-        deployment.start()
-        node.start()
-        node.register(deployment.uri)
-        yield node
-    finally:
-        node.stop()
-        deployment.stop()
 
 
 def post(url: str, body: bytes) -> tuple[int, bytes]:
@@ -99,8 +81,9 @@ def distinct_colours(png: bytes) -> int:
 
 
 def test_the_ui_lists_describes_and_kills_invocations_in_headless_chromium(
-    node: LocalNode, tmp_path: Path
+    cluster: Cluster, tmp_path: Path
 ) -> None:
+    node = cluster.node
     executable = chromium()
     playwright = pytest.importorskip("playwright.sync_api")
     assert post(node.ingress_url + "/Counter/ui/add", b"5")[0] == 200
@@ -169,7 +152,8 @@ def test_the_ui_lists_describes_and_kills_invocations_in_headless_chromium(
             browser.close()
 
 
-def test_the_ui_is_served_by_the_admin_api_only(node: LocalNode) -> None:
+def test_the_ui_is_served_by_the_admin_api_only(cluster: Cluster) -> None:
+    node = cluster.node
     status, headers, body = http("GET", node.admin_url + "/ui")
     assert status == 200 and headers["content-type"].startswith("text/html")
     assert b'<script src="/ui/app.js">' in body

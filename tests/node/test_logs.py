@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 
 from node import logs
-from node.local import LocalDeployment, LocalNode, http
+from node.local import http
 from partition.ids import invocation_id
 from partition.routing import Partitioning
+from tests.e2e.conftest import running_cluster
 
 
 def record(message: str, **extra: object) -> logging.LogRecord:
@@ -48,27 +49,18 @@ def test_json_lines_carry_the_invocation_fields_and_the_traceback() -> None:
 def test_a_node_with_json_logs_writes_only_json_lines_naming_the_invocation(
     tmp_path: Path,
 ) -> None:
-    deployment = LocalDeployment(
-        tmp_path / "deployment.log",
-        app="tests.e2e.services:app",
-        extra_env={"E2E_DIR": str(tmp_path)},
-    )
-    node = LocalNode(tmp_path / "node", extra_env={"PERDURE_LOG_FORMAT": "json"})
-    try:
-        deployment.start()
-        node.start()
-        node.register(deployment.uri)
+    json_logs = {"PERDURE_LOG_FORMAT": "json"}
+    with running_cluster(
+        tmp_path, "tests.e2e.services:app", {"E2E_DIR": str(tmp_path)}, json_logs
+    ) as cluster:
         status, _, body = http(
             "POST",
-            node.ingress_url + "/Flaky/twice_failing",
+            cluster.ingress + "/Flaky/twice_failing",
             b'"logs"',
             {"content-type": "application/json", "idempotency-key": "logs"},
         )
         assert status == 200 and json.loads(body) == "ab"
-    finally:
-        node.stop()
-        deployment.stop()
-    lines = [json.loads(line) for line in (tmp_path / "node.log").read_text().splitlines()]
+    lines = [json.loads(line) for line in (tmp_path / "data.log").read_text().splitlines()]
     failed = [
         line for line in lines if "attempt" in line["message"] and "failed" in line["message"]
     ]
