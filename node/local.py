@@ -94,8 +94,10 @@ class Process:
     env: dict[str, str]
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
+    _terminated: bool = field(default=False, init=False, repr=False)
 
     def start(self) -> None:
+        self._terminated = False
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         out = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child for its lifetime
         self.proc = subprocess.Popen(
@@ -115,10 +117,16 @@ class Process:
             os.kill(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
 
+    def terminate(self) -> None:
+        """Ask it to stop (SIGTERM, once), without waiting."""
+        if self.proc is not None and self.alive() and not self._terminated:
+            self._terminated = True
+            self.proc.send_signal(signal.SIGTERM)
+
     def stop(self, timeout: float = 10.0) -> None:
         if self.proc is None or not self.alive():
             return
-        self.proc.send_signal(signal.SIGTERM)
+        self.terminate()
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -209,8 +217,8 @@ GRACE_S = 0.5
 def stop_all(managed: list[_Managed]) -> None:
     """Stop them all at once (SIGTERM to each, then wait), not one after the other."""
     for m in managed:
-        if m.process is not None and m.process.alive() and m.process.proc is not None:
-            m.process.proc.send_signal(signal.SIGTERM)
+        if m.process is not None:
+            m.process.terminate()
     for m in managed:
         m.stop()
 
