@@ -125,11 +125,20 @@ def workflow(url: str, concurrency: int, seconds: float) -> Result:
 
 
 def completed_total(admin_url: str) -> float:
+    """Invocations ended so far on the node at `admin_url`."""
     _, _, body = http("GET", admin_url + "/metrics")
-    for line in body.decode().splitlines():
-        if line.startswith("perdure_invocations_completed_total "):
-            return float(line.split()[1])
-    return 0.0
+    return completed_in(body.decode())
+
+
+def completed_in(exposition: str) -> float:
+    """The sum of `perdure_invocations_completed_total` over its labels (outcome, service,
+    handler) in a Prometheus text exposition."""
+    total = 0.0
+    for line in exposition.splitlines():
+        name, _, value = line.rpartition(" ")
+        if name.split("{", 1)[0] == "perdure_invocations_completed_total":
+            total += float(value)
+    return total
 
 
 def drain_seconds(admin_url: str, target: float, timeout: float = 300) -> float | None:
