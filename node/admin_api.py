@@ -67,6 +67,7 @@ from ingress.api import (
 )
 from ingress.durations import friendly_ms, rfc3339_ms
 from ingress.http_types import JSON_CONTENT_TYPE, Request, Response
+from ingress.responses import RETRY_SOON
 from node import admin_operations, openapi, ui
 from node.invoker import Options as InvokerOptions
 from node.query.errors import QueryError
@@ -108,10 +109,10 @@ _DELETE_MODES: dict[str, InvocationCommand] = {
 
 
 def admin_error(status: int, message: str) -> Response:
-    """Restate's admin error body; also the `error_response` of the admin HTTP server."""
-    return Response(
-        status, orjson.dumps({"message": message, "restate_code": None}), (JSON_CONTENT_TYPE,)
-    )
+    """Restate's admin error body; also the `error_response` of the admin HTTP server. A 503
+    (no leader, a full disk) says when to retry, as the ingress's do."""
+    headers = (JSON_CONTENT_TYPE, RETRY_SOON) if status == 503 else (JSON_CONTENT_TYPE,)
+    return Response(status, orjson.dumps({"message": message, "restate_code": None}), headers)
 
 
 def _json(status: int, payload: object, headers: tuple[tuple[str, str], ...] = ()) -> Response:

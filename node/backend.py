@@ -179,6 +179,15 @@ class Backend:
             return api.Rejected(503, self.disk.message())
         return None
 
+    def _refuse_growth(self) -> None:
+        """An admin write that adds data (a registration, a state edit, a restart as a new
+        invocation) is refused like a new invocation while the disk is full. Cancel, kill,
+        purge, pause, resume, clearing state, service changes and deployment removal go on:
+        they are small, and they are how an operator frees space."""
+        full = self._disk_full()
+        if full is not None:
+            raise api.AdminError(503, full.message)
+
     async def invoke(self, request: api.InvokeRequest) -> api.Outcome:
         full = self._disk_full()
         if full is not None:
@@ -318,6 +327,8 @@ class Backend:
     async def register_deployment(
         self, uri: str, additional_headers: dict[str, str], force: bool, dry_run: bool
     ) -> api.RegisterResult:
+        if not dry_run:
+            self._refuse_growth()
         manifest = await discovery.discover(uri, additional_headers)
         deployment_id = ids.deployment_id(uri)
         existing = self._schema.deployments.get(deployment_id)
@@ -357,6 +368,8 @@ class Backend:
             ids.parse_invocation_id(invocation_id)
         except ids.Error as exc:
             raise api.AdminError(400, str(exc)) from exc
+        if command == "restart-as-new":
+            self._refuse_growth()
         peer = self._peer(invocation_id)
         if peer is not None:
             try:
@@ -473,6 +486,8 @@ class Backend:
     async def modify_state(
         self, service: str, key: str, version: str | None, new_state: dict[str, bytes]
     ) -> None:
+        if new_state:
+            self._refuse_growth()
         row = self._schema.services.get(service)
         if row is None and new_state:
             raise api.AdminError(404, f"The requested service '{service}' does not exist")

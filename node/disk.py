@@ -9,7 +9,9 @@ and RocksDB writes in the background; a write failing half way there is far hard
 from than one never started. So the guard samples the free space (statvfs: what an unprivileged
 process may still write) every `check_interval_s`; below `min_free_bytes` the node is *full*:
 the ingress refuses new invocations and awakeable completions with 503 before anything is
-journaled, while reads (attach, output, queries, the admin API) and the invocations already
+journaled, and so does the admin API for writes that add data (registrations, state edits,
+restart-as-new), while reads (attach, output, queries, the admin API's), the writes that free
+space (cancel, kill, purge, clearing state, removing a deployment) and the invocations already
 accepted carry on within the reserve. Once free space is back above `min_free_bytes` times
 `RESUME_FACTOR` (so a node at the edge does not flap), it takes new work again by itself.
 """

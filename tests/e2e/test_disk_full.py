@@ -100,6 +100,23 @@ def test_full_disk_refuses_new_work_keeps_reads_loses_nothing_and_recovers(
             )
             assert status == 200, body
             assert http("GET", node.admin_url + "/services")[0] == 200
+            # Admin writes that add data are refused the same way; those that free it are not.
+            for method, path, payload in (
+                ("POST", "/deployments", {"uri": deployment.uri, "force": True}),
+                ("POST", "/services/Counter/state", {"object_key": "x", "new_state": {"n": [49]}}),
+                ("POST", "/services/Counter/state", {"object_key": "x", "new_state": {}}),
+                ("PATCH", f"/invocations/{done}/restart-as-new", None),
+            ):
+                admin = node.admin_url + path
+                if payload is None:
+                    status, headers, body = http(method, admin)
+                else:
+                    status, headers, body = http(method, admin, json.dumps(payload).encode(), JSON)
+                if payload == {"object_key": "x", "new_state": {}}:  # clearing frees space
+                    assert status == 202, body
+                    continue
+                assert (status, headers.get("retry-after")) == (503, "1"), (path, body)
+                assert "disk is full" in json.loads(body)["message"]
 
             before = free_bytes(disk)
             filler.unlink()
