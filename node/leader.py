@@ -174,15 +174,13 @@ class LeaderUnit:
             if invoker is not None:
                 await invoker.close()
 
-    def _pause_notifier(self, tg: asyncio.TaskGroup) -> PauseNotifier | None:
+    def _pause_notifier(self, tg: asyncio.TaskGroup) -> PauseNotifier:
         url = self._options.pause_webhook_url
-        if not url:
-            return None
         try:
-            pauses = PauseNotifier(url, self._clock)
+            pauses = PauseNotifier(url, self._store, self._proposer, self._clock)
         except ValueError as exc:  # a bad URL must not stop the leader: pauses still happen
             log.error("no pause notifications: %s", exc)
-            return None
+            pauses = PauseNotifier("", self._store, self._proposer, self._clock)
         tg.create_task(pauses.run(), name="pause-webhook")
         return pauses
 

@@ -1,22 +1,25 @@
-"""Pushes each paused invocation (retries exhausted) to an operator's webhook.
+"""Pushes each paused invocation (retries exhausted) to an operator's webhook, at least once.
 
-    notifier = PauseNotifier("http://alerts.internal/perdure", clock)
+    notifier = PauseNotifier("http://alerts.internal/perdure", store, proposer, clock)
     tg.create_task(notifier.run())          # in the leader unit's task group
     notifier.notify(paused_action)          # from carry_out: never blocks, never raises
 
-Only the leader carries out the `Paused` action, and a new leader skips the actions of records
-applied before its announcement, so a pause is pushed once (at most once: a notification still
-queued or being retried when leadership ends is dropped with the unit). Each is a POST of
+A pause leaves a notice in the partition (partition/on_pause.py) in the same write batch. The
+leader unit's notifier pushes every notice, the ones found on taking leadership first, then each
+new `Paused` action, one at a time, and proposes `PauseNotified` once the webhook answered 2xx:
+that drops the notice on every replica. A notification still being retried when leadership moves
+(or the node restarts) is pushed again by the next leader, so it arrives at least once; a
+receiver that must not see one twice keys on `invocation_id` and `paused_at`. Each is a POST of
 
     {"invocation_id": "inv_1...", "target": "Flaky/fail", "service": "Flaky",
      "handler": "fail", "key": null, "status": "paused",
      "last_failure": {"code": 500, "message": "..."},
      "paused_at": "2026-12-02T06:00:00.000Z"}
 
-retried with backoff (ATTEMPTS attempts, BACKOFF_S doubling) on a connection error or an
-answer other than 2xx, one notification at a time, off the invoker's path: the queue is
-bounded (MAX_QUEUED; beyond it the newest are dropped and logged), so a dead webhook costs
-memory that is bounded and no latency.
+retried on a connection error or an answer other than 2xx, with backoff (BACKOFF_S doubling up
+to MAX_BACKOFF_S), for as long as the invocation stays paused: one resumed, killed or purged
+meanwhile is not pushed and its notice is dropped. Off the invoker's path: a dead webhook costs
+one retry loop and no latency. Without a webhook (url ""), notices are dropped as they come.
 """
 
 from __future__ import annotations
@@ -30,15 +33,20 @@ from urllib.parse import urlsplit
 import orjson
 
 from ingress.durations import rfc3339_ms
+from log.api import Error as LogError
 from node.clock import SYSTEM, Clock
+from node.proposer import Proposer
 from partition import actions as act
+from partition import on_pause, tables
+from perdure_proto import records_pb2 as rec
+from perdure_proto import storage_pb2 as st
 
 log = logging.getLogger(__name__)
 
-ATTEMPTS = 5
 BACKOFF_S = 0.5
+MAX_BACKOFF_S = 30.0
 TIMEOUT_S = 5.0
-MAX_QUEUED = 10_000
+DROP_BATCH = 1000  # notices dropped by one PauseNotified record
 
 
 class Error(Exception):
@@ -79,49 +87,78 @@ def payload(paused: act.Paused) -> bytes:
 
 
 class PauseNotifier:
-    def __init__(self, url: str, clock: Clock = SYSTEM) -> None:
-        self._target = Target.parse(url)
+    def __init__(
+        self, url: str, store: tables.ScanReader, proposer: Proposer, clock: Clock = SYSTEM
+    ) -> None:
+        """`url` "" : no webhook (notices are dropped). Raises ValueError for a bad `url`."""
+        self._target = Target.parse(url) if url else None
+        self._store = store
+        self._proposer = proposer
         self._clock = clock
-        self._queue: asyncio.Queue[act.Paused] = asyncio.Queue(MAX_QUEUED)
+        self._queued: dict[str, int] = {}  # invocation id -> paused at (ms), in arrival order
+        self._wake = asyncio.Event()
 
     def notify(self, paused: act.Paused) -> None:
-        try:
-            self._queue.put_nowait(paused)
-        except asyncio.QueueFull:
-            log.warning(
-                "pause webhook: %d notifications queued; dropping the one for %s",
-                MAX_QUEUED,
-                paused.invocation_id,
-            )
+        self._queued[paused.invocation_id] = paused.at_ms
+        self._wake.set()
 
     async def run(self) -> None:
-        """Deliver queued notifications until cancelled."""
+        """Push the partition's notices, then each new one, until cancelled."""
+        for invocation_id, at_ms in tables.pause_notices(self._store):
+            self._queued.setdefault(invocation_id, at_ms)
         while True:
-            paused = await self._queue.get()
-            await self._deliver(paused)
+            if not self._queued:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            if self._target is None:
+                taken, self._queued = list(self._queued.items()), {}
+                for i in range(0, len(taken), DROP_BATCH):
+                    await self._drop(taken[i : i + DROP_BATCH])
+                continue
+            invocation_id = next(iter(self._queued))
+            at_ms = self._queued.pop(invocation_id)
+            await self._push(self._target, invocation_id, at_ms)
+            await self._drop([(invocation_id, at_ms)])
 
-    async def _deliver(self, paused: act.Paused) -> None:
-        body = payload(paused)
+    async def _push(self, target: Target, invocation_id: str, at_ms: int) -> None:
+        """Until the webhook took it, or the invocation is no longer paused."""
         delay = BACKOFF_S
-        for attempt in range(1, ATTEMPTS + 1):
+        attempt = 0
+        while (paused := self._still_paused(invocation_id, at_ms)) is not None:
+            attempt += 1
             try:
-                await asyncio.wait_for(self._post(body), TIMEOUT_S)
+                await asyncio.wait_for(self._post(target, payload(paused)), TIMEOUT_S)
                 return
             except (OSError, TimeoutError, Error) as exc:
-                if attempt == ATTEMPTS:
-                    log.warning(
-                        "pause webhook: giving up on %s after %d attempts: %s",
-                        paused.invocation_id,
-                        attempt,
-                        exc,
-                        extra={"invocation_id": paused.invocation_id},
-                    )
-                    return
-                await self._clock.sleep(delay)
-                delay *= 2
+                log.warning(
+                    "pause webhook: attempt %d for %s failed (%s); retrying in %.1f s",
+                    attempt,
+                    invocation_id,
+                    exc or type(exc).__name__,
+                    delay,
+                    extra={"invocation_id": invocation_id},
+                )
+            await self._clock.sleep(delay)
+            delay = min(delay * 2, MAX_BACKOFF_S)
 
-    async def _post(self, body: bytes) -> None:
-        t = self._target
+    def _still_paused(self, invocation_id: str, at_ms: int) -> act.Paused | None:
+        status = tables.get_status(self._store, invocation_id)
+        if status is None or status.phase != st.PAUSED:
+            return None
+        return on_pause.paused(invocation_id, status, at_ms)
+
+    async def _drop(self, notices: list[tuple[str, int]]) -> None:
+        """Drop the notices of these pauses (pushed, moot, or no webhook) on every replica."""
+        done = rec.PauseNotified(
+            invocation_ids=[i for i, _ in notices], paused_at_ms=[at for _, at in notices]
+        )
+        try:
+            await self._proposer.propose(rec.Envelope(pause_notified=done))
+        except LogError as exc:  # the notices stay: the next leadership pushes them again
+            log.warning("pause webhook: could not record %d notices done: %s", len(notices), exc)
+
+    async def _post(self, t: Target, body: bytes) -> None:
         context = ssl.create_default_context() if t.scheme == "https" else None
         reader, writer = await asyncio.open_connection(t.host, t.port, ssl=context)
         try:

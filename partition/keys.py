@@ -22,6 +22,7 @@ PROMISE = b"p"
 EXPIRY = b"e"  # index of completed invocations by the time their retention ends
 OUTBOX = b"o"  # messages to other partitions, by outbox sequence number
 DEDUP = b"u"  # the last sequence number applied from each producer partition
+PAUSE_NOTICE = b"n"  # paused invocations whose pause the leader has yet to push to the webhook
 LEADERSHIP = META + b"leadership"  # the number of the current leadership (AnnounceLeaders applied)
 ANNOUNCED_TERM = META + b"announced_term"  # the Raft term of the current leadership's announcement
 SAFE_TRIM = META + b"safe_trim"  # how far every member of the group may trim its log (an LSN)
@@ -73,6 +74,10 @@ def service(name: str) -> bytes:
 
 def active(invocation_id: str) -> bytes:
     return ACTIVE + invocation_id.encode()
+
+
+def pause_notice(invocation_id: str) -> bytes:
+    return PAUSE_NOTICE + invocation_id.encode()
 
 
 def timer(wake_ms: int, invocation_id: str, index: int) -> bytes:

@@ -44,6 +44,7 @@ _DISPATCH: dict[str, Callable[[Apply, Any], None]] = {
     "attach": on_attach.apply,
     "register_deployment": on_register_deployment.apply,
     "pause_invocation": on_pause.apply,
+    "pause_notified": on_pause.notified,
     "announce_leader": on_announce_leader.apply,
     "timer_fired": on_timer_fired.apply,
     "resolve_awakeable": on_resolve_awakeable.apply,

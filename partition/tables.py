@@ -58,6 +58,27 @@ def active_invocations(r: ScanReader) -> list[str]:
     return [k[len(keys.ACTIVE) :].decode() for k, _ in r.scan(keys.ACTIVE)]
 
 
+def put_pause_notice(w: Writer, invocation_id: str, paused_at_ms: int) -> None:
+    """`invocation_id` paused at `paused_at_ms`; the leader is to tell the pause webhook."""
+    w.put(keys.pause_notice(invocation_id), struct.pack(">Q", paused_at_ms))
+
+
+def get_pause_notice(r: Reader, invocation_id: str) -> int | None:
+    """When `invocation_id` paused, if that pause is still to be pushed to the webhook."""
+    raw = r.get(keys.pause_notice(invocation_id))
+    return None if raw is None else int(struct.unpack(">Q", raw)[0])
+
+
+def delete_pause_notice(w: Writer, invocation_id: str) -> None:
+    w.delete(keys.pause_notice(invocation_id))
+
+
+def pause_notices(r: ScanReader) -> list[tuple[str, int]]:
+    """Pauses not pushed to the webhook yet: (invocation id, paused at ms)."""
+    prefix = len(keys.PAUSE_NOTICE)
+    return [(k[prefix:].decode(), struct.unpack(">Q", v)[0]) for k, v in r.scan(keys.PAUSE_NOTICE)]
+
+
 def journal_entries(r: ScanReader, invocation_id: str) -> list[pb.JournalEntry]:
     out = []
     for _, raw in r.scan(keys.journal_prefix(invocation_id)):

@@ -37,7 +37,7 @@ PURGE_JOURNAL: Command
 RESTART_AS_NEW: Command
 
 class Envelope(_message.Message):
-    __slots__ = ("timestamp_ms", "leadership", "invoke", "invoker_effect", "attach", "register_deployment", "pause_invocation", "announce_leader", "timer_fired", "resolve_awakeable", "invocation_command", "purge_expired", "deliver", "truncate_outbox", "safe_trim", "prefer_leader", "remove_deployment", "modify_state", "bulk_invocation_command", "modify_service")
+    __slots__ = ("timestamp_ms", "leadership", "invoke", "invoker_effect", "attach", "register_deployment", "pause_invocation", "announce_leader", "timer_fired", "resolve_awakeable", "invocation_command", "purge_expired", "deliver", "truncate_outbox", "safe_trim", "prefer_leader", "remove_deployment", "modify_state", "bulk_invocation_command", "modify_service", "pause_notified")
     TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
     LEADERSHIP_FIELD_NUMBER: _ClassVar[int]
     INVOKE_FIELD_NUMBER: _ClassVar[int]
@@ -58,6 +58,7 @@ class Envelope(_message.Message):
     MODIFY_STATE_FIELD_NUMBER: _ClassVar[int]
     BULK_INVOCATION_COMMAND_FIELD_NUMBER: _ClassVar[int]
     MODIFY_SERVICE_FIELD_NUMBER: _ClassVar[int]
+    PAUSE_NOTIFIED_FIELD_NUMBER: _ClassVar[int]
     timestamp_ms: int
     leadership: int
     invoke: Invoke
@@ -78,7 +79,8 @@ class Envelope(_message.Message):
     modify_state: ModifyState
     bulk_invocation_command: BulkInvocationCommand
     modify_service: ModifyService
-    def __init__(self, timestamp_ms: _Optional[int] = ..., leadership: _Optional[int] = ..., invoke: _Optional[_Union[Invoke, _Mapping]] = ..., invoker_effect: _Optional[_Union[InvokerEffect, _Mapping]] = ..., attach: _Optional[_Union[Attach, _Mapping]] = ..., register_deployment: _Optional[_Union[RegisterDeployment, _Mapping]] = ..., pause_invocation: _Optional[_Union[PauseInvocation, _Mapping]] = ..., announce_leader: _Optional[_Union[AnnounceLeader, _Mapping]] = ..., timer_fired: _Optional[_Union[TimerFired, _Mapping]] = ..., resolve_awakeable: _Optional[_Union[ResolveAwakeable, _Mapping]] = ..., invocation_command: _Optional[_Union[InvocationCommand, _Mapping]] = ..., purge_expired: _Optional[_Union[PurgeExpired, _Mapping]] = ..., deliver: _Optional[_Union[Deliver, _Mapping]] = ..., truncate_outbox: _Optional[_Union[TruncateOutbox, _Mapping]] = ..., safe_trim: _Optional[_Union[SafeTrim, _Mapping]] = ..., prefer_leader: _Optional[_Union[PreferLeader, _Mapping]] = ..., remove_deployment: _Optional[_Union[RemoveDeployment, _Mapping]] = ..., modify_state: _Optional[_Union[ModifyState, _Mapping]] = ..., bulk_invocation_command: _Optional[_Union[BulkInvocationCommand, _Mapping]] = ..., modify_service: _Optional[_Union[ModifyService, _Mapping]] = ...) -> None: ...
+    pause_notified: PauseNotified
+    def __init__(self, timestamp_ms: _Optional[int] = ..., leadership: _Optional[int] = ..., invoke: _Optional[_Union[Invoke, _Mapping]] = ..., invoker_effect: _Optional[_Union[InvokerEffect, _Mapping]] = ..., attach: _Optional[_Union[Attach, _Mapping]] = ..., register_deployment: _Optional[_Union[RegisterDeployment, _Mapping]] = ..., pause_invocation: _Optional[_Union[PauseInvocation, _Mapping]] = ..., announce_leader: _Optional[_Union[AnnounceLeader, _Mapping]] = ..., timer_fired: _Optional[_Union[TimerFired, _Mapping]] = ..., resolve_awakeable: _Optional[_Union[ResolveAwakeable, _Mapping]] = ..., invocation_command: _Optional[_Union[InvocationCommand, _Mapping]] = ..., purge_expired: _Optional[_Union[PurgeExpired, _Mapping]] = ..., deliver: _Optional[_Union[Deliver, _Mapping]] = ..., truncate_outbox: _Optional[_Union[TruncateOutbox, _Mapping]] = ..., safe_trim: _Optional[_Union[SafeTrim, _Mapping]] = ..., prefer_leader: _Optional[_Union[PreferLeader, _Mapping]] = ..., remove_deployment: _Optional[_Union[RemoveDeployment, _Mapping]] = ..., modify_state: _Optional[_Union[ModifyState, _Mapping]] = ..., bulk_invocation_command: _Optional[_Union[BulkInvocationCommand, _Mapping]] = ..., modify_service: _Optional[_Union[ModifyService, _Mapping]] = ..., pause_notified: _Optional[_Union[PauseNotified, _Mapping]] = ...) -> None: ...
 
 class RemoveDeployment(_message.Message):
     __slots__ = ("deployment_id",)
@@ -187,6 +189,14 @@ class PauseInvocation(_message.Message):
     invocation_id: str
     last_failure: _protocol_pb2.Failure
     def __init__(self, invocation_id: _Optional[str] = ..., last_failure: _Optional[_Union[_protocol_pb2.Failure, _Mapping]] = ...) -> None: ...
+
+class PauseNotified(_message.Message):
+    __slots__ = ("invocation_ids", "paused_at_ms")
+    INVOCATION_IDS_FIELD_NUMBER: _ClassVar[int]
+    PAUSED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    invocation_ids: _containers.RepeatedScalarFieldContainer[str]
+    paused_at_ms: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, invocation_ids: _Optional[_Iterable[str]] = ..., paused_at_ms: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class RegisterDeployment(_message.Message):
     __slots__ = ("deployment_id", "uri", "manifest", "additional_headers", "force")

@@ -1,6 +1,6 @@
 """An invocation that exhausts its retries pauses: the leader POSTs it to the pause webhook
-(retried until the webhook takes it, once per pause) and sys_invocation shows it paused with
-its last failure."""
+(retried until the webhook takes it, once per pause, also across a kill -9 of the node) and
+sys_invocation shows it paused with its last failure."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from node.local import http, wait_until
+from node.local import LocalNode, http, wait_until
 from tests.e2e.conftest import Cluster, running_cluster
 
 JSON = {"content-type": "application/json"}
@@ -111,3 +111,33 @@ def test_a_paused_invocation_is_pushed_to_the_webhook_once_per_pause(
     metrics = http("GET", c.node.admin_url + "/metrics")[2].decode()
     assert "perdure_invoker_pauses_total 2.0" in metrics
     assert len(webhook.taken) == 2
+
+
+def test_a_pause_the_webhook_has_not_taken_is_pushed_again_after_a_kill_9(
+    hooked: tuple[Cluster, Webhook],
+) -> None:
+    c, webhook = hooked
+    webhook.refuse = 10**9  # down, as far as the node can tell
+    status, _, out = http("POST", c.ingress + "/Flaky/fail/send", b'"lost?"', JSON)
+    assert status == 202, out
+    invocation_id = json.loads(out)["invocationId"]
+    wait_until(lambda: webhook.posts, 30, "the node to try the webhook")
+    c.node.kill9()
+    webhook.refuse = 0  # back up, while the node is down
+    c.node.start()
+    wait_until(lambda: webhook.taken, 30, "the restarted node to push the pause")
+    assert [t["invocation_id"] for t in webhook.taken] == [invocation_id]
+    # Taken, its notice was dropped through the log: another restart does not push it again.
+    restart(c.node)
+    wait_until(lambda: query(c, "SELECT count(*) AS n FROM sys_invocation")[0]["n"] == 1, 10, "")
+    posts = len(webhook.posts)
+    status, _, out = http("POST", c.ingress + "/Flaky/fail/send", b'"second"', JSON)
+    assert status == 202, out
+    wait_until(lambda: len(webhook.taken) == 2, 30, "the next pause to be pushed")
+    assert len(webhook.posts) == posts + 1  # only the new pause: the first was not pushed again
+    assert webhook.taken[1]["invocation_id"] != invocation_id
+
+
+def restart(node: LocalNode) -> None:
+    node.stop()
+    node.start()
