@@ -12,7 +12,14 @@ saying which cells failed and how. The raw results go to bench/results/ (bench/r
 the temporary directory with the nodes' data and logs is removed however the run ends (the
 logs' tails are printed first when something failed).
 
-Environment: BENCH_SECONDS (per cell, default 5), BENCH_CONCURRENCY (default "1,16,64"),
+The single-node systems of a run (BENCH_PROCESSES) are started together and measured
+interleaved: each cell runs in BENCH_ROUNDS rounds (default 2), each round measuring every
+system in turn (the order reversed every other round) while the others are stopped (SIGSTOP), so
+a shared machine whose speed drifts weighs on every system alike. A cell's figures add up its
+rounds (latency percentiles: the worse round's).
+
+Environment: BENCH_SECONDS (per cell and system, split into the rounds; default 5),
+BENCH_ROUNDS, BENCH_CONCURRENCY (default "1,16,64"),
 BENCH_WORKLOADS (default all: greet, greet_grpc, counter_random, counter_hot, run3, send,
 workflow; greet_grpc is greet through the gRPC ingress, bench/grpc_load.py),
 BENCH_PEER ("restate" to add the peer), BENCH_CLUSTER ("1": also 3 nodes on this machine, the
@@ -23,7 +30,9 @@ ratio columns compare the first with the others).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
 import shutil
 import signal
@@ -31,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -72,6 +82,7 @@ class Settings:
     peer: bool
     processes: list[int]  # partition processes of each Perdure run; the first is "perdure"
     cluster: bool = False  # also run 3 nodes on this machine (`make bench-cluster`)
+    rounds: int = 2  # each cell's seconds are split into this many rounds (see `load`)
 
     def as_dict(self) -> results.Document:
         return {
@@ -81,6 +92,7 @@ class Settings:
             "peer": "restate" if self.peer else None,
             "processes": self.processes,
             "cluster": self.cluster,
+            "rounds": self.rounds,
         }
 
 
@@ -199,141 +211,229 @@ def measure(
     )
 
 
-def load(
-    run: Run,
-    settings: Settings,
-    ingress: str,
-    admin: str | None,
-    servers: tuple[int, ...],
-    deployment: int,
-    grpc_target: str | None = None,
-) -> None:
-    """Every workload at every concurrency against `ingress` (drain times need `admin`; the
-    gRPC workload `grpc_target`, skipped without one); CPU is counted over `servers` (their
-    partition processes included) and `deployment`."""
-    meter = CpuMeter(servers, deployment)
-    http("POST", ingress + "/Greeter/greet", b'"warm"', JSON)
+@dataclass
+class Target:
+    """A started system under load: where to send it, whose CPU to count, and how to set it
+    aside (SIGSTOP) while another system of the same run is measured."""
+
+    run: Run
+    ingress: str
+    admin: str | None  # drain times of sends need it
+    servers: tuple[int, ...]  # every node's process (each with its partition processes)
+    deployment: int
+    grpc_target: str | None = None
+
+    def _tree(self, pid: int) -> list[int]:
+        try:
+            proc = psutil.Process(pid)
+            return [pid, *(c.pid for c in proc.children(recursive=True))]
+        except psutil.Error:
+            return []
+
+    def _signal(self, sig: int, pids: list[int]) -> None:
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def pause(self) -> None:
+        """Stop every process of the system (the servers first): nothing of it runs, polls or
+        wakes while another system is measured."""
+        servers = [p for s in self.servers for p in self._tree(s)]
+        self._signal(signal.SIGSTOP, servers + self._tree(self.deployment))
+
+    def resume(self) -> None:
+        """Continue it (the deployment first, so the servers find it running)."""
+        servers = [p for s in self.servers for p in self._tree(s)]
+        self._signal(signal.SIGCONT, self._tree(self.deployment) + servers)
+        time.sleep(RESUME_SETTLE_S)
+
+    def rss(self) -> tuple[float, float]:
+        return (sum(rss_mb(pid) for pid in self.servers), rss_mb(self.deployment))
+
+
+RESUME_SETTLE_S = 0.3  # after SIGCONT, before the load: timers due while stopped fire first
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One round of one cell."""
+
+    result: wrk.Result
+    cpu: results.Cpu
+    drain_s: float | None
+
+
+def measure_part(target: Target, name: str, c: int, seconds: float) -> Part:
+    meter = CpuMeter(target.servers, target.deployment)
+    admin = target.admin
+    before = flows.completed_total(admin) if admin and name == "send" else 0.0
+    begun = meter.start()
+    result = measure(name, c, seconds, target.ingress, target.grpc_target)
+    cpu = meter.stop(begun, result.requests)
+    drain = None
+    if name == "send" and admin:
+        drain = flows.drain_seconds(admin, before + result.requests)
+        if drain is None:
+            result = result.with_wrong("the accepted sends did not all complete in time")
+    return Part(result, cpu, drain)
+
+
+def combine(parts: list[Part]) -> Part:
+    """The rounds of a cell as one: counts summed, CPU per request weighted by requests, the
+    machine's busy share by time, latency percentiles the worst round's (a conservative
+    figure: percentiles of separate runs cannot be merged), drain the longest."""
+    rs = [p.result for p in parts]
+    answered = sum(r.requests for r in rs) or 1
+    seconds = sum(r.seconds for r in rs) or 1e-9
+    result = wrk.Result(
+        requests=sum(r.requests for r in rs),
+        seconds=sum(r.seconds for r in rs),
+        errors=sum(r.errors for r in rs),
+        checked=sum(r.checked for r in rs),
+        wrong=sum(r.wrong for r in rs),
+        samples=tuple(s for r in rs for s in r.samples),
+        p50_ms=max(r.p50_ms for r in rs),
+        p90_ms=max(r.p90_ms for r in rs),
+        p99_ms=max(r.p99_ms for r in rs),
+    )
+    cpu = results.Cpu(
+        sum(p.cpu.server_ms * p.result.requests for p in parts) / answered,
+        sum(p.cpu.deployment_ms * p.result.requests for p in parts) / answered,
+        sum(p.cpu.busy * p.result.seconds for p in parts) / seconds,
+    )
+    drains = [p.drain_s for p in parts if p.drain_s is not None]
+    return Part(result, cpu, max(drains) if drains else None)
+
+
+def load(targets: list[Target], settings: Settings) -> None:
+    """Every workload at every concurrency against every target, interleaved: each cell runs
+    in `settings.rounds` rounds, each round measuring every target in turn (the order reversed
+    every other round: A B, B A, ...) while the others are stopped. A machine whose speed drifts
+    (this one is shared) then weighs on every target alike, instead of on whichever ran during
+    the slow minutes."""
+    interleaved = len(targets) > 1
+    for target in targets:
+        target.run.rss_idle = target.rss()
+        http("POST", target.ingress + "/Greeter/greet", b'"warm"', JSON)
+        if interleaved:
+            target.pause()
+    seconds = max(1.0, math.ceil(settings.seconds / settings.rounds))
     for name in settings.names:
-        if name == "greet_grpc" and grpc_target is None:
-            continue
         for c in settings.concurrency:
-            before = flows.completed_total(admin) if admin and name == "send" else 0.0
-            begun = meter.start()
-            result = measure(name, c, settings.seconds, ingress, grpc_target)
-            run.cpu[(name, c)] = cpu = meter.stop(begun, result.requests)
-            extra = ""
-            if name == "send" and admin:
-                drain = flows.drain_seconds(admin, before + result.requests)
-                if drain is None:
-                    result = result.with_wrong("the accepted sends did not all complete in time")
-                else:
-                    run.drains[c] = drain
-                    extra = f", drained {drain:.2f} s after the load stopped"
-            run.rows[(name, c)] = result
-            bad = (
-                f", {result.errors} errors, {result.wrong} wrong"
-                if result.errors or result.wrong
-                else ""
-            )
-            print(
-                f"  {run.label:8s} {name:15s} c={c:<3d} {result.rps:9.0f} req/s, CPU/request "
-                f"{cpu.server_ms:.2f} ms server + {cpu.deployment_ms:.2f} ms deployment, "
-                f"machine {cpu.busy:.0%} busy{extra}{bad}"
-            )
+            parts: dict[str, list[Part]] = {t.run.label: [] for t in targets}
+            for round_ in range(settings.rounds):
+                for target in targets if round_ % 2 == 0 else targets[::-1]:
+                    if name == "greet_grpc" and target.grpc_target is None:
+                        continue
+                    if interleaved:
+                        target.resume()
+                    try:
+                        parts[target.run.label].append(measure_part(target, name, c, seconds))
+                    finally:
+                        if interleaved:
+                            target.pause()
+            for target in targets:
+                if parts[target.run.label]:
+                    record(target.run, name, c, combine(parts[target.run.label]))
+    for target in targets:
+        target.run.rss_loaded = target.rss()
+        if interleaved:
+            target.resume()
 
 
-def measure_system(
-    run: Run,
-    settings: Settings,
-    ingress: str,
-    admin: str | None,
-    servers: tuple[int, ...],
-    deployment: int,
-    grpc_target: str | None = None,
-) -> None:
-    """A started system: its memory idle, the load, its memory after (servers summed)."""
-
-    def rss() -> tuple[float, float]:
-        return (sum(rss_mb(pid) for pid in servers), rss_mb(deployment))
-
-    run.rss_idle = rss()
-    load(run, settings, ingress, admin, servers, deployment, grpc_target)
-    run.rss_loaded = rss()
+def record(run: Run, name: str, c: int, part: Part) -> None:
+    result, cpu = part.result, part.cpu
+    run.rows[(name, c)] = result
+    run.cpu[(name, c)] = cpu
+    extra = ""
+    if part.drain_s is not None:
+        run.drains[c] = part.drain_s
+        extra = f", drained {part.drain_s:.2f} s after the load stopped"
+    bad = f", {result.errors} errors, {result.wrong} wrong" if result.errors or result.wrong else ""
+    print(
+        f"  {run.label:8s} {name:15s} c={c:<3d} {result.rps:9.0f} req/s, CPU/request "
+        f"{cpu.server_ms:.2f} ms server + {cpu.deployment_ms:.2f} ms deployment, "
+        f"machine {cpu.busy:.0%} busy{extra}{bad}",
+        flush=True,
+    )
 
 
-def bench_perdure(settings: Settings, tmp: Path, processes: int, label: str) -> Run:
+def start_perdure(stack: contextlib.ExitStack, tmp: Path, processes: int, label: str) -> Target:
+    """A single node with `processes` partition processes and its deployment, registered;
+    both stopped (and continued first, if set aside) when `stack` closes."""
     run = Run(label)
     deployment = LocalDeployment(tmp / f"deployment-{label}.log")
     node = LocalNode(
         tmp / f"data-{label}", extra_env={"PERDURE_PARTITION_PROCESSES": str(processes)}
     )
-    try:
-        deployment.start()
-        t0 = time.perf_counter()
-        node.start()
-        run.startup_s = time.perf_counter() - t0
-        node.register(deployment.uri)
-        time.sleep(1)
-        measure_system(
-            run,
-            settings,
-            node.ingress_url,
-            node.admin_url,
-            (node.process.pid if node.process else -1,),
-            deployment.process.pid if deployment.process else -1,
-            node.grpc_target,
-        )
-    finally:
-        node.stop()
-        deployment.stop()
-    return run
+    stack.callback(deployment.stop)
+    stack.callback(node.stop)
+    deployment.start()
+    t0 = time.perf_counter()
+    node.start()
+    run.startup_s = time.perf_counter() - t0
+    node.register(deployment.uri)
+    time.sleep(1)
+    target = Target(
+        run,
+        node.ingress_url,
+        node.admin_url,
+        (node.process.pid if node.process else -1,),
+        deployment.process.pid if deployment.process else -1,
+        node.grpc_target,
+    )
+    stack.callback(target.resume)  # a stopped process would not act on SIGTERM
+    return target
 
 
-def bench_cluster(settings: Settings, tmp: Path) -> Run:
+def start_cluster(stack: contextlib.ExitStack, tmp: Path) -> Target:
     """Three nodes on this machine (127.0.0.1-3, one partition process each), the load sent
     to n1's ingress: every acknowledgement is a majority fsync, and n1 forwards what another
     node leads. RSS and start-up are the whole cluster's."""
     run = Run("3-nodes")
     deployment = LocalDeployment(tmp / "deployment-3-nodes.log")
     cluster = LocalCluster(tmp / "cluster")
-    try:
-        deployment.start()
-        t0 = time.perf_counter()
-        cluster.start()
-        run.startup_s = time.perf_counter() - t0
-        cluster.register(deployment.uri)
-        cluster.wait_quiet()
-        node = cluster.nodes[0]
-        measure_system(
-            run,
-            settings,
-            node.ingress_url,
-            node.admin_url,
-            tuple(n.process.pid for n in cluster.nodes if n.process),
-            deployment.process.pid if deployment.process else -1,
-            node.grpc_target,
-        )
-    finally:
-        cluster.stop()
-        deployment.stop()
-    return run
+    stack.callback(deployment.stop)
+    stack.callback(cluster.stop)
+    deployment.start()
+    t0 = time.perf_counter()
+    cluster.start()
+    run.startup_s = time.perf_counter() - t0
+    cluster.register(deployment.uri)
+    cluster.wait_quiet()
+    node = cluster.nodes[0]
+    return Target(
+        run,
+        node.ingress_url,
+        node.admin_url,
+        tuple(n.process.pid for n in cluster.nodes if n.process),
+        deployment.process.pid if deployment.process else -1,
+        node.grpc_target,
+    )
 
 
-def bench_restate(settings: Settings, tmp: Path) -> Run:
+def start_restate(stack: contextlib.ExitStack, tmp: Path) -> Target:
     run = Run("restate")
     peer.install()
     restate = peer.RestatePeer(tmp / "restate")
     restate.data_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        t0 = time.perf_counter()
-        restate.start()
-        run.startup_s = time.perf_counter() - t0  # includes the SDK start and registration
-        time.sleep(1)
-        server, sdk = restate.pids
-        measure_system(run, settings, restate.ingress_url, None, (server,), sdk)
-    finally:
-        restate.stop()
-    return run
+    stack.callback(restate.stop)
+    t0 = time.perf_counter()
+    restate.start()
+    run.startup_s = time.perf_counter() - t0  # includes the SDK start and registration
+    time.sleep(1)
+    server, sdk = restate.pids
+    return Target(run, restate.ingress_url, None, (server,), sdk)
+
+
+def alone(settings: Settings, start: Callable[[contextlib.ExitStack], Target]) -> Run:
+    """A system measured by itself (its load not interleaved with another's)."""
+    with contextlib.ExitStack() as stack:
+        target = start(stack)
+        load([target], settings)
+    return target.run
 
 
 def report(runs: list[Run], baseline: wrk.Result) -> None:
@@ -389,6 +489,7 @@ def settings_from_env() -> Settings:
             int(p) for p in os.environ.get("BENCH_PROCESSES", _default_processes()).split(",")
         ],
         cluster=os.environ.get("BENCH_CLUSTER") == "1",
+        rounds=max(1, int(os.environ.get("BENCH_ROUNDS", "2"))),
     )
 
 
@@ -399,15 +500,21 @@ def _default_processes() -> str:
 
 
 def run_all(settings: Settings, tmp: Path) -> results.Document:
-    """Every system, the reference, the report; the results as a document."""
-    first, *more = settings.processes
-    runs = [bench_perdure(settings, tmp, first, "perdure")]
+    """Every system, the reference, the report; the results as a document. The single nodes
+    (one per entry of BENCH_PROCESSES) run side by side, interleaved; the cluster and the peer
+    each by itself (stopping a Raft cluster would start elections when it is continued)."""
+    with contextlib.ExitStack() as stack:
+        nodes = [
+            start_perdure(stack, tmp, processes, "perdure" if i == 0 else f"{processes}-proc")
+            for i, processes in enumerate(settings.processes)
+        ]
+        load(nodes, settings)
+    runs = [nodes[0].run]
     if settings.cluster:  # the ratio columns then compare the single node with 3 nodes
-        runs.append(bench_cluster(settings, tmp))
+        runs.append(alone(settings, lambda stack: start_cluster(stack, tmp)))
     if settings.peer:
-        runs.append(bench_restate(settings, tmp))
-    for processes in more:  # the ratio columns compare "perdure" with these
-        runs.append(bench_perdure(settings, tmp, processes, f"{processes}-proc"))
+        runs.append(alone(settings, lambda stack: start_restate(stack, tmp)))
+    runs += [node.run for node in nodes[1:]]  # the ratio columns compare "perdure" with these
     baseline = echo_baseline(settings.seconds, 64)
     report(runs, baseline)
     return results.document(runs, baseline, settings.as_dict())

@@ -48,6 +48,10 @@ class NodeOptions:
     # groups) that run them; see partition/routing.py and ARCHITECTURE.md.
     partitions: int = 24
     partition_processes: int = 1
+    # The partition processes' CPU scheduling policy (node/main.py): "batch" (Linux SCHED_BATCH:
+    # a process woken does not preempt the one running), "normal", or "auto" (batch when there
+    # is more than one partition process).
+    cpu_scheduling: str = "auto"
     internal_port: int = 5300  # group g's private fabric port is internal_port + g (127.0.0.1)
     group: int = 0  # which group this process runs (set by the first process for the others)
     # A cluster (node/membership.py): "name=host,..." of every node, this one included; empty
@@ -114,6 +118,7 @@ _KINDS = {
     "cluster_join": bool,
     "default_retry_on_max_attempts": str,
     "pause_webhook_url": str,
+    "cpu_scheduling": str,
 }
 
 
@@ -161,6 +166,10 @@ def load(
     if opts.pause_webhook_url and not opts.pause_webhook_url.startswith(("http://", "https://")):
         raise Error(
             f"setting pause_webhook_url: expected an http(s) URL, got {opts.pause_webhook_url!r}"
+        )
+    if opts.cpu_scheduling not in ("auto", "batch", "normal"):
+        raise Error(
+            f"setting cpu_scheduling: expected auto, batch or normal, got {opts.cpu_scheduling!r}"
         )
     if opts.log_format not in ("text", "json"):
         raise Error(f"setting log_format: expected text or json, got {opts.log_format!r}")

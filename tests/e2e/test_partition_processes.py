@@ -60,6 +60,9 @@ def test_every_process_serves_every_key_and_reports_its_group(node3: Cluster) ->
     procs = processes(node3)
     assert sorted(procs) == [0, 1, 2]
     assert len({p["pid"] for p in procs.values()}) == 3
+    for p in procs.values():  # cpu_scheduling "auto": every thread of every process is batch
+        threads = os.listdir(f"/proc/{p['pid']}/task")
+        assert {os.sched_getscheduler(int(t)) for t in threads} == {os.SCHED_BATCH}
     _, _, body = http("GET", node3.node.admin_url + "/cluster")
     doc = json.loads(body)
     assert [p["raft_group"] for p in doc["partitions"]] == [g for g in range(3) for _ in range(8)]
