@@ -254,6 +254,7 @@ class Target:
 
 
 RESUME_SETTLE_S = 0.3  # after SIGCONT, before the load: timers due while stopped fire first
+SETTLE_S = 0.3  # after a load, before SIGSTOP: requests it left in flight are answered
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,6 +334,7 @@ def load(targets: list[Target], settings: Settings) -> None:
                         parts[target.run.label].append(measure_part(target, name, c, seconds))
                     finally:
                         if interleaved:
+                            time.sleep(SETTLE_S)  # what the load left in flight ends first
                             target.pause()
             for target in targets:
                 if parts[target.run.label]:
