@@ -76,6 +76,9 @@ class GrpcIngressOptions:
     max_message_bytes: int = 32 * 1024 * 1024
     shutdown_grace_s: float = 5.0
     name: str = "grpc-ingress"
+    # TLS: the server's certificate chain and private key (PEM); both None: plaintext.
+    tls_cert: bytes | None = None
+    tls_key: bytes | None = None
 
 
 def grpc_code(status: int, source: str) -> grpc.StatusCode:
@@ -408,14 +411,19 @@ class GrpcIngress:
         )
         address = f"[{opts.host}]:{opts.port}" if ":" in opts.host else f"{opts.host}:{opts.port}"
         try:
-            port = server.add_insecure_port(address)
+            if opts.tls_cert is not None and opts.tls_key is not None:
+                credentials = grpc.ssl_server_credentials([(opts.tls_key, opts.tls_cert)])
+                port = server.add_secure_port(address, credentials)
+            else:
+                port = server.add_insecure_port(address)
         except RuntimeError as exc:
             raise RuntimeError(f"{opts.name}: cannot listen on {address}: {exc}") from exc
         await server.start()
         for service in ("", SERVICE_NAME):
             await self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
         self._server, self._port = server, int(port)
-        log.info("%s listening on %s:%d", opts.name, opts.host, port)
+        tls = " (TLS)" if opts.tls_cert is not None else ""
+        log.info("%s listening on %s:%d%s", opts.name, opts.host, port, tls)
         return self._port
 
     async def close(self) -> None:

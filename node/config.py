@@ -29,6 +29,9 @@ class NodeOptions:
     ingress_port: int = 8080
     admin_port: int = 9070
     grpc_port: int = 9090  # the gRPC ingress (perdure.v1.Ingress); -1: none, 0: any free port
+    # TLS on the gRPC ingress: PEM files of its certificate chain and private key (both or none).
+    grpc_tls_cert_file: str = ""
+    grpc_tls_key_file: str = ""
     raft_port: int = 5123
     max_body_bytes: int = 32 * 1024 * 1024
     fsync: bool = True
@@ -112,6 +115,8 @@ _KINDS = {
     "bind_host": str,
     "admin_bind_host": str,
     "admin_token_file": str,
+    "grpc_tls_cert_file": str,
+    "grpc_tls_key_file": str,
     "log_level": str,
     "log_format": str,
     "fsync": bool,
@@ -182,6 +187,17 @@ def load(
         raise Error(
             f"setting grpc_port: expected a port, 0 (any) or -1 (off), got {opts.grpc_port}"
         )
+    if bool(opts.grpc_tls_cert_file) != bool(opts.grpc_tls_key_file):
+        raise Error("settings grpc_tls_cert_file and grpc_tls_key_file: set both, or neither")
+    for name in ("grpc_tls_cert_file", "grpc_tls_key_file"):
+        path = getattr(opts, name)
+        if path:
+            try:
+                pem = Path(path).read_bytes()
+            except OSError as exc:
+                raise Error(f"setting {name}: cannot read {path}: {exc.strerror}") from exc
+            if b"-----BEGIN " not in pem:
+                raise Error(f"setting {name}: {path} is not a PEM file")
     if opts.admin_token_file:
         from node.admin_auth import read_token_file  # here: it imports the admin API
 

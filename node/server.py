@@ -438,6 +438,8 @@ class Node:
                 port=opts.grpc_port,
                 reuse_port=opts.partition_processes > 1,
                 max_message_bytes=opts.max_body_bytes + 64 * 1024,
+                tls_cert=_read(opts.grpc_tls_cert_file),
+                tls_key=_read(opts.grpc_tls_key_file),
             ),
             metrics.LabelCache(metrics.INGRESS_INVOCATIONS).inc,
         )
@@ -640,3 +642,8 @@ def _partitioning(opts: NodeOptions) -> Partitioning:
             f"--partition-processes {found.groups} (changing them needs a new data directory)"
         )
     return found
+
+
+def _read(path: str) -> bytes | None:
+    """A file's bytes, None for no path (the setting unset)."""
+    return Path(path).read_bytes() if path else None

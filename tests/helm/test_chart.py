@@ -193,3 +193,20 @@ def test_an_admin_token_from_a_secret_reaches_the_node_and_the_service_monitor(
         [kubernetes_validate(), "-k", "1.32", "--strict", str(rendered)], capture_output=True
     )
     assert done.returncode == 0, done.stdout
+
+
+def test_a_grpc_tls_secret_is_mounted_and_named_to_the_node(render: Render) -> None:
+    objects = render("values-replicated.yaml", grpcTls__existingSecret="perdure-grpc-tls")
+    pod = one(objects, "StatefulSet")["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    env = env_of(container)
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "grpc-tls")
+    volume = next(v for v in pod["volumes"] if v["name"] == "grpc-tls")
+    assert mount["readOnly"] is True
+    assert volume["secret"]["secretName"] == "perdure-grpc-tls"
+    files = {item["path"] for item in volume["secret"]["items"]}
+    for name in ("PERDURE_GRPC_TLS_CERT_FILE", "PERDURE_GRPC_TLS_KEY_FILE"):
+        path = env[name]["value"]
+        assert path.startswith(mount["mountPath"] + "/") and path.rsplit("/", 1)[1] in files
+    plain = one(render("values-replicated.yaml"), "StatefulSet")["spec"]["template"]["spec"]
+    assert "PERDURE_GRPC_TLS_CERT_FILE" not in env_of(plain["containers"][0])
