@@ -37,6 +37,7 @@ import orjson
 
 from node import metrics
 from node.attempts import AttemptInfo
+from node.clock import SYSTEM, Cancellable, Clock
 from node.query.errors import Cancelled, QueryError
 from node.query.worker import PARTITIONED, QueryWorker, Where
 from partition.read_view import ReadView
@@ -58,6 +59,9 @@ class Options:
     max_concurrent: int = 4
     timeout_s: float = 30.0
     max_rows: int = 100_000
+    # The worker process (and the ~150 MB DataFusion and pyarrow take in it) goes after this
+    # long without a query; the next query starts another (not counted in its timeout).
+    worker_idle_s: float = 300.0
 
 
 class Leading(Protocol):
@@ -112,8 +116,16 @@ class _Job:
 
 
 class QueryService:
-    def __init__(self, local: LocalSource, routes: Routes, options: Options | None = None) -> None:
+    def __init__(
+        self,
+        local: LocalSource,
+        routes: Routes,
+        options: Options | None = None,
+        clock: Clock = SYSTEM,
+    ) -> None:
         self._local = local
+        self._clock = clock
+        self._idle_stop: Cancellable | None = None
         self._routes = routes
         self._options = options or Options()
         self._pool = ThreadPoolExecutor(
@@ -137,6 +149,9 @@ class QueryService:
             )
         job = self._hold(options.timeout_s)
         started = time.perf_counter()
+        if self._idle_stop is not None:
+            self._idle_stop.cancel()
+            self._idle_stop = None
         try:
             await self._worker.started()
             job.deadline = time.monotonic() + options.timeout_s
@@ -174,6 +189,16 @@ class QueryService:
         finally:
             job.given_up.set()
             self._release_when_done(job)
+            if self._idle_stop is None and not self._closed:
+                self._idle_stop = self._clock.call_later(options.worker_idle_s, self._stop_idle)
+
+    def _stop_idle(self) -> None:
+        """No query for `worker_idle_s`: let the worker process go (unless one runs now)."""
+        self._idle_stop = None
+        if self._running == 0 and not self._closed and self._worker.stop():
+            log.info(
+                "query worker stopped after %.0f s without a query", self._options.worker_idle_s
+            )
 
     async def serve_peer(self, body: bytes) -> bytes:
         """The fabric's QUERY method: this process's rows of the asked tables (wire below)."""
@@ -206,6 +231,9 @@ class QueryService:
         """Refuse new queries and wait for the running ones' threads (they stop at their next
         check), so nothing reads the store once this returns."""
         self._closed = True
+        if self._idle_stop is not None:
+            self._idle_stop.cancel()
+            self._idle_stop = None
         await self._idle.wait()
         self._pool.shutdown(wait=True)
         await asyncio.to_thread(self._worker.close)

@@ -10,7 +10,8 @@ its write-ahead log included), so it sees the store as it is when a query starts
 
 The worker runs at a lower CPU priority (nice 10): on a machine whose cores the node already
 keeps busy, a query takes what the node leaves. It starts with the first query (importing
-DataFusion costs ~1 s and ~100 MB, which an idle node need not pay) and stops with the node.
+DataFusion costs ~1 s and ~100 MB, which an idle node need not pay) and stops with the node, or
+after `worker_idle_s` (5 minutes) without a query.
 One at a time: a second query waits for the first (the admin API refuses beyond
 `max_concurrent` waiting). Each call carries its deadline;
 the worker checks it between batches of rows.
@@ -58,18 +59,34 @@ class QueryWorker:
         self._scratch = scratch
         self._pool: ProcessPoolExecutor | None = None
         self._warm = False
+        self._starts = 0  # worker processes started: each has a scratch directory of its own
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            shutil.rmtree(self._scratch, ignore_errors=True)
-            self._scratch.mkdir(parents=True)
+            if self._starts == 0:
+                shutil.rmtree(self._scratch, ignore_errors=True)
+            # The directory of the worker before last: gone long since (the last one may still
+            # be exiting when a query comes right after it stopped).
+            shutil.rmtree(self._scratch / f"worker-{self._starts - 2}", ignore_errors=True)
+            directory = self._scratch / f"worker-{self._starts}"
+            self._starts += 1
+            directory.mkdir(parents=True)
             self._pool = ProcessPoolExecutor(
                 max_workers=1,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_open,
-                initargs=(str(self._store_path), str(self._scratch)),
+                initargs=(str(self._store_path), str(directory)),
             )
         return self._pool
+
+    def stop(self) -> bool:
+        """Let the worker process go, without waiting for it; the next call starts another.
+        False when there was none."""
+        pool, self._pool, self._warm = self._pool, None, False
+        if pool is None:
+            return False
+        pool.shutdown(wait=False, cancel_futures=True)
+        return True
 
     async def started(self) -> None:
         """Once the worker process runs (its first start takes a second or two: not a query's

@@ -215,6 +215,39 @@ async def test_a_query_worker_that_died_is_replaced(store: Store) -> None:
     await queries.close()
 
 
+async def test_an_idle_worker_process_goes_and_the_next_query_starts_another(
+    store: Store,
+) -> None:
+    """After `worker_idle_s` without a query the worker process exits (its memory with it); a
+    query meanwhile keeps it; the next query after it went runs in a new one."""
+    queries = service(store, worker_idle_s=0.4)
+    assert json.loads(await queries.run("SELECT 1 AS one", json=True)) == {"rows": [{"one": 1}]}
+    pool = queries._worker._pool
+    assert pool is not None
+    (pid,) = list(pool._processes)
+    await asyncio.sleep(0.25)
+    await queries.run("SELECT 2 AS two", json=True)  # used again: the idle time starts over
+    await asyncio.sleep(0.25)
+    assert queries._worker._pool is pool
+    async with asyncio.timeout(10):
+        while _alive(pid):
+            await asyncio.sleep(0.05)
+    assert queries._worker._pool is None
+    assert json.loads(await queries.run("SELECT 3 AS x", json=True)) == {"rows": [{"x": 3}]}
+    again = queries._worker._pool
+    assert again is not None and pid not in again._processes
+    await queries.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie not yet reaped counts as gone
+        return stat.read().split()[2] != "Z"
+
+
 def test_the_node_process_does_not_load_pyarrow_or_datafusion_until_it_must() -> None:
     """The query worker builds and runs queries: a node's own process maps neither library
     (about 45 MB of RSS) unless another group asks it for rows."""
