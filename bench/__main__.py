@@ -13,7 +13,7 @@ the temporary directory with the nodes' data and logs is removed however the run
 logs' tails are printed first when something failed).
 
 The single-node systems of a run (BENCH_PROCESSES) are started together and measured
-interleaved: each cell runs in BENCH_ROUNDS rounds (default 2), each round measuring every
+interleaved: each cell runs in BENCH_ROUNDS rounds (default 4), each round measuring every
 system in turn (the order reversed every other round) while the others are stopped (SIGSTOP), so
 a shared machine whose speed drifts weighs on every system alike. A cell's figures add up its
 rounds (latency percentiles: the worse round's).
@@ -82,7 +82,7 @@ class Settings:
     peer: bool
     processes: list[int]  # partition processes of each Perdure run; the first is "perdure"
     cluster: bool = False  # also run 3 nodes on this machine (`make bench-cluster`)
-    rounds: int = 2  # each cell's seconds are split into this many rounds (see `load`)
+    rounds: int = 4  # each cell's seconds are split into this many rounds (see `load`)
 
     def as_dict(self) -> results.Document:
         return {
@@ -491,7 +491,7 @@ def settings_from_env() -> Settings:
             int(p) for p in os.environ.get("BENCH_PROCESSES", _default_processes()).split(",")
         ],
         cluster=os.environ.get("BENCH_CLUSTER") == "1",
-        rounds=max(1, int(os.environ.get("BENCH_ROUNDS", "2"))),
+        rounds=max(1, int(os.environ.get("BENCH_ROUNDS", "4"))),
     )
 
 
