@@ -64,13 +64,26 @@ class _RandomPool:
 _random = _RandomPool()
 
 
+_PAIR_INDEX = {pair: i for i, pair in enumerate(_PAIRS)}
+
+
 def _unb62(text: str, size: int) -> bytes:
+    """Two digits per step (ids are parsed to route every request and build every query
+    row): the digits of an odd-length text start with one alone."""
     n = 0
-    for c in text:
-        i = _INDEX.get(c)
+    start = len(text) % 2
+    if start:
+        first = _INDEX.get(text[0])
+        if first is None:
+            raise Error(f"invalid character {text[0]!r} in id")
+        n = first
+    pairs = _PAIR_INDEX
+    for at in range(start, len(text), 2):
+        i = pairs.get(text[at : at + 2])
         if i is None:
-            raise Error(f"invalid character {c!r} in id")
-        n = n * 62 + i
+            bad = next(c for c in text[at : at + 2] if c not in _INDEX)
+            raise Error(f"invalid character {bad!r} in id")
+        n = n * 3844 + i
     try:
         return n.to_bytes(size, "little")
     except OverflowError as exc:
@@ -109,6 +122,17 @@ def deterministic_invocation_id(
     digest = hashlib.blake2b(ident.encode(), digest_size=16).digest()
     pkey = partition_key(key if key is not None else (idempotency_key or service))
     return invocation_id(pkey, digest)
+
+
+def invocation_partition_key(text: str) -> int:
+    """The partition key of invocation id `text` (parsing only that part of it); raises Error
+    when `text` does not have an invocation id's form."""
+    if not text.startswith("inv_1") or len(text) != INVOCATION_ID_LENGTH:
+        return parse_invocation_id(text)[0]  # raises, saying what is wrong
+    try:
+        return int.from_bytes(_unb62(text[5 : 5 + _U64_DIGITS], 8), "big")
+    except Error as exc:
+        raise Error(f"{text!r} is not an invocation id: {exc}") from None
 
 
 def parse_invocation_id(text: str) -> tuple[int, bytes]:

@@ -50,7 +50,7 @@ class Partitioning:
         """The group running an invocation: its id carries its partition key."""
         if self.groups == 1:
             return 0
-        return self.group_of_key(ids.parse_invocation_id(invocation_id)[0])
+        return self.group_of_key(ids.invocation_partition_key(invocation_id))
 
     def key_range(self, partition: int) -> tuple[int, int]:
         """The partition keys `partition` owns: start <= key < end."""

@@ -437,7 +437,7 @@ def _deployment(
 
 def _pkey(invocation_id: str) -> int | None:
     try:
-        return ids.parse_invocation_id(invocation_id)[0]
+        return ids.invocation_partition_key(invocation_id)
     except ids.Error:
         return None
 

@@ -62,12 +62,25 @@ def test_invocation_ids_round_trip() -> None:
         raw = ids.random_invocation_id()
         pkey, uuid = ids.parse_invocation_id(raw)
         assert ids.invocation_id(pkey, uuid) == raw
+        assert ids.invocation_partition_key(raw) == pkey
+    for pkey in (0, 1, 61, 62, 3843, 3844, 2**64 - 1):
+        assert ids.invocation_partition_key(ids.invocation_id(pkey, b"\x01" * 16)) == pkey
 
 
 @pytest.mark.parametrize("text", ["", "inv_", "inv_1", "inv_1!!!!!!!!", "dp_1abcdefghij", "x" * 64])
 def test_malformed_invocation_ids_are_refused(text: str) -> None:
     with pytest.raises(ids.Error):
         ids.parse_invocation_id(text)
+    with pytest.raises(ids.Error):
+        ids.invocation_partition_key(text)
+
+
+def test_a_bad_digit_is_named_wherever_it_is() -> None:
+    good = ids.random_invocation_id()
+    for at in (5, 6, 15, 16, 37):
+        bad = good[:at] + "!" + good[at + 1 :]
+        with pytest.raises(ids.Error, match="invalid character '!'"):
+            ids.parse_invocation_id(bad)
 
 
 def test_child_ids_differ_per_journal_index_and_parent() -> None:
