@@ -73,8 +73,8 @@ def batch_scheduled(options: config.NodeOptions) -> bool:
     preempts whichever runs, so the processes ping-pong: at 64 connections on 2 cores, 2
     processes saw 4-6 context switches per request against 1.6 for one process, and the server
     spent 30-50 % more CPU per request. SCHED_BATCH only stops a woken task from preempting:
-    it runs at the next scheduling point, or at once on an idle core, so latency at low load is
-    unchanged. One process gains nothing from it (measured), hence "auto"."""
+    it runs at the next scheduling point, or at once on an idle core (as at low load). One
+    process gains nothing from it (measured), hence "auto"."""
     if options.cpu_scheduling == "auto":
         return options.partition_processes > 1
     return options.cpu_scheduling == "batch"
@@ -86,7 +86,10 @@ def _schedule(options: config.NodeOptions) -> None:
         try:
             os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
         except OSError as exc:  # not Linux, or refused: the default policy is fine
-            print(f"perdure-server: SCHED_BATCH refused ({exc}); keeping the default policy")
+            print(
+                f"perdure-server: SCHED_BATCH refused ({exc}); keeping the default policy",
+                file=sys.stderr,
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
