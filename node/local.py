@@ -455,11 +455,15 @@ class LocalCluster:
         applied it (a follower applies the registration a heartbeat or so after the leader)."""
         deployment_id = str(self.nodes[via].register(uri, force=force)["id"])
 
+        def knows(node: LocalNode) -> bool:
+            # The list, not GET /deployments/{id}: that one counts pinned invocations with a
+            # query, which would start every node's query worker (~150 MB each) for nothing.
+            status, _, body = http("GET", f"{node.admin_url}/deployments")
+            listed = json.loads(body).get("deployments", []) if status == 200 else []
+            return any(d.get("id") == deployment_id for d in listed)
+
         def everywhere() -> bool:
-            return all(
-                http("GET", f"{node.admin_url}/deployments/{deployment_id}")[0] == 200
-                for node in self.nodes
-            )
+            return all(knows(node) for node in self.nodes)
 
         wait_until(everywhere, timeout, f"every node to know deployment {deployment_id}")
 
