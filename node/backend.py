@@ -390,16 +390,8 @@ class Backend:
         )
         if command == "restart-as-new":
             cmd.new_invocation_id = ids.random_invocation_id()
-        try:
-            reply = await self._proposer.propose_and_wait(
-                rec.Envelope(invocation_command=cmd), request_id, fut
-            )
-        except LogError as exc:
-            raise api.AdminError(503, UNAVAILABLE.format(exc)) from exc
-        if isinstance(reply, act.ReplyRejected):
-            raise api.AdminError(reply.code, reply.message)
-        if not isinstance(reply, act.ReplyDone):
-            raise api.AdminError(500, "unexpected reply to an invocation command")
+        envelope = rec.Envelope(invocation_command=cmd)
+        reply = await self._command(envelope, request_id, fut, "an invocation command")
         body: dict[str, object] | None = None
         if reply.new_invocation_id:
             body = {"new_invocation_id": reply.new_invocation_id}
@@ -431,17 +423,28 @@ class Backend:
         cmd = rec.BulkInvocationCommand()
         cmd.CopyFrom(command)
         cmd.reply.request_id = request_id
+        envelope = rec.Envelope(bulk_invocation_command=cmd)
+        reply = await self._command(envelope, request_id, fut, "a bulk invocation command")
+        return reply.affected
+
+    async def _command(
+        self,
+        envelope: rec.Envelope,
+        request_id: int,
+        fut: asyncio.Future[act.Reply],
+        what: str,
+    ) -> act.ReplyDone:
+        """Propose an admin command carrying `request_id` and wait until it is applied: a log
+        failure is 503, a refusal its own code, any other reply than done 500."""
         try:
-            reply = await self._proposer.propose_and_wait(
-                rec.Envelope(bulk_invocation_command=cmd), request_id, fut
-            )
+            reply = await self._proposer.propose_and_wait(envelope, request_id, fut)
         except LogError as exc:
             raise api.AdminError(503, UNAVAILABLE.format(exc)) from exc
         if isinstance(reply, act.ReplyRejected):
             raise api.AdminError(reply.code, reply.message)
         if not isinstance(reply, act.ReplyDone):
-            raise api.AdminError(500, "unexpected reply to a bulk invocation command")
-        return reply.affected
+            raise api.AdminError(500, f"unexpected reply to {what}")
+        return reply
 
     async def modify_service(self, name: str, options: pb.Options) -> None:
         """PATCH /services/{name}: every group applies the change (like a registration)."""

@@ -40,3 +40,17 @@ def wait_output(c: Cluster, invocation_id: str, timeout: float = 30) -> tuple[in
 def admin(c: Cluster, method: str, path: str) -> tuple[int, Any]:
     status, _, body = http(method, c.node.admin_url + path)
     return status, (json.loads(body) if body else None)
+
+
+def query_rows(admin_url: str, sql: str, timeout: float = 30.0) -> list[dict[str, Any]]:
+    """The JSON rows `POST /query` answers for `sql` on the admin API at `admin_url` (a 200)."""
+    status, _, out = http(
+        "POST",
+        admin_url + "/query",
+        json.dumps({"query": sql}).encode(),
+        {**JSON, "accept": "application/json"},
+        timeout=timeout,
+    )
+    assert status == 200, out
+    rows: list[dict[str, Any]] = json.loads(out)["rows"]
+    return rows

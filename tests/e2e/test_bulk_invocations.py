@@ -17,6 +17,7 @@ import pytest
 from cli.main import main
 from node.local import http as request
 from tests.e2e.conftest import Cluster, running_cluster
+from tests.e2e.helpers import query_rows
 
 JSON = {"content-type": "application/json"}
 N = 10_000
@@ -61,16 +62,7 @@ def admin(c: Cluster, method: str, path: str, body: Any = None) -> tuple[int, An
 
 
 def query_json(c: Cluster, sql: str) -> list[dict[str, Any]]:
-    status, _, out = request(
-        "POST",
-        c.node.admin_url + "/query",
-        json.dumps({"query": sql}).encode(),
-        {**JSON, "accept": "application/json"},
-        timeout=60,
-    )
-    assert status == 200, out
-    rows: list[dict[str, Any]] = json.loads(out)["rows"]
-    return rows
+    return query_rows(c.node.admin_url, sql, timeout=60)
 
 
 def test_bulk_cancel_then_purge_of_ten_thousand_scheduled_invocations(

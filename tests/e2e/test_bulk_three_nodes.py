@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from node.local import http, wait_until
+from tests.e2e.helpers import query_rows
 from tests.e2e.test_three_nodes import running_three
 from tests.query.test_query_partition_processes import keys_in_each_group
 
@@ -22,16 +23,7 @@ def admin(url: str, method: str, path: str, body: Any = None) -> tuple[int, Any]
 
 
 def query(url: str, sql: str) -> list[dict[str, Any]]:
-    status, _, out = http(
-        "POST",
-        url + "/query",
-        json.dumps({"query": sql}).encode(),
-        {**JSON, "accept": "application/json"},
-        timeout=30,
-    )
-    assert status == 200, out
-    rows: list[dict[str, Any]] = json.loads(out)["rows"]
-    return rows
+    return query_rows(url, sql)
 
 
 def test_bulk_kill_and_a_service_change_through_a_node_that_leads_neither_group(

@@ -15,6 +15,7 @@ import pytest
 
 from node.local import LocalNode, http, wait_until
 from tests.e2e.conftest import Cluster, running_cluster
+from tests.e2e.helpers import query_rows
 
 JSON = {"content-type": "application/json"}
 
@@ -68,15 +69,7 @@ def hooked(tmp_path: Path) -> Iterator[tuple[Cluster, Webhook]]:
 
 
 def query(c: Cluster, sql: str) -> list[dict[str, Any]]:
-    status, _, out = http(
-        "POST",
-        c.node.admin_url + "/query",
-        json.dumps({"query": sql}).encode(),
-        {**JSON, "accept": "application/json"},
-    )
-    assert status == 200, out
-    rows: list[dict[str, Any]] = json.loads(out)["rows"]
-    return rows
+    return query_rows(c.node.admin_url, sql)
 
 
 def test_a_paused_invocation_is_pushed_to_the_webhook_once_per_pause(
