@@ -96,12 +96,17 @@ class Settings:
         }
 
 
+def tree(pid: int) -> list[psutil.Process]:
+    """`pid` and its children (a node's partition processes, its query worker); raises
+    psutil.Error when `pid` is gone."""
+    proc = psutil.Process(pid)
+    return [proc, *proc.children(recursive=True)]
+
+
 def rss_mb(pid: int) -> float:
-    """RSS of `pid` and its children (a node's partition processes)."""
+    """RSS of `pid` and its children."""
     try:
-        proc = psutil.Process(pid)
-        procs = [proc, *proc.children(recursive=True)]
-        return float(sum(p.memory_info().rss for p in procs)) / 2**20
+        return float(sum(p.memory_info().rss for p in tree(pid))) / 2**20
     except psutil.Error:
         return float("nan")
 
@@ -109,12 +114,7 @@ def rss_mb(pid: int) -> float:
 def cpu_s(pid: int) -> float:
     """CPU seconds (user + system) used so far by `pid` and its children."""
     try:
-        proc = psutil.Process(pid)
-        total = 0.0
-        for p in [proc, *proc.children(recursive=True)]:
-            t = p.cpu_times()
-            total += t.user + t.system
-        return total
+        return float(sum(t.user + t.system for t in (p.cpu_times() for p in tree(pid))))
     except psutil.Error:
         return float("nan")
 
@@ -223,12 +223,16 @@ class Target:
     deployment: int
     grpc_target: str | None = None
 
-    def _tree(self, pid: int) -> list[int]:
-        try:
-            proc = psutil.Process(pid)
-            return [pid, *(c.pid for c in proc.children(recursive=True))]
-        except psutil.Error:
-            return []
+    def _pids(self) -> tuple[list[int], list[int]]:
+        """(the servers' processes, the deployment's), children included."""
+
+        def pids(pid: int) -> list[int]:
+            try:
+                return [p.pid for p in tree(pid)]
+            except psutil.Error:
+                return []
+
+        return [p for s in self.servers for p in pids(s)], pids(self.deployment)
 
     def _signal(self, sig: int, pids: list[int]) -> None:
         for pid in pids:
@@ -240,13 +244,13 @@ class Target:
     def pause(self) -> None:
         """Stop every process of the system (the servers first): nothing of it runs, polls or
         wakes while another system is measured."""
-        servers = [p for s in self.servers for p in self._tree(s)]
-        self._signal(signal.SIGSTOP, servers + self._tree(self.deployment))
+        servers, deployment = self._pids()
+        self._signal(signal.SIGSTOP, servers + deployment)
 
     def resume(self) -> None:
         """Continue it (the deployment first, so the servers find it running)."""
-        servers = [p for s in self.servers for p in self._tree(s)]
-        self._signal(signal.SIGCONT, self._tree(self.deployment) + servers)
+        servers, deployment = self._pids()
+        self._signal(signal.SIGCONT, deployment + servers)
         time.sleep(RESUME_SETTLE_S)
 
     def rss(self) -> tuple[float, float]:
