@@ -106,9 +106,7 @@ class QueryWorker:
         try:
             return await loop.run_in_executor(self._executor(), fn, *args)
         except BrokenProcessPool:  # it died (killed, out of memory): a new one next time
-            pool, self._pool, self._warm = self._pool, None, False
-            if pool is not None:
-                pool.shutdown(wait=False, cancel_futures=True)
+            self.stop()
             raise QueryError(503, "the query worker process stopped; retry the query") from None
 
     async def run(
