@@ -20,6 +20,10 @@ from log.compaction import Compaction
 from log.replica import journal_path
 
 _NEVER = 10**12  # pysyncobj wants numbers; this is "never" for compaction
+ALONE_TICK_PERIOD = 0.05
+"""The tick of a single-member group: no heartbeats to send, no leader to watch; only its first
+election waits on a tick (at most this much later). An idle partition process then wakes 20
+times a second instead of 200 (measured: 3 % of a core -> 0.3 %)."""
 
 
 def _check_address(name: str, address: str) -> None:
@@ -50,9 +54,11 @@ class RaftOptions:
     max_record_bytes: int = 64 * 1024 * 1024
     fsync: bool = True
     tick_period: float = 0.005
-    """How long pysyncobj's tick thread sleeps when nothing happens. Appends, peers' messages and
-    appended entries wake it at once (log/replica.py), so this only sets timer resolution; 5 ms
-    instead of feasibility's 1 ms cuts idle CPU from ~3.5% to ~1% with the same c=1 latency."""
+    """How long pysyncobj's tick thread sleeps when nothing happens. Appends, peers' messages,
+    appended entries and `call_on_tick` wake it at once (log/replica.py), so this only sets the
+    resolution of Raft's timers (heartbeats, elections); 5 ms instead of feasibility's 1 ms cuts
+    idle CPU from ~3.5% to ~1% with the same c=1 latency. A member alone in its group has no
+    timer that matters once it leads: `ALONE_TICK_PERIOD`."""
     raft_min_timeout: float = 0.15
     raft_max_timeout: float = 0.3
     append_entries_period: float = 0.03

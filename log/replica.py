@@ -167,9 +167,12 @@ class Replica(SyncObj):  # type: ignore[misc]
         self.addOnTickCallback(self._run_tick_calls)
 
     def call_on_tick(self, call: Callable[[], None]) -> None:
-        """Run `call` on the tick thread at its next tick (pysyncobj is not thread-safe).
-        Any thread."""
+        """Run `call` on the tick thread at its next tick (pysyncobj is not thread-safe), which
+        comes at once: the tick thread is woken like for an append. Any thread."""
         self._tick_calls.put(call)
+        notifier = getattr(self, "_SyncObj__pipeNotifier", None)  # absent: the tick will come
+        if notifier is not None:
+            notifier.notify()
 
     def _run_tick_calls(self) -> None:
         while True:

@@ -26,12 +26,13 @@ from ingress.http_types import Handler, Request, Response
 from log.api import SnapshotNeeded
 from log.lsn import raft_index_of
 from log.raft import RaftLog, RaftOptions
+from log.raft_options import ALONE_TICK_PERIOD
 from node import invoker as invoker_mod
 from node import leader, logs, metrics, metrics_merge, snapshot
 from node.admin_api import AdminApi, admin_error
 from node.admin_auth import read_token_file, with_admin_token
 from node.backend import Backend
-from node.campaign import Campaign
+from node.campaign import ALONE_PERIOD_S, PERIOD_S, Campaign
 from node.clock import SYSTEM, Clock
 from node.cluster_view import ClusterView
 from node.config import NodeOptions
@@ -367,6 +368,7 @@ class Node:
             opts.node_name,
             epoch,
             self._clock,
+            period_s=PERIOD_S if self.membership is not None else ALONE_PERIOD_S,
             preferred=self._preferred_leader,
             retain_entries=opts.trim_retain_entries,
         )
@@ -597,6 +599,7 @@ def _raft_options(
             data_dir=data / snapshot.LOG_DIR,
             fsync=opts.fsync,
             secret=secret,
+            tick_period=ALONE_TICK_PERIOD,
         )
     # The group's preferred leader stands for election sooner than the others, so it usually
     # wins (at start, and after a failure once it is back); the campaign hands leadership to

@@ -276,3 +276,22 @@ async def test_a_failed_journal_sync_fails_the_append_and_stops_the_member(tmp_p
             await anext(reader)  # readers stop too: the unsynced record is never served
     finally:
         await log.close()
+
+
+async def test_a_slow_tick_delays_nothing_a_member_is_asked(tmp_path: Path) -> None:
+    """The tick period is only the resolution of Raft's timers: an append, and work handed to
+    the tick thread (`call_on_tick`, here through `snapshot_point`), wake it at once. A
+    single-member group relies on it (log/raft_options.py ALONE_TICK_PERIOD)."""
+    tick = 1.0
+    log = await started(raft_options(tmp_path, tick_period=tick))
+    try:
+        for i in range(3):
+            began = time.monotonic()
+            lsn = await log.append(b"r%d" % i)
+            assert time.monotonic() - began < tick / 2, "an append waited for a tick"
+        began = time.monotonic()
+        point = await log.snapshot_point(lsn)
+        assert point.lsn == lsn
+        assert time.monotonic() - began < tick / 2, "work for the tick thread waited for a tick"
+    finally:
+        await log.close()
