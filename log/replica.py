@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 import queue
 import threading
@@ -35,7 +36,7 @@ import log.auth  # (the cluster secret's authenticator, before any SyncObj exist
 import log.wire  # noqa: F401  (installs the fast wire format before any SyncObj exists)
 from log.api import Error, NotLeader
 from log.compaction import Compaction
-from log.journal import JOURNAL_FILE, DurableJournal
+from log.journal import JOURNAL_FILE, DurableJournal, JournalError
 
 _handoff_lock = threading.Lock()
 _handoff: dict[str, DurableJournal] = {}
@@ -53,6 +54,18 @@ def _create_journal(journal_file: str | None) -> Any:
 
 if getattr(_syncobj.createJournal, "__module__", None) != __name__:
     _syncobj.createJournal = _create_journal
+
+
+def _not_our_journal_failure(record: logging.LogRecord) -> bool:
+    """pysyncobj logs a traceback for every tick that raised; a failed journal raises on each
+    tick until the member is closed, and has said why once already (log/journal.py)."""
+    exc = record.exc_info[1] if record.exc_info else None
+    return not isinstance(exc, JournalError)
+
+
+_pysyncobj_log = logging.getLogger(_syncobj.__name__)
+if _not_our_journal_failure not in _pysyncobj_log.filters:
+    _pysyncobj_log.addFilter(_not_our_journal_failure)
 
 
 LEADER_STATE = 2  # onStateChanged's states: 0 follower, 1 candidate, 2 leader

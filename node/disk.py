@@ -6,14 +6,15 @@
 
 Why a reserve rather than reacting to ENOSPC: the log fsyncs every entry on pysyncobj's thread
 and RocksDB writes in the background; a write failing half way there is far harder to recover
-from than one never started. So the guard samples the free space (statvfs: what an unprivileged
-process may still write) every `check_interval_s`; below `min_free_bytes` the node is *full*:
-the ingress refuses new invocations and awakeable completions with 503 before anything is
-journaled, and so does the admin API for writes that add data (registrations, state edits,
-restart-as-new), while reads (attach, output, queries, the admin API's), the writes that free
-space (cancel, kill, purge, clearing state, removing a deployment) and the invocations already
-accepted carry on within the reserve. Once free space is back above `min_free_bytes` times
-`RESUME_FACTOR` (so a node at the edge does not flap), it takes new work again by itself.
+from than one never started (one that fails anyway stops the process cleanly: node/fatal.py). So
+the guard samples the free space (statvfs: what an unprivileged process may still write) every
+`check_interval_s`; below `min_free_bytes` the node is *full*: the ingress refuses new
+invocations and awakeable completions with 503 before anything is journaled, and so does the
+admin API for writes that add data (registrations, state edits, restart-as-new), while reads
+(attach, output, queries, the admin API's), the writes that free space (cancel, kill, purge,
+clearing state, removing a deployment) and the invocations already accepted carry on within the
+reserve. Once free space is back above `min_free_bytes` times `RESUME_FACTOR` (so a node at the
+edge does not flap), it takes new work again by itself.
 """
 
 from __future__ import annotations

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import logging
 import os
 import signal
 import sys
 
-from node import config, logs
+from node import config, fatal, logs
 from node.server import Node
 
 
@@ -113,12 +114,19 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         pass
     profile = os.environ.get("PERDURE_PROFILE")  # a path: write cProfile stats there on exit
-    if profile:
-        import cProfile
+    try:
+        if profile:
+            import cProfile
 
-        cProfile.runctx("asyncio.run(_serve(options, libc))", globals(), locals(), profile)
-    else:
-        asyncio.run(_serve(options, libc))
+            cProfile.runctx("asyncio.run(_serve(options, libc))", globals(), locals(), profile)
+        else:
+            asyncio.run(_serve(options, libc))
+    except Exception as exc:
+        failure = fatal.storage_failure(exc)
+        if failure is None:
+            raise  # a bug: its traceback belongs in the log
+        logging.getLogger("node").critical("stopping: %s", failure)
+        return fatal.EXIT_STATUS
     return 0
 
 

@@ -24,7 +24,10 @@ from node.membership import SECRET_ENV
 
 log = logging.getLogger(__name__)
 
+POLL_S = 0.2
 RESTART_DELAY_S = 0.3
+MAX_RESTART_DELAY_S = 10.0
+STABLE_S = 30.0  # a worker that ran this long before dying is restarted after RESTART_DELAY_S
 STOP_TIMEOUT_S = 10.0
 _PR_SET_PDEATHSIG = 1
 
@@ -57,6 +60,9 @@ class Workers:
         self._secret = secret
         self._clock = clock
         self._procs: dict[int, subprocess.Popen[bytes]] = {}
+        self._started_at: dict[int, float] = {}
+        self._restart_at: dict[int, float] = {}  # group -> when to start its dead worker again
+        self._delays: dict[int, float] = {}  # group -> the delay of its next quick restart
 
     def pids(self) -> dict[int, int]:
         return {g: p.pid for g, p in self._procs.items() if p.poll() is None}
@@ -67,20 +73,39 @@ class Workers:
             for group in range(1, self._options.partition_processes):
                 self._start(group)
             while True:
-                await self._clock.sleep(0.2)
-                for group, proc in list(self._procs.items()):
-                    if proc.poll() is not None:
-                        log.error(
-                            "partition process of group %d exited (%s); starting it again",
-                            group,
-                            proc.returncode,
-                        )
-                        await self._clock.sleep(RESTART_DELAY_S)
-                        self._start(group)
+                await self._clock.sleep(POLL_S)
+                self.supervise()
         finally:
             await self._stop_all()
 
+    def supervise(self) -> None:
+        """Schedule the restart of each worker found dead, start those whose time has come. A
+        worker that dies again soon after its start (a full disk makes it stop at once, see
+        node/fatal.py) waits twice as long each time, up to MAX_RESTART_DELAY_S."""
+        now = self._clock.monotonic()
+        for group, proc in list(self._procs.items()):
+            if group in self._restart_at or proc.poll() is None:
+                continue
+            lived = now - self._started_at[group]
+            delay = self._delays.get(group, RESTART_DELAY_S) if lived < STABLE_S else 0.0
+            delay = max(delay, RESTART_DELAY_S)
+            self._delays[group] = min(2 * delay, MAX_RESTART_DELAY_S)
+            self._restart_at[group] = now + delay
+            log.error(
+                "partition process of group %d exited (%s) after %.1f s; starting it again in "
+                "%.1f s",
+                group,
+                proc.returncode,
+                lived,
+                delay,
+            )
+        for group, at in list(self._restart_at.items()):
+            if now >= at:
+                del self._restart_at[group]
+                self._start(group)
+
     def _start(self, group: int) -> None:
+        self._started_at[group] = self._clock.monotonic()
         self._procs[group] = subprocess.Popen(
             [sys.executable, "-m", "node"],
             env=worker_env(self._options, group, self._secret),

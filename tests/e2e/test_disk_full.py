@@ -128,3 +128,84 @@ def test_full_disk_refuses_new_work_keeps_reads_loses_nothing_and_recovers(
         finally:
             node.stop()
             deployment.stop()
+
+
+def stopped_for_lack_of_space(log: str) -> bool:
+    """The node's last line says it stopped because the disk is full (the journal's write, or
+    the store's, whichever failed first)."""
+    last = log.strip().splitlines()[-1]
+    return "CRITICAL node: stopping:" in last and "No space left on device" in last
+
+
+PADDING = b" " * 4096  # JSON whitespace: each add journals ~4 KiB, so the disk fills quickly
+
+
+def test_a_real_enospc_stops_the_node_cleanly_and_a_restart_loses_nothing(tmp_path: Path) -> None:
+    """With no reserve, the disk really fills: a request whose append failed is answered 503
+    ("may or may not have been accepted"), the node stops with one line saying why and exit
+    status 74 (node/fatal.py), restarting it on the still-full disk stops it the same way, and
+    once space is back a restart serves again with every acknowledged increment, and none made
+    twice."""
+    with tmpfs(tmp_path / "disk", 48) as disk:
+        deployment = LocalDeployment(tmp_path / "deployment.log")
+        node = LocalNode(disk, extra_env={"PERDURE_MIN_FREE_DISK_BYTES": "0"})
+        try:
+            deployment.start()
+            node.start()
+            node.register(deployment.uri)
+            process = node.process
+            assert process is not None and process.proc is not None
+            acknowledged, uncertain = 0, 0
+            for n in (1, 2, 3):
+                status, _, body = add(node, n)
+                assert status == 200, body
+                acknowledged = json.loads(body)
+            filler = fill(disk, leave=256 * 1024)
+            refusals: list[str] = []
+            for _ in range(2000):  # ~60 adds fill what is left; bounded either way
+                try:
+                    status, _, body = http(
+                        "POST", node.ingress_url + "/Counter/disk/add", b"1" + PADDING, JSON
+                    )
+                except OSError:  # the node is stopping or stopped: it may have taken it
+                    uncertain += 1
+                    break
+                if status == 200:
+                    acknowledged = json.loads(body)
+                    continue
+                assert status == 503, (status, body)
+                uncertain += 1
+                refusals.append(json.loads(body)["message"])
+                if not process.alive():
+                    break
+            process.proc.wait(30)
+            assert process.proc.returncode == 74
+            # The journal or the store, whichever found the disk full first: a request whose
+            # append failed is refused saying why; one whose apply failed sees the node stop.
+            if refusals:
+                assert "No space left on device" in refusals[0], refusals
+                assert "may or may not have been accepted" in refusals[0], refusals
+            log = process.output()
+            assert stopped_for_lack_of_space(log), log[-3000:]
+            assert "Traceback" not in log, log[-3000:]
+
+            # Started again on the disk still full: it stops again, the same way.
+            node.launch()
+            process = node.process
+            assert process is not None and process.proc is not None
+            process.proc.wait(60)
+            log = process.output()
+            assert process.proc.returncode == 74, log[-3000:]
+            assert log.count("CRITICAL") == 2 and stopped_for_lack_of_space(log), log[-3000:]
+            assert "Traceback" not in log
+
+            filler.unlink()
+            node.start()
+            status, _, body = add(node, 0)
+            assert status == 200, body
+            count = json.loads(body)
+            print(f"acknowledged {acknowledged}, uncertain {uncertain}, counted {count}")
+            assert acknowledged <= count <= acknowledged + uncertain  # nothing lost, none twice
+        finally:
+            node.stop()
+            deployment.stop()
