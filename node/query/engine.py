@@ -75,6 +75,7 @@ def plan(sql: str) -> Plan:
             tables[name] = _union(scans[name])
         elif name in scans or name in named:
             tables[name] = {}  # maybe also read where the plan's inputs do not show
+    _narrow_the_view_state(sql, tables)
     ids_only = frozenset(
         name
         for name, columns in projections.items()
@@ -149,8 +150,26 @@ def _bad_query(exc: Exception) -> QueryError:
 # ------------------------------------------------------------------------------- pushdown
 
 
+def _words(sql: str) -> set[str]:
+    return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", sql.lower()))
+
+
+def _narrow_the_view_state(sql: str, tables: dict[str, Where]) -> None:
+    """`sys_invocation` reads the invoker's state only for the statuses it returns (a RIGHT
+    JOIN on id), so unless the query names `sys_invocation_state` itself, what narrows the
+    statuses narrows it too: a key's invocations are one prefix scan there as well, instead of a
+    scan of every status for the paused ones (node/query/rows.py)."""
+    state, status = "sys_invocation_state", "sys_invocation_status"
+    if state not in tables or status not in tables or state in _words(sql):
+        return
+    narrowed = dict(tables[state])
+    for column, values in tables[status].items():
+        narrowed[column] = narrowed[column] & values if column in narrowed else values
+    tables[state] = narrowed
+
+
 def _named_tables(sql: str) -> set[str]:
-    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", sql.lower()))
+    words = _words(sql)
     named = {name for name in schema.TABLES if name in words}
     for view, underlying in _VIEW_TABLES.items():
         if view in words:

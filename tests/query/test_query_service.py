@@ -17,9 +17,11 @@ import pytest
 from node.query import encode, engine, rows
 from node.query.errors import QueryError
 from node.query.service import LocalSource, Options, Peer, QueryService
-from partition import keys
+from partition import ids, keys, tables
 from partition.read_view import ReadView
 from partition.store import Store
+from perdure_proto import protocol_pb2 as pb
+from perdure_proto import storage_pb2 as st
 
 
 class NoLeader:
@@ -189,6 +191,52 @@ def test_filters_on_ids_services_and_keys_reach_the_scans() -> None:
     assert plan.tables == {"sys_invocation_status": {}, "sys_service": {}}
     # information_schema reads no table.
     assert engine.plan("SELECT count(*) FROM information_schema.columns").tables == {}
+    # sys_invocation reads the invoker's state only for the statuses it returns: narrowed
+    # alike (a key's prefix scan, not every status for the paused ones)...
+    by_key = {"target_service_name": frozenset({"Counter"}), "target_service_key": frozenset({"k"})}
+    plan = engine.plan(
+        "SELECT id, status FROM sys_invocation "
+        "WHERE target_service_name = 'Counter' AND target_service_key = 'k'"
+    )
+    assert plan.tables == {"sys_invocation_status": by_key, "sys_invocation_state": by_key}
+    # ... unless the query reads sys_invocation_state itself.
+    plan = engine.plan(
+        "SELECT s.id FROM sys_invocation v JOIN sys_invocation_state s ON v.id = s.id "
+        "WHERE v.target_service_key = 'k'"
+    )
+    assert "target_service_key" not in plan.tables["sys_invocation_state"]
+
+
+def test_a_keys_paused_invocations_are_found_by_a_prefix_scan(store: Store) -> None:
+    """The invoker's state of a paused invocation comes from its status row; narrowed to a key,
+    only that key's statuses are read, and the paused one of the key is still there."""
+    txn = store.transaction()
+    paused = {}
+    for key in ("a", "b"):
+        invocation_id = ids.random_invocation_id(key)
+        paused[key] = invocation_id
+        status = st.InvocationStatus(
+            service="Counter",
+            key=key,
+            handler="add",
+            phase=st.PAUSED,
+            service_type=pb.VIRTUAL_OBJECT,
+        )
+        status.last_failure.code, status.last_failure.message = 500, f"boom {key}"
+        tables.put_status(txn, invocation_id, status)
+    txn.commit(1)
+    view = ReadView(store)
+    try:
+        where = {
+            "target_service_name": frozenset({"Counter"}),
+            "target_service_key": frozenset({"b"}),
+        }
+        table = rows.build("sys_invocation_state", view, [], where)
+        assert table.column("id").to_pylist() == [paused["b"]]
+        assert table.column("last_failure").to_pylist() == ["boom b"]
+        assert rows.build("sys_invocation_state", view, [], {}).num_rows == 2
+    finally:
+        view.release()
 
 
 def test_ddl_dml_and_bad_sql_are_query_errors() -> None:
