@@ -53,6 +53,18 @@ class ReadView:
             it.next()
         return out
 
+    def scan_keys(self, prefix: bytes) -> list[bytes]:
+        """The keys of the rows `scan(prefix)` returns, without reading their values."""
+        it, out, end = self._reading(), [], next_prefix(prefix)
+        it.seek(prefix)
+        while it.valid():
+            key = bytes(it.key())
+            if key >= end:
+                break
+            out.append(key)
+            it.next()
+        return out
+
     def release(self) -> None:
         """Unpin the data files; reading the view after this raises."""
         self._it = None

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
@@ -28,6 +28,7 @@ from node.query import schema
 from node.query.errors import Cancelled, QueryError
 
 Where = dict[str, frozenset[str]]
+Columns = frozenset[str] | None  # the columns of a table a query reads; None: maybe all
 MEMORY_LIMIT_BYTES = 256 * 1024 * 1024  # DataFusion's memory pool per query
 _OPTIONS = SQLOptions().with_allow_ddl(False).with_allow_dml(False).with_allow_statements(False)
 _VIEW_TABLES = {"sys_invocation": ("sys_invocation_status", "sys_invocation_state")}
@@ -47,9 +48,10 @@ PUSHDOWN_COLUMNS = frozenset(
 @dataclass(frozen=True, slots=True)
 class Plan:
     tables: dict[str, Where]  # every table the query may read -> what its scans allow
-    # Tables of which every scan reads no column but `id` (e.g. count(*) over sys_invocation):
-    # their rows need not be decoded (node/query/rows.py).
-    ids_only: frozenset[str] = frozenset()
+    # Every table the query may read -> the columns its scans read (their projections and the
+    # columns of the filters pushed into them), None where that is not sure: the others need
+    # not be built (node/query/rows.py); `count(*)` reads none, so no row is even decoded.
+    columns: dict[str, Columns] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,22 +68,20 @@ def plan(sql: str) -> Plan:
     except Exception as exc:  # DataFusion raises plain exceptions: any is the query's fault
         raise _bad_query(exc) from None
     scans: dict[str, list[Where]] = {}
-    projections: dict[str, list[frozenset[str] | None]] = {}
+    projections: dict[str, list[Columns]] = {}
     _collect_scans(logical, scans, projections)
     named = _named_tables(sql)
     tables: dict[str, Where] = {}
+    columns: dict[str, Columns] = {}
     for name in schema.TABLES:
         if name in scans and _all_scanned(sql):
             tables[name] = _union(scans[name])
+            columns[name] = _all_read(projections[name])
         elif name in scans or name in named:
             tables[name] = {}  # maybe also read where the plan's inputs do not show
+            columns[name] = None
     _narrow_the_view_state(sql, tables)
-    ids_only = frozenset(
-        name
-        for name, columns in projections.items()
-        if _all_scanned(sql) and all(c is not None and c <= {"id"} for c in columns)
-    )
-    return Plan(tables, ids_only & tables.keys())
+    return Plan(tables, columns)
 
 
 def execute(
@@ -186,18 +186,20 @@ def _all_scanned(sql: str) -> bool:
 def _collect_scans(
     plan: Any,
     scans: dict[str, list[Where]],
-    projections: dict[str, list[frozenset[str] | None]],
+    projections: dict[str, list[Columns]],
 ) -> None:
     variant = plan.to_variant()
     if type(variant).__name__ == "TableScan":
         name = str(variant.table_name()).rsplit(".", 1)[-1]
         projected = variant.projection()
-        unfiltered = not list(variant.filters())  # a filter's columns may be read after it
-        projections.setdefault(name, []).append(
-            frozenset(str(column) for _, column in projected)
-            if projected is not None and unfiltered
-            else None
-        )
+        read: Columns = None
+        if projected is not None:
+            # A filter pushed into the scan reads its columns there, outside the projection.
+            read = frozenset(str(column) for _, column in projected)
+            for expr in variant.filters():
+                used = _columns_of(expr)
+                read = None if used is None or read is None else read | used
+        projections.setdefault(name, []).append(read)
         where: Where = {}
         for expr in variant.filters():
             allowed = _allowed(expr)
@@ -207,6 +209,39 @@ def _collect_scans(
         scans.setdefault(name, []).append(where)
     for child in plan.inputs():
         _collect_scans(child, scans, projections)
+
+
+def _all_read(scans: list[Columns]) -> Columns:
+    """What all scans of one table together read."""
+    read: frozenset[str] = frozenset()
+    for columns in scans:
+        if columns is None:
+            return None
+        read |= columns
+    return read
+
+
+def _columns_of(expr: Any, depth: int = 0) -> Columns:
+    """The columns `expr` reads, or None if that cannot be told."""
+    variant = expr.to_variant()
+    kind = type(variant).__name__
+    if kind == "Column":
+        return frozenset({str(variant.name())})
+    if kind == "Literal":
+        return frozenset()
+    if depth > 64:
+        return None
+    try:
+        operands = expr.rex_call_operands()
+    except Exception:  # an expression DataFusion's Python side cannot take apart
+        return None
+    found: frozenset[str] = frozenset()
+    for operand in operands:
+        columns = _columns_of(operand, depth + 1)
+        if columns is None:
+            return None
+        found |= columns
+    return found
 
 
 def _union(wheres: list[Where]) -> Where:

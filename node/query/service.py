@@ -39,7 +39,7 @@ from node import metrics
 from node.attempts import AttemptInfo
 from node.clock import SYSTEM, Cancellable, Clock
 from node.query.errors import Cancelled, QueryError
-from node.query.worker import PARTITIONED, QueryWorker, Where
+from node.query.worker import PARTITIONED, Columns, QueryWorker, Where
 from partition.read_view import ReadView
 from partition.store import Store
 
@@ -156,7 +156,7 @@ class QueryService:
             await self._worker.started()
             job.deadline = time.monotonic() + options.timeout_s
             async with asyncio.timeout(options.timeout_s):
-                wanted, ids_only = await self._worker.plan(sql)
+                wanted, columns = await self._worker.plan(sql)
                 partitioned = {n: w for n, w in wanted.items() if n in PARTITIONED}
                 global_ = {n: w for n, w in wanted.items() if n not in PARTITIONED}
                 routes = self._routes()
@@ -166,7 +166,11 @@ class QueryService:
                     {
                         "tables": {
                             n: {c: sorted(v) for c, v in w.items()} for n, w in partitioned.items()
-                        }
+                        },
+                        "columns": {
+                            n: None if columns.get(n) is None else sorted(columns[n] or ())
+                            for n in partitioned
+                        },
                     }
                 )
                 bodies = await asyncio.gather(*(_ask_raw(g, p, body) for g, p in remote.items()))
@@ -178,7 +182,7 @@ class QueryService:
                     json=json,
                     max_rows=options.max_rows,
                     deadline=job.deadline,
-                    ids_only=ids_only,
+                    columns=columns,
                 )
                 metrics.QUERY_SECONDS.observe(time.perf_counter() - started)
                 return answer
@@ -209,11 +213,17 @@ class QueryService:
                 for name, where in request["tables"].items()
                 if name in PARTITIONED
             }
+            read = request.get("columns") or {}  # (absent from an older node's request: all)
+            columns: dict[str, Columns] = {
+                name: None if read.get(name) is None else frozenset(read[name]) for name in wanted
+            }
             job = self._hold(self._options.timeout_s)
             try:
                 async with asyncio.timeout(self._options.timeout_s):
                     view, attempts = self._take()
-                    tables = await self._thread(job, self._build_local, job, wanted, view, attempts)
+                    tables = await self._thread(
+                        job, self._build_local, job, wanted, columns, view, attempts
+                    )
                     return b"\x00" + await self._thread(job, _frame_tables, tables)
             except TimeoutError:
                 raise QueryError(
@@ -272,13 +282,17 @@ class QueryService:
 
     @staticmethod
     def _build_local(
-        job: _Job, wanted: dict[str, Where], view: ReadView, attempts: list[AttemptInfo]
+        job: _Job,
+        wanted: dict[str, Where],
+        columns: dict[str, Columns],
+        view: ReadView,
+        attempts: list[AttemptInfo],
     ) -> dict[str, pa.Table]:
         from node.query import rows
 
         try:
             return {
-                name: rows.build(name, view, attempts, where, job.check)
+                name: rows.build(name, view, attempts, where, job.check, columns.get(name))
                 for name, where in wanted.items()
             }
         finally:
@@ -287,7 +301,8 @@ class QueryService:
 
 # ------------------------------------------------------------------------------- QUERY wire
 #
-# Request: JSON {"tables": {name: {column: [allowed values]}}} (partitioned tables only).
+# Request: JSON {"tables": {name: {column: [allowed values]}}, "columns": {name: [column] or
+# null}} (partitioned tables only; "columns": what the query reads, null or absent: maybe all).
 # Answer: 0x00 then per table [u32 name length][name][u64 stream length][Arrow IPC stream],
 # or 0x01 then JSON {"status", "message"} when the peer refused.
 

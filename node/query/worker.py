@@ -33,6 +33,7 @@ from node.attempts import AttemptInfo
 from node.query.errors import Cancelled, QueryError
 
 Where = dict[str, frozenset[str]]  # column -> values the query's filters allow (node.query.rows)
+Columns = frozenset[str] | None  # the columns a query reads of a table (None: maybe all)
 # The tables kept per partition group (node.query.schema.PARTITIONED: a test checks they agree),
 # named here so the node's process need not import pyarrow to route a query.
 PARTITIONED = frozenset(
@@ -95,10 +96,10 @@ class QueryWorker:
             await self._call(_ready)
             self._warm = True
 
-    async def plan(self, sql: str) -> tuple[dict[str, Where], frozenset[str]]:
-        """The tables `sql` reads, what its filters allow of each, and those it reads only the
-        ids of (node.query.engine.plan)."""
-        planned: tuple[dict[str, Where], frozenset[str]] = await self._call(_plan, sql)
+    async def plan(self, sql: str) -> tuple[dict[str, Where], dict[str, Columns]]:
+        """The tables `sql` reads, what its filters allow of each, and the columns it reads of
+        each (node.query.engine.plan)."""
+        planned: tuple[dict[str, Where], dict[str, Columns]] = await self._call(_plan, sql)
         return planned
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
@@ -119,12 +120,12 @@ class QueryWorker:
         json: bool,
         max_rows: int,
         deadline: float,
-        ids_only: frozenset[str] = frozenset(),
+        columns: dict[str, Columns] | None = None,
     ) -> bytes:
         """Answer `sql` over this group's rows of the `local` tables (read in the worker, with
         the invoker's `attempts`) and the other groups' framed rows `remote`."""
         answer: bytes = await self._call(
-            _run, sql, local, attempts, remote, json, max_rows, deadline, ids_only
+            _run, sql, local, attempts, remote, json, max_rows, deadline, columns or {}
         )
         return answer
 
@@ -155,11 +156,11 @@ def _ready() -> None:
     from node.query import engine  # noqa: F401 - imported now, not in the first query's time
 
 
-def _plan(sql: str) -> tuple[dict[str, Where], frozenset[str]]:
+def _plan(sql: str) -> tuple[dict[str, Where], dict[str, Columns]]:
     from node.query import engine
 
     planned = engine.plan(sql)
-    return dict(planned.tables.items()), planned.ids_only
+    return dict(planned.tables.items()), dict(planned.columns.items())
 
 
 def _run(
@@ -170,7 +171,7 @@ def _run(
     json: bool,
     max_rows: int,
     deadline: float,
-    ids_only: frozenset[str],
+    columns: dict[str, Columns],
 ) -> bytes:
     import pyarrow as pa
     from rocksdict import ReadOptions
@@ -189,7 +190,7 @@ def _run(
         parts: dict[str, list[pa.Table]] = {}
         try:
             for name, where in local.items():
-                table = rows.build(name, view, attempts, where, check, name in ids_only)
+                table = rows.build(name, view, attempts, where, check, columns.get(name))
                 parts.setdefault(name, []).append(table)
         finally:
             view.release()

@@ -317,3 +317,57 @@ def test_the_node_process_does_not_load_pyarrow_or_datafusion_until_it_must() ->
         check=True,
     ).stdout.split()
     assert loaded == ["False", "False"]
+
+
+def test_the_plan_knows_the_columns_each_table_is_read_for() -> None:
+    assert engine.plan("SELECT count(*) FROM sys_service").columns == {"sys_service": frozenset()}
+    plan = engine.plan(
+        "SELECT target_handler_name, count(1) FROM sys_invocation_status "
+        "WHERE target_service_name = 'Counter' AND journal_size > 2 GROUP BY target_handler_name"
+    )
+    # The filters' columns too, pushed into the scan or not.
+    assert plan.columns == {
+        "sys_invocation_status": frozenset(
+            {"target_handler_name", "target_service_name", "journal_size"}
+        )
+    }
+    plan = engine.plan("SELECT id, status FROM sys_invocation WHERE target_service_key = 'k'")
+    assert plan.columns["sys_invocation_status"] is not None
+    assert {"id", "status", "target_service_key"} <= plan.columns["sys_invocation_status"]
+    # A subquery hides what it reads: every column, then.
+    plan = engine.plan(
+        "SELECT id FROM sys_invocation_status WHERE target_service_name IN "
+        "(SELECT name FROM sys_service)"
+    )
+    assert plan.columns == {"sys_invocation_status": None, "sys_service": None}
+
+
+def test_a_table_built_for_some_columns_has_every_row_and_those_columns(store: Store) -> None:
+    txn = store.transaction()
+    made = []
+    for n in range(5):
+        invocation_id = ids.random_invocation_id(f"k{n}")
+        made.append(invocation_id)
+        status = st.InvocationStatus(
+            service="Counter",
+            key=f"k{n}",
+            handler="add",
+            phase=st.COMPLETED,
+            service_type=pb.VIRTUAL_OBJECT,
+            created_at_ms=1000 + n,
+        )
+        tables.put_status(txn, invocation_id, status)
+    txn.commit(1)
+    view = ReadView(store)
+    try:
+        full = rows.build("sys_invocation_status", view, [], {})
+        for columns in (frozenset(), frozenset({"id"}), frozenset({"status", "target"})):
+            some = rows.build("sys_invocation_status", view, [], {}, columns=columns)
+            assert some.schema == full.schema and some.num_rows == len(made)
+            for name in full.column_names:
+                expected = full.column(name) if name in columns else [None] * len(made)
+                assert some.column(name).to_pylist() == list(
+                    expected.to_pylist() if isinstance(expected, pa.ChunkedArray) else expected
+                ), (columns, name)
+    finally:
+        view.release()
