@@ -71,16 +71,17 @@ def plan(sql: str) -> Plan:
     projections: dict[str, list[Columns]] = {}
     _collect_scans(logical, scans, projections)
     named = _named_tables(sql)
+    all_scanned = _all_scanned(logical)
     tables: dict[str, Where] = {}
     columns: dict[str, Columns] = {}
     for name in schema.TABLES:
-        if name in scans and _all_scanned(sql):
+        if name in scans and all_scanned:
             tables[name] = _union(scans[name])
             columns[name] = _all_read(projections[name])
         elif name in scans or name in named:
             tables[name] = {}  # maybe also read where the plan's inputs do not show
             columns[name] = None
-    _narrow_the_view_state(sql, tables)
+    _narrow_the_view_state(sql, tables, columns)
     return Plan(tables, columns)
 
 
@@ -154,17 +155,22 @@ def _words(sql: str) -> set[str]:
     return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", sql.lower()))
 
 
-def _narrow_the_view_state(sql: str, tables: dict[str, Where]) -> None:
+def _narrow_the_view_state(sql: str, tables: dict[str, Where], columns: dict[str, Columns]) -> None:
     """`sys_invocation` reads the invoker's state only for the statuses it returns (a RIGHT
-    JOIN on id), so unless the query names `sys_invocation_state` itself, what narrows the
-    statuses narrows it too: a key's invocations are one prefix scan there as well, instead of a
-    scan of every status for the paused ones (node/query/rows.py)."""
+    JOIN on id, at most one state row per id), so unless the query names `sys_invocation_state`
+    itself, what narrows the statuses narrows it too: a key's invocations are one prefix scan
+    there as well, instead of a scan of every status for the paused ones (node/query/rows.py).
+    And if the query reads none of its columns but the join's id (`count(*)`, a filter on the
+    status's own phase), its rows change nothing: none are built (no id is allowed)."""
     state, status = "sys_invocation_state", "sys_invocation_status"
     if state not in tables or status not in tables or state in _words(sql):
         return
     narrowed = dict(tables[state])
     for column, values in tables[status].items():
         narrowed[column] = narrowed[column] & values if column in narrowed else values
+    read = columns.get(state)
+    if read is not None and read <= {"id"}:
+        narrowed["id"] = frozenset()
     tables[state] = narrowed
 
 
@@ -177,10 +183,17 @@ def _named_tables(sql: str) -> set[str]:
     return named
 
 
-def _all_scanned(sql: str) -> bool:
-    """Whether every table reference is sure to show up as a scan in the plan: only when the
-    query has no subquery (a subquery left in an expression hides its scans)."""
-    return sql.lower().count("select") <= 1
+def _all_scanned(logical: Any) -> bool:
+    """Whether every table the plan reads shows up as a scan among its inputs: unless a subquery
+    is left in an expression (a scalar subquery, or one DataFusion could not turn into a join),
+    whose plan hides in the expression. Derived tables (`FROM (SELECT ...)`) and the `IN` and
+    `EXISTS` subqueries DataFusion turns into semi joins are inputs like any other."""
+    return _EXPRESSION_SUBQUERY.search(logical.display_indent()) is None
+
+
+# How DataFusion's plan display shows a subquery left in an expression ("Subquery:" heads its
+# plan; "<subquery>" stands in the expression), never a derived table ("SubqueryAlias:").
+_EXPRESSION_SUBQUERY = re.compile(r"\bSubquery:|<subquery>")
 
 
 def _collect_scans(

@@ -25,6 +25,7 @@ from perdure_proto import storage_pb2 as st
 Where = Mapping[str, frozenset[str]]
 Columns = frozenset[str] | None  # the columns a query reads (None: maybe all)
 Row = dict[str, Any]
+Status = tuple[str, st.InvocationStatus]  # an invocation's id and its status row
 
 PHASES = {
     st.INBOXED: "inboxed",
@@ -71,15 +72,33 @@ def build(
     where: Where,
     check: Callable[[], None] = lambda: None,
     columns: Columns = None,
+    memo: Memo | None = None,
 ) -> pa.Table:
     """Table `name`'s rows in this store; `check` is called now and then and raises to stop.
     `columns`: the only columns the query reads (None: maybe all); the others are left null, and
-    a status table read for its ids alone (e.g. `count(*)`) is built without decoding a row."""
+    a status table read for its ids alone (e.g. `count(*)`) is built without decoding a row.
+    `memo`: one per query, shared by its builds (`Memo`)."""
     if name == "sys_invocation_status":
         if columns is not None and columns <= {"id"} and "target_service_name" not in where:
             return _table(name, _status_ids(view, where, check), columns)
-        return _table(name, _invocation_status(view, attempts, where, check, columns), columns)
+        built = _invocation_status(view, attempts, where, check, columns, memo)
+        return _table(name, built, columns)
+    if name == "sys_invocation_state":
+        return _table(name, _invocation_state(view, attempts, where, check, memo), columns)
     return _table(name, _BUILDERS[name](view, attempts, where, check), columns)
+
+
+class Memo:
+    """What building one table of a query found that another table of the same query needs:
+    the paused invocations met while building the statuses, per narrowing (the invoker's state
+    side of `sys_invocation` would otherwise parse every status again to find them)."""
+
+    def __init__(self) -> None:
+        self.paused: dict[frozenset[tuple[str, frozenset[str]]], list[Status]] = {}
+
+    @staticmethod
+    def key(where: Where) -> frozenset[tuple[str, frozenset[str]]]:
+        return frozenset(where.items())
 
 
 def _table(name: str, rows: list[Row], columns: Columns) -> pa.Table:
@@ -171,8 +190,10 @@ def _invocation_status(
     where: Where,
     check: Callable[[], None],
     columns: Columns = None,
+    memo: Memo | None = None,
 ) -> list[Row]:
     out = []
+    paused: list[Status] = []
     callers: dict[str, st.InvocationStatus | None] = {}
     # The costly columns, computed only when read: parsing the id again, formatting the
     # target, reading the caller's status.
@@ -227,12 +248,20 @@ def _invocation_status(
                 row["completion_failure"] = _failure_text(s.result.failure)
             else:
                 row["completion_result"] = "success"
+        elif s.phase == st.PAUSED:
+            paused.append((invocation_id, s))
         out.append(row)
+    if memo is not None:
+        memo.paused[Memo.key(where)] = paused
     return out
 
 
 def _invocation_state(
-    view: ReadView, attempts: Iterable[AttemptInfo], where: Where, check: Callable[[], None]
+    view: ReadView,
+    attempts: Iterable[AttemptInfo],
+    where: Where,
+    check: Callable[[], None],
+    memo: Memo | None = None,
 ) -> list[Row]:
     """The leader's invoker's view of what it runs or retries; a paused invocation (no longer
     the invoker's) keeps the failure that paused it in its status row."""
@@ -256,7 +285,8 @@ def _invocation_state(
             row["last_failure"] = a.last_failure
             row["last_failure_error_code"] = str(a.last_failure_code)
         out.append(row)
-    for invocation_id, s in _statuses(view, where, check):
+    met = memo.paused.get(Memo.key(where)) if memo is not None else None
+    for invocation_id, s in _statuses(view, where, check) if met is None else met:
         if s.phase != st.PAUSED or invocation_id in seen or not s.HasField("last_failure"):
             continue
         out.append(
@@ -484,7 +514,6 @@ def _utf8(value: bytes) -> str | None:
 _BUILDERS: dict[
     str, Callable[[ReadView, Iterable[AttemptInfo], Where, Callable[[], None]], list[Row]]
 ] = {
-    "sys_invocation_state": _invocation_state,
     "sys_journal": _journal,
     "state": _state,
     "sys_inbox": _inbox,

@@ -290,9 +290,10 @@ class QueryService:
     ) -> dict[str, pa.Table]:
         from node.query import rows
 
+        memo = rows.Memo()
         try:
             return {
-                name: rows.build(name, view, attempts, where, job.check, columns.get(name))
+                name: rows.build(name, view, attempts, where, job.check, columns.get(name), memo)
                 for name, where in wanted.items()
             }
         finally:

@@ -189,8 +189,9 @@ def _run(
         view = ReadView.over(_db.iter(ReadOptions()))
         parts: dict[str, list[pa.Table]] = {}
         try:
+            memo = rows.Memo()
             for name, where in local.items():
-                table = rows.build(name, view, attempts, where, check, columns.get(name))
+                table = rows.build(name, view, attempts, where, check, columns.get(name), memo)
                 parts.setdefault(name, []).append(table)
         finally:
             view.release()

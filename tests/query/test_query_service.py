@@ -183,12 +183,28 @@ def test_filters_on_ids_services_and_keys_reach_the_scans() -> None:
     ):
         plan = engine.plan(f"SELECT id FROM sys_invocation_status WHERE {where}")
         assert plan.tables == {"sys_invocation_status": {}}, where
-    # A subquery may read a table where the plan does not show it: read it whole.
+    # An IN subquery DataFusion turns into a join, and a derived table, are scans like any other.
     plan = engine.plan(
         "SELECT id FROM sys_invocation_status WHERE target_service_name IN "
         "(SELECT name FROM sys_service WHERE ty = 'virtual_object') AND id = 'inv_1a'"
     )
+    assert plan.tables == {
+        "sys_invocation_status": {"id": frozenset({"inv_1a"})},
+        "sys_service": {},
+    }
+    plan = engine.plan(
+        "SELECT COUNT(1) FROM (SELECT * FROM sys_invocation_status inv LIMIT 50000) "
+        "WHERE inv.id = 'inv_1a'"
+    )
+    assert plan.columns == {"sys_invocation_status": frozenset({"id"})}
+    # A subquery left in an expression may read a table where the plan does not show it: every
+    # table it names is read whole.
+    plan = engine.plan(
+        "SELECT id, (SELECT count(*) FROM sys_service) AS n FROM sys_invocation_status "
+        "WHERE id = 'inv_1a'"
+    )
     assert plan.tables == {"sys_invocation_status": {}, "sys_service": {}}
+    assert plan.columns == {"sys_invocation_status": None, "sys_service": None}
     # information_schema reads no table.
     assert engine.plan("SELECT count(*) FROM information_schema.columns").tables == {}
     # sys_invocation reads the invoker's state only for the statuses it returns: narrowed
@@ -334,12 +350,15 @@ def test_the_plan_knows_the_columns_each_table_is_read_for() -> None:
     plan = engine.plan("SELECT id, status FROM sys_invocation WHERE target_service_key = 'k'")
     assert plan.columns["sys_invocation_status"] is not None
     assert {"id", "status", "target_service_key"} <= plan.columns["sys_invocation_status"]
-    # A subquery hides what it reads: every column, then.
+    # A subquery joined in: the columns of both sides.
     plan = engine.plan(
         "SELECT id FROM sys_invocation_status WHERE target_service_name IN "
         "(SELECT name FROM sys_service)"
     )
-    assert plan.columns == {"sys_invocation_status": None, "sys_service": None}
+    assert plan.columns == {
+        "sys_invocation_status": frozenset({"id", "target_service_name"}),
+        "sys_service": frozenset({"name"}),
+    }
 
 
 def test_a_table_built_for_some_columns_has_every_row_and_those_columns(store: Store) -> None:
@@ -371,3 +390,39 @@ def test_a_table_built_for_some_columns_has_every_row_and_those_columns(store: S
                 ), (columns, name)
     finally:
         view.release()
+
+
+def test_the_view_state_reuses_the_paused_statuses_its_query_met(store: Store) -> None:
+    """Built after the statuses with the same narrowing, the invoker's state takes the paused
+    invocations the status build met instead of parsing every status again (here the view is
+    released in between: reading it would raise)."""
+    txn = store.transaction()
+    paused = ids.random_invocation_id("p")
+    status = st.InvocationStatus(
+        service="Counter", key="p", handler="add", phase=st.PAUSED, service_type=pb.VIRTUAL_OBJECT
+    )
+    status.last_failure.code, status.last_failure.message = 500, "boom"
+    tables.put_status(txn, paused, status)
+    done = st.InvocationStatus(service="Counter", key="d", handler="add", phase=st.COMPLETED)
+    tables.put_status(txn, ids.random_invocation_id("d"), done)
+    txn.commit(1)
+    view, memo = ReadView(store), rows.Memo()
+    assert rows.build("sys_invocation_status", view, [], {}, memo=memo).num_rows == 2
+    view.release()
+    state = rows.build("sys_invocation_state", view, [], {}, memo=memo)
+    assert state.column("id").to_pylist() == [paused]
+    assert state.column("last_failure").to_pylist() == ["boom"]
+    with pytest.raises(RuntimeError, match="released"):  # another narrowing: not in the memo
+        rows.build("sys_invocation_state", view, [], {"id": frozenset({paused})}, memo=memo)
+
+
+def test_a_view_query_reading_only_the_join_id_of_the_state_builds_none_of_it() -> None:
+    for sql in (
+        "SELECT count(*) FROM sys_invocation",
+        "SELECT COUNT(1) FROM (SELECT * FROM sys_invocation inv LIMIT 50000) "
+        "WHERE status != 'completed'",
+    ):
+        plan = engine.plan(sql)
+        assert plan.tables["sys_invocation_state"] == {"id": frozenset()}, sql
+    plan = engine.plan("SELECT id FROM sys_invocation WHERE status = 'running'")
+    assert plan.tables["sys_invocation_state"] == {}  # running is the invoker's: read
