@@ -52,6 +52,9 @@ class Plan:
     # columns of the filters pushed into them), None where that is not sure: the others need
     # not be built (node/query/rows.py); `count(*)` reads none, so no row is even decoded.
     columns: dict[str, Columns] = field(default_factory=dict)
+    # Tables of which every scan takes at most this many rows, whatever rows (a LIMIT pushed
+    # into a scan without filters: the CLI's count estimate reads 50,000 of the statuses).
+    limits: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +72,8 @@ def plan(sql: str) -> Plan:
         raise _bad_query(exc) from None
     scans: dict[str, list[Where]] = {}
     projections: dict[str, list[Columns]] = {}
-    _collect_scans(logical, scans, projections)
+    fetches: dict[str, list[int | None]] = {}
+    _collect_scans(logical, scans, projections, fetches)
     named = _named_tables(sql)
     all_scanned = _all_scanned(logical)
     tables: dict[str, Where] = {}
@@ -82,7 +86,12 @@ def plan(sql: str) -> Plan:
             tables[name] = {}  # maybe also read where the plan's inputs do not show
             columns[name] = None
     _narrow_the_view_state(sql, tables, columns)
-    return Plan(tables, columns)
+    limits = {
+        name: max(f for f in taken if f is not None)
+        for name, taken in fetches.items()
+        if all_scanned and name in tables and taken and None not in taken
+    }
+    return Plan(tables, columns, limits)
 
 
 def execute(
@@ -200,10 +209,17 @@ def _collect_scans(
     plan: Any,
     scans: dict[str, list[Where]],
     projections: dict[str, list[Columns]],
+    fetches: dict[str, list[int | None]],
 ) -> None:
     variant = plan.to_variant()
     if type(variant).__name__ == "TableScan":
         name = str(variant.table_name()).rsplit(".", 1)[-1]
+        # A fetch with filters counts the rows that pass them, which the rows built for a scan
+        # need not (they may let through rows the filters drop): then all are built.
+        fetch = variant.fetch()
+        fetches.setdefault(name, []).append(
+            int(fetch) if fetch is not None and not list(variant.filters()) else None
+        )
         projected = variant.projection()
         read: Columns = None
         if projected is not None:
@@ -221,7 +237,7 @@ def _collect_scans(
                 where[column] = where[column] & values if column in where else values
         scans.setdefault(name, []).append(where)
     for child in plan.inputs():
-        _collect_scans(child, scans, projections)
+        _collect_scans(child, scans, projections, fetches)
 
 
 def _all_read(scans: list[Columns]) -> Columns:

@@ -9,6 +9,7 @@ to whatever is returned. Runs in a worker thread: it reads only the view and its
 
 from __future__ import annotations
 
+import itertools
 import struct
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -73,15 +74,17 @@ def build(
     check: Callable[[], None] = lambda: None,
     columns: Columns = None,
     memo: Memo | None = None,
+    limit: int | None = None,
 ) -> pa.Table:
     """Table `name`'s rows in this store; `check` is called now and then and raises to stop.
     `columns`: the only columns the query reads (None: maybe all); the others are left null, and
     a status table read for its ids alone (e.g. `count(*)`) is built without decoding a row.
-    `memo`: one per query, shared by its builds (`Memo`)."""
+    `memo`: one per query, shared by its builds (`Memo`). `limit`: the query takes at most this
+    many rows of the table, whichever (the statuses stop there; other tables are small)."""
     if name == "sys_invocation_status":
         if columns is not None and columns <= {"id"} and "target_service_name" not in where:
-            return _table(name, _status_ids(view, where, check), columns)
-        built = _invocation_status(view, attempts, where, check, columns, memo)
+            return _table(name, _status_ids(view, where, check)[:limit], columns)
+        built = _invocation_status(view, attempts, where, check, columns, memo, limit)
         return _table(name, built, columns)
     if name == "sys_invocation_state":
         return _table(name, _invocation_state(view, attempts, where, check, memo), columns)
@@ -191,6 +194,7 @@ def _invocation_status(
     check: Callable[[], None],
     columns: Columns = None,
     memo: Memo | None = None,
+    limit: int | None = None,
 ) -> list[Row]:
     out = []
     paused: list[Status] = []
@@ -200,7 +204,7 @@ def _invocation_status(
     pkeys = columns is None or "partition_key" in columns
     targets = columns is None or "target" in columns
     by_whom = columns is None or bool(columns & {"invoked_by_service_name", "invoked_by_target"})
-    for invocation_id, s in _statuses(view, where, check):
+    for invocation_id, s in itertools.islice(_statuses(view, where, check), limit):
         keyed = s.service_type in (pb.VIRTUAL_OBJECT, pb.WORKFLOW)
         completed = s.phase == st.COMPLETED
         row: Row = {
@@ -251,7 +255,7 @@ def _invocation_status(
         elif s.phase == st.PAUSED:
             paused.append((invocation_id, s))
         out.append(row)
-    if memo is not None:
+    if memo is not None and limit is None:  # (a part of the statuses tells nothing of the rest)
         memo.paused[Memo.key(where)] = paused
     return out
 

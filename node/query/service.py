@@ -156,7 +156,7 @@ class QueryService:
             await self._worker.started()
             job.deadline = time.monotonic() + options.timeout_s
             async with asyncio.timeout(options.timeout_s):
-                wanted, columns = await self._worker.plan(sql)
+                wanted, columns, limits = await self._worker.plan(sql)
                 partitioned = {n: w for n, w in wanted.items() if n in PARTITIONED}
                 global_ = {n: w for n, w in wanted.items() if n not in PARTITIONED}
                 routes = self._routes()
@@ -171,6 +171,7 @@ class QueryService:
                             n: None if columns.get(n) is None else sorted(columns[n] or ())
                             for n in partitioned
                         },
+                        "limits": {n: limits[n] for n in partitioned if n in limits},
                     }
                 )
                 bodies = await asyncio.gather(*(_ask_raw(g, p, body) for g, p in remote.items()))
@@ -183,6 +184,7 @@ class QueryService:
                     max_rows=options.max_rows,
                     deadline=job.deadline,
                     columns=columns,
+                    limits=limits,
                 )
                 metrics.QUERY_SECONDS.observe(time.perf_counter() - started)
                 return answer
@@ -217,12 +219,13 @@ class QueryService:
             columns: dict[str, Columns] = {
                 name: None if read.get(name) is None else frozenset(read[name]) for name in wanted
             }
+            limits = {n: int(v) for n, v in (request.get("limits") or {}).items() if n in wanted}
             job = self._hold(self._options.timeout_s)
             try:
                 async with asyncio.timeout(self._options.timeout_s):
                     view, attempts = self._take()
                     tables = await self._thread(
-                        job, self._build_local, job, wanted, columns, view, attempts
+                        job, self._build_local, job, wanted, columns, limits, view, attempts
                     )
                     return b"\x00" + await self._thread(job, _frame_tables, tables)
             except TimeoutError:
@@ -285,6 +288,7 @@ class QueryService:
         job: _Job,
         wanted: dict[str, Where],
         columns: dict[str, Columns],
+        limits: dict[str, int],
         view: ReadView,
         attempts: list[AttemptInfo],
     ) -> dict[str, pa.Table]:
@@ -293,7 +297,16 @@ class QueryService:
         memo = rows.Memo()
         try:
             return {
-                name: rows.build(name, view, attempts, where, job.check, columns.get(name), memo)
+                name: rows.build(
+                    name,
+                    view,
+                    attempts,
+                    where,
+                    job.check,
+                    columns.get(name),
+                    memo,
+                    limits.get(name),
+                )
                 for name, where in wanted.items()
             }
         finally:
@@ -303,7 +316,8 @@ class QueryService:
 # ------------------------------------------------------------------------------- QUERY wire
 #
 # Request: JSON {"tables": {name: {column: [allowed values]}}, "columns": {name: [column] or
-# null}} (partitioned tables only; "columns": what the query reads, null or absent: maybe all).
+# null}, "limits": {name: rows}} (partitioned tables only; "columns": what the query reads, null
+# or absent: maybe all; "limits": the most rows it takes of a table, absent: all).
 # Answer: 0x00 then per table [u32 name length][name][u64 stream length][Arrow IPC stream],
 # or 0x01 then JSON {"status", "message"} when the peer refused.
 

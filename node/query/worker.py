@@ -96,10 +96,12 @@ class QueryWorker:
             await self._call(_ready)
             self._warm = True
 
-    async def plan(self, sql: str) -> tuple[dict[str, Where], dict[str, Columns]]:
-        """The tables `sql` reads, what its filters allow of each, and the columns it reads of
-        each (node.query.engine.plan)."""
-        planned: tuple[dict[str, Where], dict[str, Columns]] = await self._call(_plan, sql)
+    async def plan(self, sql: str) -> tuple[dict[str, Where], dict[str, Columns], dict[str, int]]:
+        """The tables `sql` reads, what its filters allow of each, the columns it reads of each
+        and the most rows it takes of some (node.query.engine.plan)."""
+        planned: tuple[dict[str, Where], dict[str, Columns], dict[str, int]] = await self._call(
+            _plan, sql
+        )
         return planned
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
@@ -121,11 +123,21 @@ class QueryWorker:
         max_rows: int,
         deadline: float,
         columns: dict[str, Columns] | None = None,
+        limits: dict[str, int] | None = None,
     ) -> bytes:
         """Answer `sql` over this group's rows of the `local` tables (read in the worker, with
         the invoker's `attempts`) and the other groups' framed rows `remote`."""
         answer: bytes = await self._call(
-            _run, sql, local, attempts, remote, json, max_rows, deadline, columns or {}
+            _run,
+            sql,
+            local,
+            attempts,
+            remote,
+            json,
+            max_rows,
+            deadline,
+            columns or {},
+            limits or {},
         )
         return answer
 
@@ -156,11 +168,11 @@ def _ready() -> None:
     from node.query import engine  # noqa: F401 - imported now, not in the first query's time
 
 
-def _plan(sql: str) -> tuple[dict[str, Where], dict[str, Columns]]:
+def _plan(sql: str) -> tuple[dict[str, Where], dict[str, Columns], dict[str, int]]:
     from node.query import engine
 
     planned = engine.plan(sql)
-    return dict(planned.tables.items()), dict(planned.columns.items())
+    return dict(planned.tables), dict(planned.columns), dict(planned.limits)
 
 
 def _run(
@@ -172,6 +184,7 @@ def _run(
     max_rows: int,
     deadline: float,
     columns: dict[str, Columns],
+    limits: dict[str, int],
 ) -> bytes:
     import pyarrow as pa
     from rocksdict import ReadOptions
@@ -191,7 +204,9 @@ def _run(
         try:
             memo = rows.Memo()
             for name, where in local.items():
-                table = rows.build(name, view, attempts, where, check, columns.get(name), memo)
+                table = rows.build(
+                    name, view, attempts, where, check, columns.get(name), memo, limits.get(name)
+                )
                 parts.setdefault(name, []).append(table)
         finally:
             view.release()

@@ -426,3 +426,32 @@ def test_a_view_query_reading_only_the_join_id_of_the_state_builds_none_of_it() 
         assert plan.tables["sys_invocation_state"] == {"id": frozenset()}, sql
     plan = engine.plan("SELECT id FROM sys_invocation WHERE status = 'running'")
     assert plan.tables["sys_invocation_state"] == {}  # running is the invoker's: read
+
+
+def test_a_limit_reaches_a_scan_only_where_any_rows_will_do(store: Store) -> None:
+    estimate = (
+        "SELECT COUNT(1) FROM (SELECT * FROM sys_invocation inv LIMIT 50000) "
+        "WHERE status != 'completed'"
+    )
+    assert engine.plan(estimate).limits == {"sys_invocation_status": 50000}
+    assert engine.plan("SELECT id FROM sys_invocation_status LIMIT 3").limits == {
+        "sys_invocation_status": 3
+    }
+    for sql in (
+        # The first rows that pass a filter, or the first in an order: not any rows.
+        "SELECT id FROM sys_invocation_status WHERE journal_size > 2 LIMIT 10",
+        "SELECT id FROM sys_invocation_status ORDER BY created_at LIMIT 10",
+    ):
+        assert engine.plan(sql).limits == {}, sql
+    txn = store.transaction()
+    for _ in range(5):
+        status = st.InvocationStatus(service="Greeter", handler="greet", phase=st.COMPLETED)
+        tables.put_status(txn, ids.random_invocation_id(None), status)
+    txn.commit(1)
+    view = ReadView(store)
+    try:
+        for columns in (None, frozenset({"id"})):
+            table = rows.build("sys_invocation_status", view, [], {}, columns=columns, limit=2)
+            assert table.num_rows == 2, columns
+    finally:
+        view.release()
