@@ -315,6 +315,9 @@ class Node:
             await self._catch_up(joined, rounds=1)
         self.store = Store(data / snapshot.STORE_DIR)
         stack.callback(self.store.close)
+        indexed = await asyncio.to_thread(tables.index_unfinished, self.store)
+        if indexed:
+            log.info("group %d: indexed %d unfinished invocations (once per store)", group, indexed)
         self.log = RaftLog(
             _raft_options(opts, self.membership, self._secret, data, joining),
             on_commit=_observe_commit,

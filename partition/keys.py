@@ -16,7 +16,10 @@ LOCK = b"l"
 INBOX = b"i"
 DEPLOYMENT = b"d"
 SERVICE = b"v"
-ACTIVE = b"a"  # index of invocations in phase INVOKED, for a new leader to resume
+# Index of the invocations not completed, valued their phase (one byte; empty: INVOKED, as
+# written before the index held every unfinished phase): a new leader resumes the INVOKED ones,
+# and queries that leave completed invocations out read only these (partition/tables.py).
+ACTIVE = b"a"
 TIMER = b"t"
 PROMISE = b"p"
 EXPIRY = b"e"  # index of completed invocations by the time their retention ends
@@ -28,6 +31,8 @@ ANNOUNCED_TERM = META + b"announced_term"  # the Raft term of the current leader
 SAFE_TRIM = META + b"safe_trim"  # how far every member of the group may trim its log (an LSN)
 PREFERRED_LEADER = META + b"preferred_leader"  # the member an operator moved leadership to
 OUTBOX_SEQ = META + b"outbox_seq"  # the last sequence number given to an outbox message
+# Set once ACTIVE holds every unfinished invocation (stores written before hold INVOKED ones).
+ACTIVE_UNFINISHED = META + b"active_unfinished"
 
 _SEP = b"\x00"
 

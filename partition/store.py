@@ -218,6 +218,11 @@ class Transaction:
 
     def commit(self, applied_lsn: int) -> None:
         self._batch.put(_APPLIED, struct.pack(">Q", applied_lsn))
+        self.commit_derived()
+
+    def commit_derived(self) -> None:
+        """Write without moving the applied position: only for rows derived from what the store
+        holds (an index rebuilt from the statuses, partition/tables.py), never for a record's."""
         self._store.write(self._batch)
         self._puts.clear()
         self._keys.clear()

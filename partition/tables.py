@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from partition import keys
+from partition.store import Store
 from perdure_proto import protocol_pb2 as pb
 from perdure_proto import records_pb2 as rec
 from perdure_proto import storage_pb2 as st
@@ -45,17 +46,50 @@ def get_status(r: Reader, invocation_id: str) -> st.InvocationStatus | None:
 
 def put_status(w: Writer, invocation_id: str, status: st.InvocationStatus) -> None:
     w.put(keys.status(invocation_id), status.SerializeToString())
-    if status.phase == st.INVOKED:
-        w.put(keys.active(invocation_id), b"")
-    else:
+    if status.phase == st.COMPLETED:
         w.delete(keys.active(invocation_id))
-    if status.phase == st.COMPLETED and status.expires_at_ms:
-        w.put(keys.expiry(status.expires_at_ms, invocation_id), b"")
+        if status.expires_at_ms:
+            w.put(keys.expiry(status.expires_at_ms, invocation_id), b"")
+    else:
+        w.put(keys.active(invocation_id), _PHASE_BYTES[status.phase])
+
+
+_PHASE_BYTES = {phase: bytes([phase]) for phase in st.Phase.values()}
+_INVOKED = (b"", _PHASE_BYTES[st.INVOKED])  # (b"": written before the index held every phase)
 
 
 def active_invocations(r: ScanReader) -> list[str]:
     """Invocations in phase INVOKED (to resume after a restart or a leader change)."""
-    return [k[len(keys.ACTIVE) :].decode() for k, _ in r.scan(keys.ACTIVE)]
+    start = len(keys.ACTIVE)
+    return [k[start:].decode() for k, phase in r.scan(keys.ACTIVE) if phase in _INVOKED]
+
+
+def unfinished_invocations(r: ScanReader) -> list[tuple[str, int]]:
+    """Every invocation not completed, with its phase (st.Phase), in id order."""
+    start = len(keys.ACTIVE)
+    return [
+        (k[start:].decode(), phase[0] if phase else st.INVOKED) for k, phase in r.scan(keys.ACTIVE)
+    ]
+
+
+def index_unfinished(store: Store) -> int:
+    """Make the ACTIVE index hold every unfinished invocation, once per store: stores written
+    before it did held only the INVOKED ones. A derived index, rebuilt from the statuses alone
+    in one write batch with its marker, before the store serves (node/server.py); a replica
+    doing it reaches what the others reach. Returns how many entries it wrote."""
+    if store.get(keys.ACTIVE_UNFINISHED) is not None:
+        return 0
+    txn = store.transaction()
+    written = 0
+    for row_key, raw in store.scan(keys.STATUS):
+        status = st.InvocationStatus()
+        status.ParseFromString(raw)
+        if status.phase != st.COMPLETED:
+            txn.put(keys.ACTIVE + row_key[len(keys.STATUS) :], _PHASE_BYTES[status.phase])
+            written += 1
+    txn.put(keys.ACTIVE_UNFINISHED, b"1")
+    txn.commit_derived()
+    return written
 
 
 def put_pause_notice(w: Writer, invocation_id: str, paused_at_ms: int) -> None:

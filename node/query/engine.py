@@ -22,7 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.dataset as pads
-from datafusion import RuntimeEnvBuilder, SessionConfig, SessionContext, SQLOptions
+from datafusion import Expr, RuntimeEnvBuilder, SessionConfig, SessionContext, SQLOptions
 
 from node.query import schema
 from node.query.errors import Cancelled, QueryError
@@ -210,9 +210,12 @@ def _collect_scans(
     scans: dict[str, list[Where]],
     projections: dict[str, list[Columns]],
     fetches: dict[str, list[int | None]],
+    above: Any = None,
 ) -> None:
+    """`above`: the predicate of the Filter `plan` is the input of, if any."""
     variant = plan.to_variant()
-    if type(variant).__name__ == "TableScan":
+    kind = type(variant).__name__
+    if kind == "TableScan":
         name = str(variant.table_name()).rsplit(".", 1)[-1]
         # A fetch with filters counts the rows that pass them, which the rows built for a scan
         # need not (they may let through rows the filters drop): then all are built.
@@ -235,9 +238,15 @@ def _collect_scans(
             if allowed is not None:
                 column, values = allowed
                 where[column] = where[column] & values if column in where else values
+        if name == "sys_invocation_status":
+            predicates = [*variant.filters(), *([above] if above is not None else [])]
+            statuses = _statuses_allowed(predicates)
+            if statuses is not None:
+                where["status"] = statuses
         scans.setdefault(name, []).append(where)
+    predicate = variant.predicate() if kind == "Filter" else None
     for child in plan.inputs():
-        _collect_scans(child, scans, projections, fetches)
+        _collect_scans(child, scans, projections, fetches, predicate)
 
 
 def _all_read(scans: list[Columns]) -> Columns:
@@ -252,8 +261,10 @@ def _all_read(scans: list[Columns]) -> Columns:
 
 def _columns_of(expr: Any, depth: int = 0) -> Columns:
     """The columns `expr` reads, or None if that cannot be told."""
-    variant = expr.to_variant()
+    variant = _variant(expr)
     kind = type(variant).__name__
+    if variant is None:
+        return None
     if kind == "Column":
         return frozenset({str(variant.name())})
     if kind == "Literal":
@@ -273,6 +284,45 @@ def _columns_of(expr: Any, depth: int = 0) -> Columns:
     return found
 
 
+# The values of sys_invocation_status.status (node/query/rows.py PHASES): a filter reading only
+# that column is evaluated over all of them, so any form of it narrows the read (`!=`, `NOT IN`,
+# the CASE of the sys_invocation view as DataFusion simplifies it, ...).
+STATUSES = ("inboxed", "scheduled", "invoked", "suspended", "paused", "completed")
+
+
+def _statuses_allowed(predicates: list[Any]) -> frozenset[str] | None:
+    """The statuses that the conjuncts of `predicates` reading only `status` let through; None
+    if no conjunct reads only it."""
+    only = [c for p in predicates for c in _conjuncts(p) if _columns_of(c) == frozenset({"status"})]
+    if not only:
+        return None
+    ctx = SessionContext()
+    domain = pa.table({"status": pa.array(STATUSES, pa.large_utf8())})
+    ctx.register_record_batches("sys_invocation_status", [domain.to_batches()])
+    frame = ctx.table("sys_invocation_status")
+    try:
+        for conjunct in only:
+            frame = frame.filter(Expr(conjunct))
+        return frozenset(frame.to_pydict()["status"])
+    except Exception:  # a conjunct this small table cannot evaluate: it narrows nothing
+        return None
+
+
+def _conjuncts(expr: Any) -> list[Any]:
+    variant = _variant(expr)
+    if type(variant).__name__ == "BinaryExpr" and str(variant.op()).upper() == "AND":
+        return [*_conjuncts(variant.left()), *_conjuncts(variant.right())]
+    return [expr]
+
+
+def _variant(expr: Any) -> Any:
+    """`expr`'s variant, or None where DataFusion's Python side has none (some functions)."""
+    try:
+        return expr.to_variant()
+    except ValueError:
+        return None
+
+
 def _union(wheres: list[Where]) -> Where:
     """What all scans of one table together allow: a column constrains only if every scan
     constrains it."""
@@ -282,7 +332,7 @@ def _union(wheres: list[Where]) -> Where:
 
 def _allowed(expr: Any) -> tuple[str, frozenset[str]] | None:
     """(column, the string values it may have) if `expr` says that much, else None."""
-    variant = expr.to_variant()
+    variant = _variant(expr)
     kind = type(variant).__name__
     if kind == "BinaryExpr":
         op = str(variant.op())
@@ -314,7 +364,7 @@ def _column_equals(column: Any, literal: Any) -> tuple[str, frozenset[str]] | No
 
 
 def _column_name(expr: Any) -> str | None:
-    variant = expr.to_variant()
+    variant = _variant(expr)
     if type(variant).__name__ != "Column":
         return None
     name = str(variant.name())
@@ -322,7 +372,7 @@ def _column_name(expr: Any) -> str | None:
 
 
 def _string_literal(expr: Any) -> str | None:
-    if type(expr.to_variant()).__name__ != "Literal":
+    if type(_variant(expr)).__name__ != "Literal":
         return None
     value = expr.python_value()
     if isinstance(value, pa.Scalar):

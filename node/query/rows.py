@@ -150,9 +150,21 @@ def _statuses(
 
 def _status_rows(view: ReadView, where: Where) -> Iterable[tuple[bytes, bytes]]:
     """The status rows `where` narrows the read to: ids are point reads; a Virtual Object's or
-    workflow's key is one prefix scan (its partition key starts its invocations' ids); else
-    every status."""
+    workflow's key is one prefix scan (its partition key starts its invocations' ids); statuses
+    that leave out `completed` are the unfinished invocations' index (partition/tables.py),
+    once the store has it whole; else every status."""
     wanted = where.get("id")
+    object_keys = where.get("target_service_key")
+    statuses = where.get("status")
+    if (
+        wanted is None
+        and (object_keys is None or "" in object_keys)
+        and statuses is not None
+        and "completed" not in statuses
+        and view.get(keys.ACTIVE_UNFINISHED) is not None
+    ):
+        phases = {phase for phase, name in PHASES.items() if name in statuses}
+        wanted = frozenset(i for i, phase in tables.unfinished_invocations(view) if phase in phases)
     if wanted is not None:
         for invocation_id in sorted(wanted):
             row_key = keys.status(invocation_id)
