@@ -301,8 +301,11 @@ def _invocation_state(
             row["last_failure"] = a.last_failure
             row["last_failure_error_code"] = str(a.last_failure_code)
         out.append(row)
-    met = memo.paused.get(Memo.key(where)) if memo is not None else None
-    for invocation_id, s in _statuses(view, where, check) if met is None else met:
+    met: Iterable[Status] | None = memo.paused.get(Memo.key(where)) if memo is not None else None
+    if met is None:  # only paused statuses: through the index of unfinished invocations
+        allowed = where.get("status", frozenset({"paused"})) & {"paused"}
+        met = _statuses(view, {**where, "status": allowed}, check)
+    for invocation_id, s in met:
         if s.phase != st.PAUSED or invocation_id in seen or not s.HasField("last_failure"):
             continue
         out.append(

@@ -515,3 +515,31 @@ def test_unfinished_invocations_are_read_through_their_index(store: Store) -> No
     tables.put_status(txn, made[st.INBOXED], done)
     txn.commit(2)
     assert made[st.INBOXED] not in ids_read()
+
+
+def test_the_invokers_state_finds_paused_invocations_through_the_index(store: Store) -> None:
+    txn = store.transaction()
+    paused = ids.random_invocation_id(None)
+    status = st.InvocationStatus(service="Greeter", handler="greet", phase=st.PAUSED)
+    status.last_failure.code, status.last_failure.message = 500, "boom"
+    tables.put_status(txn, paused, status)
+    for _ in range(3):
+        done = st.InvocationStatus(service="Greeter", handler="greet", phase=st.COMPLETED)
+        tables.put_status(txn, ids.random_invocation_id(None), done)
+    txn.commit(1)
+
+    def state_ids() -> list[str]:
+        view = ReadView(store)
+        try:
+            return list(rows.build("sys_invocation_state", view, [], {})["id"].to_pylist())
+        finally:
+            view.release()
+
+    assert state_ids() == [paused]  # (no marker: every status read)
+    tables.index_unfinished(store)
+    assert state_ids() == [paused]
+    # Read through the index, not the statuses: an entry missing from it is not found.
+    txn = store.transaction()
+    txn.delete(keys.active(paused))
+    txn.commit(2)
+    assert state_ids() == []
