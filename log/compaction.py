@@ -155,7 +155,7 @@ class Compaction:
             if self._journal.compacted_index:
                 with contextlib.suppress(OSError, ValueError):  # else: the configured partners
                     if nodes := Manifest.decode(self.manifest_path.read_bytes()).nodes:
-                        self._nodes = nodes  # pysyncobj loads the configuration from it
+                        self._nodes = self._moved_alone(nodes)  # pysyncobj loads it from there
                 self._write_manifest()
             else:
                 self.manifest_path.unlink(missing_ok=True)
@@ -163,6 +163,21 @@ class Compaction:
             raise JournalError(
                 f"could not prepare {self.manifest_path} ({e}); check the disk, then restart"
             ) from e
+
+    def _moved_alone(self, nodes: tuple[str, ...]) -> tuple[str, ...]:
+        """A group of one member whose address changed (a single node given another Raft
+        port): the stored configuration would name a member that is gone beside the one running,
+        and no election could ever be won. Alone, the address is only a name: it becomes the
+        configured one. A group of several members keeps what it stored."""
+        if len(nodes) == 1 and not self._nodes[1:] and nodes[0] != self._member:
+            logger.warning(
+                "the single Raft member of %s moved from %s to %s",
+                self._dir,
+                nodes[0],
+                self._member,
+            )
+            return (self._member,)
+        return nodes
 
     # --- event loop ---------------------------------------------------------------------------
 

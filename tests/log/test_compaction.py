@@ -97,6 +97,28 @@ async def test_restart_after_trims_resumes_after_the_trim_point(tmp_path: Path) 
         await log.close()
 
 
+async def test_a_single_member_restarted_on_another_port_keeps_its_log(tmp_path: Path) -> None:
+    """A single node given another Raft port: its compacted log's stored configuration named
+    the old address, so the member never elected itself (a group of two, one gone). Alone, the
+    address is only a name: it starts, as the member it is now, with every record."""
+    log = await started(raft_options(tmp_path))
+    try:
+        lsns = [await log.append(b"r%d" % i) for i in range(6)]
+        await log.trim(lsns[2])
+        assert log.stats.compacted_index > 0
+    finally:
+        await log.close()
+    moved = raft_options(tmp_path, start_timeout=5.0)  # another free port
+    log = await started(moved)
+    try:
+        assert log.members() == (moved.self_address,)
+        got = await take(log.read(lsns[2] + 1), 3)
+        assert [e.record for e in got] == [b"r3", b"r4", b"r5"]
+        assert await log.append(b"after") > lsns[-1]
+    finally:
+        await log.close()
+
+
 async def test_concurrent_and_repeated_trims_all_return(tmp_path: Path) -> None:
     log = await started(raft_options(tmp_path))
     try:
