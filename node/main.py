@@ -122,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             asyncio.run(_serve(options, libc))
     except Exception as exc:
+        refused = fatal.configuration_error(exc)
+        if refused is not None:
+            print(f"perdure-server: {refused}", file=sys.stderr)
+            return 2
         failure = fatal.storage_failure(exc)
         if failure is None:
             raise  # a bug: its traceback belongs in the log

@@ -35,6 +35,7 @@ from node.backend import Backend
 from node.campaign import ALONE_PERIOD_S, PERIOD_S, Campaign
 from node.clock import SYSTEM, Clock
 from node.cluster_view import ClusterView
+from node.config import Error as ConfigError
 from node.config import NodeOptions
 from node.directory import Directory
 from node.disk import DiskGuard
@@ -633,7 +634,7 @@ def _partitioning(opts: NodeOptions) -> Partitioning:
     path = opts.data_path / "partitioning.json"
     if not path.exists():
         if opts.group != 0:
-            raise RuntimeError(f"{path} is missing: start the node, not a partition process")
+            raise ConfigError(f"{path} is missing: start the node, not a partition process")
         opts.data_path.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps({"partitions": wanted.partitions, "groups": wanted.groups}))
@@ -642,7 +643,7 @@ def _partitioning(opts: NodeOptions) -> Partitioning:
     stored = json.loads(path.read_text())
     found = Partitioning(int(stored["partitions"]), int(stored["groups"]))
     if found != wanted:
-        raise RuntimeError(
+        raise ConfigError(
             f"the data in {opts.data_path} was created with {found.partitions} partitions over "
             f"{found.groups} partition processes; start with --partitions {found.partitions} "
             f"--partition-processes {found.groups} (changing them needs a new data directory)"

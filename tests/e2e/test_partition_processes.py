@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from node.local import http, wait_until
+from node.local import LocalNode, http, wait_until
 from partition import ids
 from partition.routing import Partitioning
 from tests.e2e.conftest import Cluster, running_cluster
@@ -141,3 +141,22 @@ async def test_chains_across_three_processes_survive_kill9_of_each_in_turn(
             runs = node3.lines(f"chain-{key}.lines")
             # Once, or twice when its process died while the step ran (the in-flight rule).
             assert 1 <= len(runs) <= 2, (key, runs)
+
+
+def test_a_data_directory_refuses_another_process_count_in_one_line(tmp_path: Path) -> None:
+    """The partitioning is fixed at creation: started with another count of partition
+    processes, the node exits with status 2 and the message saying what to start it with (a
+    setting refused, like a bad one), not a traceback."""
+    node = LocalNode(tmp_path / "data")
+    node.start()
+    node.stop()
+    again = LocalNode(tmp_path / "data", extra_env={"PERDURE_PARTITION_PROCESSES": "2"})
+    again.launch()
+    assert again.process is not None and again.process.proc is not None
+    try:
+        assert again.process.proc.wait(60) == 2
+    finally:
+        again.stop()
+    out = again.process.output()
+    assert "perdure-server: the data in" in out and "--partition-processes 1" in out, out
+    assert "Traceback" not in out, out
