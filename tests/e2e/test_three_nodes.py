@@ -183,8 +183,12 @@ async def test_kill9_of_the_leader_under_load_loses_nothing_and_fails_over_withi
             30,
             "a third of the increments",
         )
-        killed_at.append(time.monotonic())
-        await asyncio.to_thread(cluster.nodes[leader].kill9)
+
+        def kill() -> None:  # timed at the signal, not when a thread got to send it
+            killed_at.append(time.monotonic())
+            cluster.nodes[leader].kill9()
+
+        await asyncio.to_thread(kill)
         await retrying("/Counter/probe/add", b"1", "probe")  # sent after the kill, surely
         await asyncio.wait_for(task, 120)
     finally:
