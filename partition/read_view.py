@@ -13,6 +13,7 @@ released, so keep one per query.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from partition.store import Store, next_prefix
@@ -43,27 +44,22 @@ class ReadView:
 
     def scan_range(self, start: bytes, end: bytes) -> list[tuple[bytes, bytes]]:
         """Rows with start <= key < end, in key order."""
-        it, out = self._reading(), []
+        return [(key, bytes(it.value())) for key, it in self._walk(start, end)]
+
+    def scan_keys(self, prefix: bytes) -> list[bytes]:
+        """The keys of the rows `scan(prefix)` returns, without reading their values."""
+        return [key for key, _ in self._walk(prefix, next_prefix(prefix))]
+
+    def _walk(self, start: bytes, end: bytes) -> Iterator[tuple[bytes, Any]]:
+        """Each key with start <= key < end, in order, with the iterator standing on it."""
+        it = self._reading()
         it.seek(start)
         while it.valid():
             key = bytes(it.key())
             if key >= end:
-                break
-            out.append((key, bytes(it.value())))
+                return
+            yield key, it
             it.next()
-        return out
-
-    def scan_keys(self, prefix: bytes) -> list[bytes]:
-        """The keys of the rows `scan(prefix)` returns, without reading their values."""
-        it, out, end = self._reading(), [], next_prefix(prefix)
-        it.seek(prefix)
-        while it.valid():
-            key = bytes(it.key())
-            if key >= end:
-                break
-            out.append(key)
-            it.next()
-        return out
 
     def release(self) -> None:
         """Unpin the data files; reading the view after this raises."""

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 from datafusion import Expr, RuntimeEnvBuilder, SessionConfig, SessionContext, SQLOptions
 
-from node.query import schema
+from node.query import rows, schema
 from node.query.errors import Cancelled, QueryError
 
 Where = dict[str, frozenset[str]]
@@ -219,27 +219,28 @@ def _collect_scans(
         name = str(variant.table_name()).rsplit(".", 1)[-1]
         # A fetch with filters counts the rows that pass them, which the rows built for a scan
         # need not (they may let through rows the filters drop): then all are built.
+        filters = list(variant.filters())
         fetch = variant.fetch()
         fetches.setdefault(name, []).append(
-            int(fetch) if fetch is not None and not list(variant.filters()) else None
+            int(fetch) if fetch is not None and not filters else None
         )
         projected = variant.projection()
         read: Columns = None
         if projected is not None:
             # A filter pushed into the scan reads its columns there, outside the projection.
             read = frozenset(str(column) for _, column in projected)
-            for expr in variant.filters():
+            for expr in filters:
                 used = _columns_of(expr)
                 read = None if used is None or read is None else read | used
         projections.setdefault(name, []).append(read)
         where: Where = {}
-        for expr in variant.filters():
+        for expr in filters:
             allowed = _allowed(expr)
             if allowed is not None:
                 column, values = allowed
                 where[column] = where[column] & values if column in where else values
         if name == "sys_invocation_status":
-            predicates = [*variant.filters(), *([above] if above is not None else [])]
+            predicates = [*filters, *([above] if above is not None else [])]
             statuses = _statuses_allowed(predicates)
             if statuses is not None:
                 where["status"] = statuses
@@ -284,10 +285,10 @@ def _columns_of(expr: Any, depth: int = 0) -> Columns:
     return found
 
 
-# The values of sys_invocation_status.status (node/query/rows.py PHASES): a filter reading only
-# that column is evaluated over all of them, so any form of it narrows the read (`!=`, `NOT IN`,
-# the CASE of the sys_invocation view as DataFusion simplifies it, ...).
-STATUSES = ("inboxed", "scheduled", "invoked", "suspended", "paused", "completed")
+# The values of sys_invocation_status.status: a filter reading only that column is evaluated
+# over all of them, so any form of it narrows the read (`!=`, `NOT IN`, the CASE of the
+# sys_invocation view as DataFusion simplifies it, ...).
+STATUSES = tuple(rows.PHASES.values())
 
 
 def _statuses_allowed(predicates: list[Any]) -> frozenset[str] | None:
